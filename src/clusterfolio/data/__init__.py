@@ -1,0 +1,1 @@
+"""Data layer: providers, lakehouse, calendars, health and repair."""

@@ -1,0 +1,131 @@
+"""Enumerations shared across the package (no magic strings)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class AssetClass(StrEnum):
+    """Broad asset class of a listing."""
+
+    EQUITY = "equity"
+    ETF = "etf"
+    BOND = "bond"
+    COMMODITY = "commodity"
+    CRYPTO = "crypto"
+    FOREX = "forex"
+    INDEX = "index"
+
+
+class Direction(StrEnum):
+    """Direction of a candidate: LONG holds the asset, SHORT holds its negation."""
+
+    LONG = "LONG"
+    SHORT = "SHORT"
+
+    @property
+    def sign(self) -> int:
+        """Return +1 for LONG and -1 for SHORT."""
+        return 1 if self is Direction.LONG else -1
+
+
+class CalendarKind(StrEnum):
+    """Trading calendar family of a listing."""
+
+    NYSE = "XNYS"
+    LSE = "XLON"
+    CRYPTO_24_7 = "24/7"
+    FOREX_24_5 = "24/5"
+
+
+class ProviderName(StrEnum):
+    """Data providers."""
+
+    SYNTHETIC = "synthetic"
+    FILES = "files"
+    TRADINGVIEW = "tradingview"
+
+
+class StepStatus(StrEnum):
+    """Ledger status of a pipeline step."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    COMPLETED = "completed"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
+class HealthStatus(StrEnum):
+    """Health verdict of one listing."""
+
+    OK = "OK"
+    STALE = "STALE"
+    MISSING = "MISSING"
+    GAPPED = "GAPPED"
+    ANOMALOUS = "ANOMALOUS"
+
+
+class Regime(StrEnum):
+    """Market regime labels, calmest first."""
+
+    QUIET = "QUIET"
+    NORMAL = "NORMAL"
+    TURBULENT = "TURBULENT"
+    CRISIS = "CRISIS"
+
+
+class ProfileName(StrEnum):
+    """Risk profiles produced by the optimiser."""
+
+    MIN_VARIANCE = "min_variance"
+    HRP = "hrp"
+    RISK_PARITY = "risk_parity"
+    MAX_SHARPE = "max_sharpe"
+    BARBELL = "barbell"
+    EQUAL_WEIGHT = "equal_weight"
+    MARKET = "market"
+
+
+class EngineName(StrEnum):
+    """Optimisation engines of the tournament."""
+
+    CUSTOM = "custom"
+    SKFOLIO = "skfolio"
+    RISKFOLIO = "riskfolio"
+    PYPORTFOLIOOPT = "pyportfolioopt"
+    CVXPORTFOLIO = "cvxportfolio"
+    MARKET = "market"
+
+
+class SimulatorName(StrEnum):
+    """Backtest simulators of the tournament."""
+
+    IDEALIZED = "idealized"
+    REALIZED = "realized"
+    CVXPORTFOLIO = "cvxportfolio"
+
+
+class ExecutorName(StrEnum):
+    """Executors for the tournament."""
+
+    LOCAL = "local"
+    RAY = "ray"
+
+
+class StepName(StrEnum):
+    """The 13 steps of the Golden Path, in order."""
+
+    CLEANUP = "cleanup"
+    DISCOVERY = "discovery"
+    AGGREGATION = "aggregation"
+    LIGHT_PREP = "light_prep"
+    NATURAL_SELECTION = "natural_selection"
+    ENRICHMENT = "enrichment"
+    DEEP_PREP = "deep_prep"
+    HEALTH_AUDIT = "health_audit"
+    FACTOR_ANALYSIS = "factor_analysis"
+    REGIME_DETECTION = "regime_detection"
+    OPTIMIZATION = "optimization"
+    VALIDATION = "validation"
+    REPORTING = "reporting"

@@ -1,0 +1,1 @@
+"""Orchestration: step registry, run context, run ledger and resume."""

@@ -1,0 +1,141 @@
+"""The explicit run context handed to every step (no globals)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from clusterfolio.io import atomic_write_text, canonical_json
+from clusterfolio.manifest import ResolvedManifest, Settings
+
+if TYPE_CHECKING:
+    from clusterfolio.data.provider import Provider
+
+
+@dataclass
+class Decision:
+    """One entry of the decision trail: what happened to ``subject`` and why."""
+
+    step: str
+    subject: str
+    action: str
+    reason: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dictionary."""
+        return {
+            "step": self.step,
+            "subject": self.subject,
+            "action": self.action,
+            "reason": self.reason,
+            "details": self.details,
+        }
+
+
+@dataclass
+class StepRecorder:
+    """Collects a step's decisions, warnings, fallbacks and counts for the ledger."""
+
+    step: str
+    decisions: list[Decision] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    fallbacks: list[dict[str, Any]] = field(default_factory=list)
+    counts: dict[str, int | float] = field(default_factory=dict)
+
+    def decide(self, subject: str, action: str, reason: str, **details: Any) -> None:
+        """Record a decision about ``subject`` (a symbol, identity, cluster or profile)."""
+        self.decisions.append(Decision(self.step, subject, action, reason, dict(details)))
+
+    def warn(self, message: str) -> None:
+        """Record a warning shown in the ledger and the reports."""
+        self.warnings.append(message)
+
+    def fallback(self, kind: str, detail: str, **extra: Any) -> None:
+        """Record a fallback (solver, relaxation, repair ...): never silent."""
+        entry = {"kind": kind, "detail": detail, **extra}
+        self.fallbacks.append(entry)
+        self.decide(kind, "fallback", detail, **extra)
+        self.warnings.append(f"fallback {kind}: {detail}")
+
+
+@dataclass
+class RunContext:
+    """Everything a step may use: resolved manifest, folders, provider, date, seed, logger.
+
+    Parameters
+    ----------
+    manifest : ResolvedManifest
+        The resolved profile.
+    run_id : str
+        Identifier of the run (folder name under ``runs_dir``).
+    run_dir : Path
+        The run's artifact folder.
+    project_root : Path
+        Root that relative paths of the manifest are resolved against.
+    as_of : date
+        Decision date; nothing after it is used.
+    logger : logging.Logger
+        The run's logger (also writes ``run.log``).
+    provider_factory : callable
+        Builds the provider on first use (so steps that need none never touch it).
+    """
+
+    manifest: ResolvedManifest
+    run_id: str
+    run_dir: Path
+    project_root: Path
+    as_of: date
+    logger: logging.Logger
+    provider_factory: Callable[[RunContext], Provider]
+    recorder: StepRecorder = field(default_factory=lambda: StepRecorder("none"))
+    progress: Callable[[str, int, int], None] | None = None
+    _provider: Provider | None = None
+
+    @property
+    def settings(self) -> Settings:
+        """The resolved settings."""
+        return self.manifest.settings
+
+    @property
+    def seed(self) -> int:
+        """The run's seed."""
+        return self.settings.run.seed
+
+    @property
+    def lakehouse_root(self) -> Path:
+        """Folder of the candle cache and the accepted state."""
+        return self.resolve_path(self.settings.data.lakehouse)
+
+    def resolve_path(self, value: str | Path) -> Path:
+        """Resolve a manifest path against the project root (URIs are left alone by callers)."""
+        path = Path(value)
+        return path if path.is_absolute() else self.project_root / path
+
+    @property
+    def provider(self) -> Provider:
+        """The data provider, built on first use."""
+        if self._provider is None:
+            self._provider = self.provider_factory(self)
+        return self._provider
+
+    def artifact(self, name: str) -> Path:
+        """Path of an artifact of this run."""
+        return self.run_dir / name
+
+    def tick(self, label: str, done: int, total: int) -> None:
+        """Report per-item progress (per symbol, per window ...)."""
+        if self.progress is not None:
+            self.progress(label, done, total)
+
+
+def write_decisions(path: Path, decisions: list[Decision]) -> None:
+    """Write decisions as JSON lines, atomically and deterministically."""
+    text = "".join(
+        canonical_json(d.as_dict()).replace("\n", "").replace("  ", "") + "\n" for d in decisions
+    )
+    atomic_write_text(path, text)
