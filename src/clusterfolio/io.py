@@ -30,6 +30,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.chmod(tmp, 0o644)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -47,7 +48,9 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 def canonical_json(obj: Any) -> str:
     """Serialise ``obj`` as deterministic JSON (sorted keys, two-space indent, trailing newline)."""
-    return json.dumps(obj, sort_keys=True, indent=2, ensure_ascii=False, default=_json_default) + "\n"
+    return (
+        json.dumps(obj, sort_keys=True, indent=2, ensure_ascii=False, default=_json_default) + "\n"
+    )
 
 
 def _json_default(obj: Any) -> Any:

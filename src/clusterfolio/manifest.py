@@ -372,7 +372,11 @@ def _check_path(dotted: str, model: type[BaseModel] = Settings) -> None:
                 f"allowed: {sorted(fields)}"
             )
         annotation = fields[part].annotation
-        nxt = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+        nxt = (
+            annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel)
+            else None
+        )
         if nxt is None and i < len(parts) - 1 and typing.get_origin(annotation) is not dict:
             raise ConfigError(f"unknown setting {dotted!r}: {part!r} has no sub-keys")
         current = nxt
@@ -414,7 +418,11 @@ def _validation_message(exc: ValidationError, source: str) -> str:
         try:
             node: Any = Settings
             for part in err["loc"]:
-                if isinstance(node, type) and issubclass(node, BaseModel) and part in node.model_fields:
+                if (
+                    isinstance(node, type)
+                    and issubclass(node, BaseModel)
+                    and part in node.model_fields
+                ):
                     node = node.model_fields[str(part)].annotation
             choices = _field_choices(node)
         except (KeyError, TypeError, AttributeError):  # pragma: no cover - best effort
@@ -449,9 +457,7 @@ def _profile_chain(manifest: ManifestFile, name: str) -> list[ProfileSpec]:
     current: str | None = name
     while current is not None:
         if current not in manifest.profiles:
-            raise ConfigError(
-                f"unknown profile {current!r}; allowed: {sorted(manifest.profiles)}"
-            )
+            raise ConfigError(f"unknown profile {current!r}; allowed: {sorted(manifest.profiles)}")
         if current in seen:
             raise ConfigError(f"profile inheritance cycle through {current!r}")
         seen.add(current)

@@ -76,7 +76,10 @@ def empty_candles() -> pd.DataFrame:
     return pd.DataFrame(
         {
             "session": pd.Series([], dtype="datetime64[ns]"),
-            **{c: pd.Series([], dtype="float64") for c in ("open", "high", "low", "close", "volume")},
+            **{
+                c: pd.Series([], dtype="float64")
+                for c in ("open", "high", "low", "close", "volume")
+            },
         }
     )
 

@@ -94,6 +94,7 @@ class RunContext:
     provider_factory: Callable[[RunContext], Provider]
     recorder: StepRecorder = field(default_factory=lambda: StepRecorder("none"))
     progress: Callable[[str, int, int], None] | None = None
+    data_signature: str = ""
     _provider: Provider | None = None
 
     @property

@@ -1,0 +1,85 @@
+# clusterfolio: the runbook's commands. `make daily-run` and `make test` do all the set-up.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV    ?= .venv
+PY      := $(VENV)/bin/python
+UV      := $(VENV)/bin/uv
+CF      := $(PY) -m clusterfolio.cli
+STAMP   := $(VENV)/.installed
+
+PROFILE ?=
+AS_OF   ?=
+# Optional overrides, translated into --set (see README: precedence).
+TOP_N         ?=
+THRESHOLD     ?=
+LOOKBACK      ?=
+STRICT_HEALTH ?=
+BACKFILL      ?=
+GAPFILL       ?=
+PROVIDER      ?=
+RUN           ?= latest
+
+bool = $(if $(filter 1 true yes on,$(1)),true,false)
+
+SETS := $(if $(TOP_N),--set selection.top_n=$(TOP_N)) \
+        $(if $(THRESHOLD),--set selection.threshold=$(THRESHOLD)) \
+        $(if $(STRICT_HEALTH),--set data.strict_health=$(call bool,$(STRICT_HEALTH))) \
+        $(if $(BACKFILL),--set data.backfill=$(call bool,$(BACKFILL))) \
+        $(if $(GAPFILL),--set data.gapfill=$(call bool,$(GAPFILL))) \
+        $(if $(PROVIDER),--set data.provider=$(PROVIDER))
+COMMON := $(if $(PROFILE),--profile $(PROFILE)) $(if $(AS_OF),--as-of $(AS_OF)) $(SETS)
+
+.PHONY: help install lint format test test-all bench daily-run clean-run prep validate recover \
+        steps schema
+
+help: ## List the targets
+	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
+
+$(STAMP): pyproject.toml uv.lock
+	@test -x $(PY) || python3 -m venv $(VENV)
+	@test -x $(UV) || $(PY) -m pip install --quiet uv
+	$(UV) sync --frozen --all-extras
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create the venv and install the locked dependencies (all extras)
+
+lint: install ## Ruff (lint + format check) and mypy on src/
+	$(VENV)/bin/ruff check src tests bench scripts
+	$(VENV)/bin/ruff format --check src tests bench scripts
+	$(VENV)/bin/mypy
+
+format: install ## Apply ruff fixes and formatting
+	$(VENV)/bin/ruff check --fix src tests bench scripts
+	$(VENV)/bin/ruff format src tests bench scripts
+
+test: lint ## Lint, then the fast test suite
+	$(VENV)/bin/pytest -q
+
+test-all: lint ## Lint, then every suite including the slow ones
+	$(VENV)/bin/pytest -q -m ""
+
+bench: install ## Benchmarks side by side with the peers; figures into bench/results/
+	@for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+steps: install ## List the 13 steps
+	$(CF) steps
+
+schema: install ## Regenerate configs/manifest.schema.json from the models
+	$(CF) config schema --write configs/manifest.schema.json
+
+daily-run: install ## The daily incremental run (keeps the candle cache and accepted state)
+	$(CF) run $(COMMON)
+
+clean-run: install ## Full reset (cache, state, runs, summaries), then the whole pipeline
+	$(CF) clean --full --yes
+	$(CF) run $(COMMON)
+
+prep: install ## Backfill/gap-fill: LOOKBACK<=light pass runs light_prep, else deep_prep
+	$(CF) prep $(COMMON) $(if $(LOOKBACK),--lookback $(LOOKBACK)) --run $(RUN)
+
+validate: install ## Health audit of the implementation universe (latest run)
+	$(CF) run --resume $(RUN) --only health_audit $(SETS)
+
+recover: install ## Intensive repair, then a refresh of the return matrix (latest run)
+	$(CF) recover --run $(RUN) $(SETS)

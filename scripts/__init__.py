@@ -1,0 +1,1 @@
+"""Thin shims for the commands the runbook names."""

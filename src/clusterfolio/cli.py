@@ -1,0 +1,231 @@
+"""The one command-line interface: ``clusterfolio``.
+
+Heavy engines are imported inside the commands, so ``clusterfolio --help`` starts fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from clusterfolio.errors import ClusterfolioError
+
+app = typer.Typer(
+    name="clusterfolio",
+    help="Daily multi-asset portfolio generator: Discovery → Cluster → Risk → Audit.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+config_app = typer.Typer(help="Inspect and validate the manifest.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+ManifestOpt = Annotated[Path, typer.Option("--manifest", help="Manifest file.", show_default=True)]
+ProfileOpt = Annotated[
+    str | None, typer.Option("--profile", "-p", help="Profile (default: the manifest's).")
+]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", "-s", help="Override a setting: section.key=value (repeatable)."),
+]
+AsOfOpt = Annotated[
+    str | None, typer.Option("--as-of", help="Decision date YYYY-MM-DD (default: today).")
+]
+RootOpt = Annotated[Path, typer.Option("--root", help="Project root (data/, configs/ live here).")]
+DEFAULT_MANIFEST = Path("configs/manifest.json")
+
+
+def _fail(exc: Exception) -> None:
+    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code=2)
+
+
+def _as_of(value: str | None) -> date:
+    if value is None:
+        return date.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ClusterfolioError(f"--as-of {value!r} is not a date YYYY-MM-DD") from None
+
+
+def _resolve(root: Path, manifest: Path, profile: str | None, sets: list[str] | None):  # type: ignore[no-untyped-def]
+    from clusterfolio.manifest import load
+
+    path = manifest if manifest.is_absolute() else root / manifest
+    return load(path, profile, sets or [])
+
+
+@app.command()
+def run(
+    profile: ProfileOpt = None,
+    as_of: AsOfOpt = None,
+    resume: Annotated[
+        str | None, typer.Option("--resume", help="Resume RUN_ID (or 'latest').")
+    ] = None,
+    from_step: Annotated[
+        str | None, typer.Option("--from", help="Rerun from this step on.")
+    ] = None,
+    only: Annotated[str | None, typer.Option("--only", help="Run only this step.")] = None,
+    sets: SetOpt = None,
+    manifest: ManifestOpt = DEFAULT_MANIFEST,
+    root: RootOpt = Path("."),
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
+) -> None:
+    """Run the Golden Path (all registered steps), or resume / rerun part of a run."""
+    try:
+        from clusterfolio.data.providers import make_provider
+        from clusterfolio.pipeline.runner import Orchestrator, StepProgress
+        from clusterfolio.pipeline.steps import build_registry
+
+        resolved = _resolve(root, manifest, profile, sets)
+        progress: StepProgress
+        if quiet:
+            progress = StepProgress()
+        else:
+            from clusterfolio.pipeline.progress import RichProgress
+
+            progress = RichProgress()
+        orchestrator = Orchestrator(
+            build_registry(),
+            resolved,
+            project_root=root.resolve(),
+            as_of=_as_of(as_of),
+            provider_factory=make_provider,
+            progress=progress,
+            command=["clusterfolio", *sys.argv[1:]],
+        )
+        ledger = orchestrator.run(resume=resume, from_step=from_step, only=only)
+    except ClusterfolioError as exc:
+        _fail(exc)
+    typer.echo(
+        f"run {ledger.run_id}: {ledger.status.value} ({orchestrator.runs_dir / ledger.run_id})"
+    )
+
+
+@app.command()
+def steps() -> None:
+    """List the 13 steps and which are registered."""
+    from clusterfolio.enums import StepName
+    from clusterfolio.pipeline.steps import build_registry
+
+    registry = build_registry()
+    registered = set(registry.names())
+    for i, name in enumerate(StepName, start=1):
+        if name.value in registered:
+            step = registry.get(name.value)
+            typer.echo(f"{i:2d}. {name.value:<18} {step.description}")
+        else:
+            typer.echo(f"{i:2d}. {name.value:<18} (not registered yet)")
+
+
+@app.command()
+def clean(
+    full: Annotated[
+        bool, typer.Option("--full", help="Also the candle cache and the accepted state.")
+    ] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    profile: ProfileOpt = None,
+    manifest: ManifestOpt = DEFAULT_MANIFEST,
+    root: RootOpt = Path("."),
+) -> None:
+    """Reset: runs and summaries; with --full the lakehouse (cache and accepted state) too."""
+    import shutil
+
+    from clusterfolio.pipeline.steps.cleanup import full_reset
+
+    try:
+        settings = _resolve(root, manifest, profile, []).settings
+    except ClusterfolioError as exc:
+        _fail(exc)
+    base = root.resolve()
+    lake = base / settings.data.lakehouse
+    runs = base / settings.run.runs_dir
+    summaries = base / settings.run.summaries_dir
+    if full and not yes and not typer.confirm(f"delete {lake}, {runs} and {summaries}?"):
+        raise typer.Exit(code=1)
+    if full:
+        removed = full_reset(base, lake, runs, summaries)
+    else:
+        removed = []
+        for path in (runs, summaries):
+            if path.exists():
+                shutil.rmtree(path)
+                removed.append(str(path))
+    typer.echo("removed: " + (", ".join(removed) if removed else "nothing"))
+
+
+@config_app.command("show")
+def config_show(
+    profile: ProfileOpt = None,
+    sets: SetOpt = None,
+    manifest: ManifestOpt = DEFAULT_MANIFEST,
+    root: RootOpt = Path("."),
+) -> None:
+    """Print the resolved settings of a profile as JSON."""
+    try:
+        resolved = _resolve(root, manifest, profile, sets)
+    except ClusterfolioError as exc:
+        _fail(exc)
+    typer.echo(
+        json.dumps(
+            {
+                "profile": resolved.profile,
+                "config_hash": resolved.config_hash,
+                "overrides": resolved.overrides,
+                "settings": resolved.settings.model_dump(mode="json"),
+            },
+            indent=2,
+            sort_keys=True,
+        )
+    )
+
+
+@config_app.command("schema")
+def config_schema(
+    write: Annotated[
+        Path | None, typer.Option("--write", help="Write the schema to this file.")
+    ] = None,
+) -> None:
+    """Print (or write) the JSON schema generated from the manifest models."""
+    from clusterfolio.io import atomic_write_text, canonical_json
+    from clusterfolio.manifest import manifest_json_schema
+
+    text = canonical_json(manifest_json_schema())
+    if write is None:
+        typer.echo(text, nl=False)
+    else:
+        atomic_write_text(write, text)
+        typer.echo(f"wrote {write}")
+
+
+@config_app.command("check")
+def config_check(
+    manifest: ManifestOpt = DEFAULT_MANIFEST,
+    root: RootOpt = Path("."),
+) -> None:
+    """Validate every profile of the manifest."""
+    from clusterfolio.manifest import load_manifest_file, resolve
+
+    try:
+        path = manifest if manifest.is_absolute() else root / manifest
+        data = load_manifest_file(path)
+        for name in sorted(data.profiles):
+            resolved = resolve(data, name, environ={})
+            typer.echo(f"{name:<24} ok  {resolved.config_hash[:12]}")
+    except ClusterfolioError as exc:
+        _fail(exc)
+
+
+def main() -> None:
+    """Entry point of the ``clusterfolio`` script."""
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

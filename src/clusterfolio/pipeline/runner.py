@@ -1,0 +1,445 @@
+"""The orchestrator: runs registered steps in order with a ledger, resume and crash safety.
+
+Resume rule: a step is skipped when the ledger says it completed, its recorded input hash equals
+the hash of its inputs now (the artifacts it reads, the settings sections it depends on, and the
+as-of date for data steps), and every artifact it wrote is still there with the recorded hash.
+The first step that fails this check, and every step after it, runs again.
+
+Crash safety: artifacts are written atomically, and the ledger is rewritten atomically before and
+after each step, so a run killed at any instant resumes to byte-identical artifacts.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from clusterfolio import __version__
+from clusterfolio.enums import StepStatus
+from clusterfolio.errors import ClusterfolioError, PipelineError
+from clusterfolio.io import atomic_write_text, canonical_json, sha256_file, sha256_text
+from clusterfolio.manifest import ResolvedManifest
+from clusterfolio.pipeline.context import RunContext, StepRecorder, write_decisions
+from clusterfolio.pipeline.ledger import LEDGER_NAME, RunLedger, StepRecord
+from clusterfolio.pipeline.registry import Step, StepRegistry
+
+if TYPE_CHECKING:
+    from clusterfolio.data.provider import Provider
+
+#: Fault-injection hook for the crash-safety tests: ``STEP`` kills the process with SIGKILL
+#: after the step wrote its artifacts but before the ledger records it; ``STEP:N`` kills it
+#: at the N-th progress tick inside the step.
+KILL_ENV = "CLUSTERFOLIO_KILL_AT"
+LATEST = "latest"
+DECISION_LOG = "decision_log.jsonl"
+DECISIONS_DIR = "decisions"
+LOG_NAME = "run.log"
+
+ProgressFactory = Callable[[], "StepProgress"]
+
+
+class StepProgress:
+    """Progress reporting interface (Rich in a terminal, silent otherwise)."""
+
+    def start_step(self, index: int, total: int, name: str) -> None:
+        """A step starts."""
+
+    def tick(self, label: str, done: int, total: int) -> None:
+        """Per-item progress inside a step."""
+
+    def end_step(self, name: str, status: StepStatus, seconds: float) -> None:
+        """A step ended."""
+
+    def close(self) -> None:
+        """The run ended."""
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def code_version() -> str:
+    """Package version plus the git commit of the source checkout when there is one."""
+    source = Path(__file__).resolve().parent
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(source), "rev-parse", "--short=12", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit = ""
+    return f"{__version__}+{commit}" if commit else __version__
+
+
+def make_run_id(as_of: date, profile: str, config_hash: str) -> str:
+    """Deterministic run id: as-of date, profile and resolved-config hash."""
+    return f"{as_of.isoformat()}_{profile}_{config_hash[:10]}"
+
+
+def _hash_path(path: Path) -> str:
+    if path.is_dir():
+        parts = []
+        for child in sorted(
+            p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")
+        ):
+            parts.append(f"{child.relative_to(path).as_posix()}:{sha256_file(child)}")
+        return sha256_text("\n".join(parts))
+    return sha256_file(path)
+
+
+def artifact_hashes(run_dir: Path, names: tuple[str, ...]) -> dict[str, str]:
+    """Hash each existing artifact (a folder hashes its files in sorted order)."""
+    out = {}
+    for name in names:
+        path = run_dir / name.rstrip("/")
+        if path.exists():
+            out[name] = _hash_path(path)
+    return out
+
+
+def resolve_run_dir(runs_dir: Path, run_id: str) -> Path:
+    """Return the folder of ``run_id`` (``latest`` follows the pointer)."""
+    path = runs_dir / run_id
+    if run_id == LATEST:
+        if not path.exists():
+            raise PipelineError(f"no complete run yet: {path} does not exist")
+        return path.resolve()
+    if not (path / LEDGER_NAME).exists():
+        known = sorted(p.name for p in runs_dir.glob("*") if (p / LEDGER_NAME).exists())
+        raise PipelineError(f"unknown run {run_id!r} in {runs_dir}; runs: {known}")
+    return path
+
+
+def point_latest(runs_dir: Path, run_dir: Path) -> None:
+    """Atomically point ``runs_dir/latest`` at ``run_dir``."""
+    link = runs_dir / LATEST
+    tmp = runs_dir / f".{LATEST}.tmp"
+    tmp.unlink(missing_ok=True)
+    tmp.symlink_to(run_dir.name)
+    os.replace(tmp, link)
+
+
+class _Killer:
+    """Implements the :data:`KILL_ENV` fault-injection hook."""
+
+    def __init__(self) -> None:
+        spec = os.environ.get(KILL_ENV, "")
+        self.step, _, n = spec.partition(":")
+        self.at_tick = int(n) if n else None
+        self.ticks = 0
+
+    def on_tick(self, step: str) -> None:
+        if self.step == step and self.at_tick is not None:
+            self.ticks += 1
+            if self.ticks >= self.at_tick:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    def after_run(self, step: str) -> None:
+        if self.step == step and self.at_tick is None:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+class Orchestrator:
+    """Runs the registered steps for one resolved profile and as-of date.
+
+    Parameters
+    ----------
+    registry : StepRegistry
+        The steps.
+    manifest : ResolvedManifest
+        Resolved profile.
+    project_root : Path
+        Relative manifest paths resolve against it.
+    as_of : date
+        Decision date.
+    provider_factory : callable
+        Builds the data provider for a context.
+    progress : StepProgress, optional
+        Progress display; silent when omitted.
+    command : list of str
+        The command line, recorded for provenance.
+    """
+
+    def __init__(
+        self,
+        registry: StepRegistry,
+        manifest: ResolvedManifest,
+        *,
+        project_root: Path,
+        as_of: date,
+        provider_factory: Callable[[RunContext], Provider],
+        progress: StepProgress | None = None,
+        command: list[str] | None = None,
+    ) -> None:
+        self.registry = registry
+        self.manifest = manifest
+        self.project_root = Path(project_root)
+        self.as_of = as_of
+        self.provider_factory = provider_factory
+        self.progress = progress or StepProgress()
+        self.command = list(command or [])
+        self.runs_dir = self.project_root / manifest.settings.run.runs_dir
+        self.run_id = make_run_id(as_of, manifest.profile, manifest.config_hash)
+
+    # ------------------------------------------------------------------ inputs
+    def input_hash(self, step: Step, run_dir: Path) -> tuple[str, dict[str, str]]:
+        """Hash of a step's inputs now, and the per-artifact hashes it is made of."""
+        reads = artifact_hashes(run_dir, step.reads + step.optional_reads)
+        missing = [r for r in step.reads if r not in reads]
+        settings = self.manifest.settings.model_dump(mode="json")
+        payload: dict[str, Any] = {
+            "step": step.name.value,
+            "reads": reads,
+            "missing": missing,
+            "config": {s: settings[s] for s in step.config_sections},
+        }
+        if step.uses_data:
+            payload["as_of"] = self.as_of.isoformat()
+        return sha256_text(canonical_json(payload)), reads
+
+    def _is_fresh(self, step: Step, record: StepRecord | None, run_dir: Path) -> bool:
+        if record is None or record.status is not StepStatus.COMPLETED:
+            return False
+        current, _ = self.input_hash(step, run_dir)
+        if current != record.input_hash:
+            return False
+        return artifact_hashes(run_dir, step.writes) == record.outputs and len(
+            record.outputs
+        ) == len(step.writes)
+
+    # ------------------------------------------------------------------ running
+    def new_ledger(self) -> RunLedger:
+        """A fresh ledger for this run."""
+        return RunLedger(
+            run_id=self.run_id,
+            profile=self.manifest.profile,
+            as_of=self.as_of.isoformat(),
+            seed=self.manifest.settings.run.seed,
+            config_hash=self.manifest.config_hash,
+            settings=self.manifest.settings.model_dump(mode="json"),
+            overrides=list(self.manifest.overrides),
+            code_version=code_version(),
+            command=self.command,
+        )
+
+    @contextmanager
+    def _logger(self, run_dir: Path) -> Iterator[logging.Logger]:
+        logger = logging.getLogger(f"clusterfolio.run.{run_dir.name}")
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+        handler = logging.FileHandler(run_dir / LOG_NAME, encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        logger.addHandler(handler)
+        try:
+            yield logger
+        finally:
+            logger.removeHandler(handler)
+            handler.close()
+
+    def run(
+        self,
+        *,
+        resume: str | None = None,
+        from_step: str | None = None,
+        only: str | None = None,
+    ) -> RunLedger:
+        """Run the pipeline.
+
+        Parameters
+        ----------
+        resume : str, optional
+            A run id (or ``latest``) to resume; completed steps whose inputs are unchanged are
+            skipped. Without it, a run of the same id starts over.
+        from_step : str, optional
+            Rerun from this step on (earlier steps must be complete in the resumed run).
+        only : str, optional
+            Run just this step inside the resumed (or this id's) run.
+
+        Returns
+        -------
+        RunLedger
+            The final ledger. Raises the step's exception after recording it when a step fails.
+        """
+        steps = self.registry.steps()
+        if from_step is not None:
+            self.registry.get(from_step)
+        if only is not None:
+            self.registry.get(only)
+        if resume is not None:
+            run_dir = resolve_run_dir(self.runs_dir, resume)
+            ledger = RunLedger.load(run_dir)
+            self.run_id = ledger.run_id
+            self.as_of = date.fromisoformat(ledger.as_of)
+            if ledger.config_hash != self.manifest.config_hash:
+                ledger.settings = self.manifest.settings.model_dump(mode="json")
+                ledger.config_hash = self.manifest.config_hash
+                ledger.overrides = list(self.manifest.overrides)
+        else:
+            run_dir = self.runs_dir / self.run_id
+            existing = run_dir / LEDGER_NAME
+            if (only or from_step) and existing.exists():
+                ledger = RunLedger.load(run_dir)
+            else:
+                ledger = self.new_ledger()
+                if run_dir.exists():
+                    _clear_run_dir(run_dir)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        ledger.status = StepStatus.RUNNING
+        ledger.started_at = ledger.started_at or _now()
+        ledger.command = self.command or ledger.command
+        ledger.save(run_dir)
+        killer = _Killer()
+        total = len(steps)
+        force = resume is None and only is None and from_step is None
+        failed: BaseException | None = None
+        with self._logger(run_dir) as logger:
+            logger.info("run %s profile=%s as_of=%s", ledger.run_id, ledger.profile, ledger.as_of)
+            for index, step in enumerate(steps, start=1):
+                name = step.name.value
+                if only is not None and name != only:
+                    continue
+                if from_step is not None and name == from_step:
+                    force = True
+                record = ledger.steps.get(name)
+                if only is None and not force and self._is_fresh(step, record, run_dir):
+                    assert record is not None
+                    record.resumed = True
+                    logger.info("step %s skipped: inputs unchanged", name)
+                    self.progress.start_step(index, total, name)
+                    self.progress.end_step(name, StepStatus.SKIPPED, 0.0)
+                    continue
+                if only is None:
+                    force = True  # everything after a rerun step reruns too
+                try:
+                    self._run_step(step, index, total, run_dir, ledger, logger, killer)
+                except BaseException as exc:
+                    failed = exc
+                    break
+            _write_decision_log(run_dir)
+            complete = failed is None and all(
+                ledger.steps.get(s.name.value, StepRecord()).status is StepStatus.COMPLETED
+                for s in steps
+            )
+            ledger.status = (
+                StepStatus.FAILED
+                if failed is not None
+                else (StepStatus.COMPLETED if complete else StepStatus.PENDING)
+            )
+            ledger.finished_at = _now()
+            ledger.save(run_dir)
+            if complete:
+                point_latest(self.runs_dir, run_dir)
+            logger.info("run %s ended: %s", ledger.run_id, ledger.status.value)
+        self.progress.close()
+        if failed is not None:
+            raise failed
+        return ledger
+
+    def _run_step(
+        self,
+        step: Step,
+        index: int,
+        total: int,
+        run_dir: Path,
+        ledger: RunLedger,
+        logger: logging.Logger,
+        killer: _Killer,
+    ) -> None:
+        name = step.name.value
+        input_hash, reads = self.input_hash(step, run_dir)
+        missing = [r for r in step.reads if r not in reads]
+        if missing:
+            raise PipelineError(
+                f"step {name} needs {missing} in {run_dir}: run the earlier steps first"
+            )
+        record = StepRecord(
+            status=StepStatus.RUNNING, input_hash=input_hash, inputs=reads, started_at=_now()
+        )
+        ledger.steps[name] = record
+        ledger.save(run_dir)
+        self.progress.start_step(index, total, name)
+        recorder = StepRecorder(name)
+
+        def tick(label: str, done: int, n: int) -> None:
+            self.progress.tick(label, done, n)
+            killer.on_tick(name)
+
+        ctx = RunContext(
+            manifest=self.manifest,
+            run_id=ledger.run_id,
+            run_dir=run_dir,
+            project_root=self.project_root,
+            as_of=self.as_of,
+            logger=logger,
+            provider_factory=self.provider_factory,
+            recorder=recorder,
+            progress=tick,
+        )
+        started = time.perf_counter()
+        logger.info("step %s started", name)
+        try:
+            step.run(ctx)
+            absent = [w for w in step.writes if not (run_dir / w.rstrip("/")).exists()]
+            if absent:
+                raise PipelineError(f"step {name} did not write {absent}")
+            write_decisions(
+                run_dir / DECISIONS_DIR / f"{index:02d}_{name}.jsonl", recorder.decisions
+            )
+            killer.after_run(name)
+        except BaseException as exc:
+            record.status = StepStatus.FAILED
+            record.error = f"{type(exc).__name__}: {exc}"
+            record.finished_at = _now()
+            record.duration_s = round(time.perf_counter() - started, 4)
+            record.warnings = list(recorder.warnings)
+            record.fallbacks = list(recorder.fallbacks)
+            ledger.save(run_dir)
+            level = logging.ERROR if isinstance(exc, ClusterfolioError) else logging.CRITICAL
+            logger.log(level, "step %s failed: %s", name, record.error)
+            self.progress.end_step(name, StepStatus.FAILED, record.duration_s)
+            raise
+        record.status = StepStatus.COMPLETED
+        record.outputs = artifact_hashes(run_dir, step.writes)
+        record.finished_at = _now()
+        record.duration_s = round(time.perf_counter() - started, 4)
+        record.counts = dict(recorder.counts)
+        record.warnings = list(recorder.warnings)
+        record.fallbacks = list(recorder.fallbacks)
+        if ctx.data_signature:
+            ledger.data_signature = ctx.data_signature
+        ledger.save(run_dir)
+        for warning in recorder.warnings:
+            logger.warning("%s: %s", name, warning)
+        logger.info("step %s completed in %.3fs %s", name, record.duration_s, record.counts)
+        self.progress.end_step(name, StepStatus.COMPLETED, record.duration_s)
+
+
+def _clear_run_dir(run_dir: Path) -> None:
+    """Remove a previous attempt's files of the same run id (a fresh run starts clean)."""
+    import shutil
+
+    for child in run_dir.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+
+
+def _write_decision_log(run_dir: Path) -> None:
+    """Concatenate the per-step decision files into ``decision_log.jsonl`` (in step order)."""
+    folder = run_dir / DECISIONS_DIR
+    if not folder.is_dir():
+        return
+    text = "".join(p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.jsonl")))
+    atomic_write_text(run_dir / DECISION_LOG, text)

@@ -1,0 +1,15 @@
+"""The registered steps of the Golden Path (only steps that work for real are registered)."""
+
+from __future__ import annotations
+
+from clusterfolio.pipeline.registry import StepRegistry
+
+
+def build_registry() -> StepRegistry:
+    """Return a registry holding every implemented step, in the Golden Path order."""
+    from clusterfolio.pipeline.steps import cleanup
+
+    registry = StepRegistry()
+    for module in (cleanup,):
+        registry.register(module.STEP)
+    return registry
