@@ -1,0 +1,54 @@
+"""Retry policy shared by the scanner and the chart clients (tenacity)."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+from tenacity import RetryCallState, stop_after_attempt
+from tenacity.stop import stop_base
+
+from clusterfolio.errors import ProviderError
+from clusterfolio.manifest import TradingViewSettings
+
+
+class TransientError(ProviderError):
+    """A failure worth retrying: 429, 5xx, timeout, dropped connection, malformed frame.
+
+    Parameters
+    ----------
+    message : str
+        What happened (names the symbol or the URL).
+    retry_after : float, optional
+        Seconds the server asked to wait (``Retry-After``).
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def backoff_wait(settings: TradingViewSettings) -> Callable[[RetryCallState], float]:
+    """Return the wait between attempts.
+
+    Exponential backoff with jitter: ``backoff_base_s * 2**(attempt - 1) + U(0, backoff_base_s)``,
+    at least the server's ``Retry-After`` when it sent one, and never more than ``backoff_max_s``.
+    """
+    base = settings.backoff_base_s
+    jitter = random.Random()  # jitter only: decorrelates clients, never seeds a result
+
+    def wait(state: RetryCallState) -> float:
+        exponent = min(state.attempt_number - 1, 60)
+        seconds = base * 2.0**exponent + jitter.uniform(0.0, base)
+        exc = state.outcome.exception() if state.outcome is not None else None
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            seconds = max(seconds, float(retry_after))
+        return min(seconds, settings.backoff_max_s)
+
+    return wait
+
+
+def stop_policy(settings: TradingViewSettings) -> stop_base:
+    """Stop after ``max_retries`` retries (``max_retries + 1`` attempts)."""
+    return stop_after_attempt(settings.max_retries + 1)
