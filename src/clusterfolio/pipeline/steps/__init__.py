@@ -7,9 +7,9 @@ from clusterfolio.pipeline.registry import StepRegistry
 
 def build_registry() -> StepRegistry:
     """Return a registry holding every implemented step, in the Golden Path order."""
-    from clusterfolio.pipeline.steps import cleanup
+    from clusterfolio.pipeline.steps import cleanup, health, prep
 
     registry = StepRegistry()
-    for module in (cleanup,):
-        registry.register(module.STEP)
+    for step in (cleanup.STEP, prep.LIGHT, prep.DEEP, health.STEP):
+        registry.register(step)
     return registry

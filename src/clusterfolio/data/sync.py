@@ -1,0 +1,211 @@
+"""Selective sync: bring each listing's stored history to the sessions a pass needs.
+
+Freshness comes from the listing's calendar, not from file times: a listing is fresh when the
+lakehouse holds its expected last session (the last session on or before the as-of date) and
+reaches back to the first session the pass needs. A fresh listing costs no provider call. A
+listing synced for the 60-session pass is *deepened* for the 500-session pass by fetching only
+the missing head. What the provider was already asked for (``_sync_state.json`` beside the candle
+files) is remembered, so a listing the provider cannot extend (stale, delisted) is not asked for
+again on the same as-of date: a second run on a fresh cache makes zero provider calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from clusterfolio.data.calendars import sessions_back
+from clusterfolio.data.lakehouse import Lakehouse
+from clusterfolio.data.provider import Provider
+from clusterfolio.data.schema import Listing
+from clusterfolio.errors import DataError
+from clusterfolio.io import atomic_write_json, read_json
+
+STATE_FILE = "_sync_state.json"
+
+
+@dataclass
+class SyncOutcome:
+    """What the sync did to one listing."""
+
+    symbol: str
+    action: str  # fresh | fetched | deepened | cache_only | failed
+    requests: list[tuple[str, str]] = field(default_factory=list)
+    appended: int = 0
+    backfilled: int = 0
+    duplicates_collapsed: list[str] = field(default_factory=list)
+    conflicts: int = 0
+    error: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "symbol": self.symbol,
+            "action": self.action,
+            "requests": [list(r) for r in self.requests],
+            "appended": self.appended,
+            "backfilled": self.backfilled,
+            "duplicates_collapsed": self.duplicates_collapsed,
+            "conflicts": self.conflicts,
+            "error": self.error,
+        }
+
+
+class SyncState:
+    """The provider ranges already asked for, per listing (``symbol -> [from, through]``)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.ranges: dict[str, list[str]] = {}
+        if path.exists():
+            raw = read_json(path)
+            if not isinstance(raw, dict):
+                raise DataError(f"{path}: expected an object of symbol -> [from, through]")
+            self.ranges = {str(k): list(v) for k, v in raw.items()}
+
+    def covers(self, symbol: str, start: date, end: date) -> bool:
+        """Whether ``[start, end]`` was already asked for."""
+        have = self.ranges.get(symbol)
+        if not have:
+            return False
+        return have[0] <= start.isoformat() and have[1] >= end.isoformat()
+
+    def add(self, symbol: str, start: date, end: date) -> None:
+        """Remember that ``[start, end]`` was asked for (ranges widen, never shrink)."""
+        have = self.ranges.get(symbol)
+        lo, hi = start.isoformat(), end.isoformat()
+        if have:
+            lo, hi = min(lo, have[0]), max(hi, have[1])
+        self.ranges[symbol] = [lo, hi]
+
+    def save(self) -> None:
+        """Write atomically."""
+        atomic_write_json(self.path, dict(sorted(self.ranges.items())))
+
+
+def collapse_duplicates(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Keep the last bar of each duplicated session; return the collapsed sessions."""
+    if frame.empty:
+        return frame, []
+    dup = frame["session"].duplicated(keep=False)
+    if not dup.any():
+        return frame, []
+    sessions = sorted({pd.Timestamp(s).date().isoformat() for s in frame.loc[dup, "session"]})
+    out = frame.drop_duplicates("session", keep="last").sort_values("session", kind="mergesort")
+    return out.reset_index(drop=True), sessions
+
+
+def needed_window(listing: Listing, as_of: date, n_sessions: int) -> pd.DatetimeIndex:
+    """The last ``n_sessions`` sessions of the listing's calendar on or before ``as_of``."""
+    return sessions_back(listing.calendar, as_of, n_sessions)
+
+
+def sync_listing(
+    lakehouse: Lakehouse,
+    provider: Provider,
+    listing: Listing,
+    *,
+    as_of: date,
+    n_sessions: int,
+    state: SyncState,
+    backfill: bool = True,
+) -> SyncOutcome:
+    """Bring one listing's stored history to the window the pass needs.
+
+    Parameters
+    ----------
+    lakehouse, provider
+        Store and source.
+    listing : Listing
+        The listing (its calendar decides the expected sessions).
+    as_of : date
+        Decision date.
+    n_sessions : int
+        Sessions the pass needs.
+    state : SyncState
+        Ranges already asked for.
+    backfill : bool
+        When false, only the cache is used (recorded as ``cache_only``).
+
+    Returns
+    -------
+    SyncOutcome
+    """
+    symbol = listing.symbol
+    window = needed_window(listing, as_of, n_sessions)
+    need_start, expected_last = window[0].date(), window[-1].date()
+    cov = lakehouse.coverage(symbol)
+    ranges: list[tuple[date, date]] = []
+    if cov.n == 0 or cov.first is None or cov.last is None:
+        if not state.covers(symbol, need_start, as_of):
+            ranges.append((need_start, as_of))
+    else:
+        if cov.last < expected_last and not state.covers(symbol, cov.last, as_of):
+            ranges.append((cov.last, as_of))
+        if cov.first > need_start and not state.covers(symbol, need_start, cov.first):
+            ranges.append((need_start, cov.first - timedelta(days=1)))
+    outcome = SyncOutcome(symbol, "fresh")
+    if not ranges:
+        return outcome
+    if not backfill:
+        outcome.action = "cache_only"
+        return outcome
+    outcome.action = "fetched" if cov.n == 0 or ranges[0][1] == as_of else "deepened"
+    for start, end in ranges:
+        outcome.requests.append((start.isoformat(), end.isoformat()))
+        frame = provider.candles(symbol, start, end)
+        state.add(symbol, start, end)
+        frame, collapsed = collapse_duplicates(frame)
+        outcome.duplicates_collapsed.extend(collapsed)
+        if frame.empty:
+            continue
+        report = lakehouse.merge(symbol, frame)
+        outcome.appended += report.appended
+        outcome.backfilled += report.backfilled
+        outcome.conflicts += len(report.conflicts)
+    return outcome
+
+
+def sync_listings(
+    lakehouse: Lakehouse,
+    provider: Provider,
+    listings: Sequence[Listing],
+    *,
+    as_of: date,
+    n_sessions: int,
+    state_dir: Path,
+    backfill: bool = True,
+    tick: Callable[[str, int, int], None] | None = None,
+) -> list[SyncOutcome]:
+    """Sync many listings (see :func:`sync_listing`); failures are recorded, not raised.
+
+    The state file is saved after every listing that asked the provider for something, so a
+    killed sync resumes without asking twice.
+    """
+    state = SyncState(state_dir / STATE_FILE)
+    outcomes = []
+    total = len(listings)
+    for i, listing in enumerate(listings, start=1):
+        try:
+            outcome = sync_listing(
+                lakehouse,
+                provider,
+                listing,
+                as_of=as_of,
+                n_sessions=n_sessions,
+                state=state,
+                backfill=backfill,
+            )
+        except DataError as exc:
+            outcome = SyncOutcome(listing.symbol, "failed", error=f"{type(exc).__name__}: {exc}")
+        if outcome.requests:
+            state.save()
+        outcomes.append(outcome)
+        if tick is not None:
+            tick("sync", i, total)
+    return outcomes

@@ -1,0 +1,65 @@
+"""Helpers shared by the data steps (lakehouse, listings, universe artifacts)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from clusterfolio.data.lakehouse import Lakehouse
+from clusterfolio.data.schema import Listing
+from clusterfolio.errors import DataError
+from clusterfolio.io import read_json, read_parquet
+from clusterfolio.pipeline.context import RunContext
+
+RAW_POOL = "raw_pool.parquet"
+WINNERS = "winners.json"
+
+
+def lakehouse(ctx: RunContext) -> Lakehouse:
+    """The run's lakehouse."""
+    return Lakehouse(ctx.lakehouse_root)
+
+
+def listings_for(ctx: RunContext, symbols: Sequence[str]) -> dict[str, Listing]:
+    """Provider metadata of ``symbols`` (``UnknownSymbolError`` names a symbol it lacks)."""
+    return {s: ctx.provider.metadata(s) for s in symbols}
+
+
+def with_baseline(ctx: RunContext, symbols: Sequence[str]) -> list[str]:
+    """``symbols`` plus the market baseline (always carried), without duplicates, in order."""
+    baseline = ctx.settings.backtest.baseline
+    out = list(dict.fromkeys(symbols))
+    if baseline not in out:
+        out.append(baseline)
+    return out
+
+
+def raw_pool_symbols(ctx: RunContext) -> list[str] | None:
+    """Lead symbols of the raw pool when the aggregation step wrote it."""
+    path = ctx.artifact(RAW_POOL)
+    if not path.exists():
+        return None
+    frame = read_parquet(path)
+    if "symbol" not in frame.columns:
+        raise DataError(f"{path}: missing column 'symbol'")
+    return [str(s) for s in frame["symbol"]]
+
+
+def winner_symbols(ctx: RunContext) -> list[str] | None:
+    """Symbols selected by natural selection (enriched) when present."""
+    path = ctx.artifact(WINNERS)
+    if not path.exists():
+        return None
+    data = read_json(path)
+    return [str(w["symbol"]) for w in data["winners"]]
+
+
+def provider_universe(ctx: RunContext) -> list[str]:
+    """Every listing the provider knows (the universe before discovery exists)."""
+    return [listing.symbol for listing in ctx.provider.listings()]
+
+
+def sessions_count(frame: pd.DataFrame) -> int:
+    """Rows of a matrix."""
+    return len(frame.index)

@@ -1,0 +1,143 @@
+"""Step 8: the health audit of the implementation universe, with repair, that fails fast.
+
+Each listing of the deep pass is audited on its own calendar (OK, STALE, MISSING, GAPPED,
+ANOMALOUS, with evidence). With ``data.gapfill`` the non-OK listings go through recovery: up to
+``data.recover_attempts`` rounds of re-fetching the missing ranges and, where
+``data.max_ffill_sessions`` allows it, a bounded forward fill (recorded, applied to the matrices
+and never stored in the candle cache). With ``data.strict_health`` any listing still not OK fails
+the run with a message listing each listing and its problem; otherwise the unhealthy listings are
+excluded from the implementation universe (each exclusion is a recorded decision) and the audited
+matrices ``prices.parquet`` / ``returns.parquet`` are written. The market baseline is never
+excluded: a baseline without data fails the run.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from clusterfolio.data.calendars import sessions_back
+from clusterfolio.data.health import HealthReport, auditor_from_settings, strict_gate
+from clusterfolio.data.repair import RepairAction, recover
+from clusterfolio.data.returns import build_matrices
+from clusterfolio.enums import HealthStatus, StepName
+from clusterfolio.errors import HealthError
+from clusterfolio.io import atomic_write_json, atomic_write_parquet, atomic_write_text, read_json
+from clusterfolio.pipeline.context import RunContext
+from clusterfolio.pipeline.registry import Step
+from clusterfolio.pipeline.steps._common import lakehouse, listings_for
+from clusterfolio.pipeline.steps.prep import DEEP_SYNC
+
+HEALTH_JSON = "data_health.json"
+HEALTH_MD = "data_health.md"
+RETURNS = "returns.parquet"
+PRICES = "prices.parquet"
+UNIVERSE = "universe.json"
+
+
+def run(ctx: RunContext) -> None:
+    """Audit, recover, gate, and write the audited matrices."""
+    data = ctx.settings.data
+    deep = read_json(ctx.artifact(DEEP_SYNC))
+    symbols: list[str] = list(deep["symbols"])
+    n = int(deep["n_sessions"])
+    lake = lakehouse(ctx)
+    listings = listings_for(ctx, symbols)
+    frames = lake.read_many(symbols, missing_ok=True)
+    expected = {s: sessions_back(listings[s].calendar, ctx.as_of, n + 1) for s in symbols}
+    audit = auditor_from_settings(data, required_sessions=n + 1)
+
+    def store(symbol: str, frame: pd.DataFrame) -> None:
+        frames[symbol] = frame
+
+    attempts = data.recover_attempts if data.gapfill and data.backfill else 0
+    filled: dict[str, set[pd.Timestamp]] = {}
+    if attempts:
+        outcome = recover(
+            symbols,
+            lambda s: frames[s],
+            ctx.provider.candles,
+            lambda s: expected[s],
+            audit,
+            store,
+            attempts=attempts,
+            max_ffill_sessions=data.max_ffill_sessions,
+            allow_ffill=data.max_ffill_sessions > 0,
+        )
+        report = outcome.final
+        for action in outcome.actions:
+            symbol = str(action.get("symbol", ""))
+            kind = str(action.get("action", ""))
+            sessions = [str(x) for x in action.get("sessions", [])]
+            if kind == RepairAction.FORWARD_FILL.value:
+                filled.setdefault(symbol, set()).update(pd.Timestamp(x) for x in sessions)
+                ctx.recorder.fallback(
+                    "forward_fill",
+                    f"{symbol}: {len(sessions)} sessions forward-filled ({', '.join(sessions)})",
+                    symbol=symbol,
+                )
+            else:
+                ctx.recorder.decide(
+                    symbol, f"repair_{kind}", str(action.get("reason", "")), sessions=sessions
+                )
+        repairs = outcome.to_dict()
+        # real re-fetched bars go to the cache; forward-filled ones never do
+        for symbol in symbols:
+            frame = frames[symbol]
+            mask = ~frame["session"].isin(list(filled.get(symbol, set())))
+            real = frame.loc[mask]
+            if not real.empty and len(real) > lake.coverage(symbol).n:
+                lake.merge(symbol, real.reset_index(drop=True))
+    else:
+        report = HealthReport(tuple(audit(s, frames[s], expected[s]) for s in symbols))
+        repairs = {"skipped": "gapfill or backfill off"}
+    baseline = ctx.settings.backtest.baseline
+    if baseline in symbols and report[baseline].status is HealthStatus.MISSING:
+        raise HealthError(
+            f"market baseline {baseline} has no usable data: {report[baseline].evidence()}"
+        )
+    problems = strict_gate(report, strict=data.strict_health)
+    kept, excluded = [], {}
+    for symbol in symbols:
+        health = report[symbol]
+        if health.status is HealthStatus.OK or symbol == baseline:
+            kept.append(symbol)
+            if symbol == baseline and health.status is not HealthStatus.OK:
+                ctx.recorder.warn(
+                    f"baseline {baseline} is {health.status.value}: kept as the market"
+                )
+        else:
+            excluded[symbol] = {"status": health.status.value, "evidence": health.evidence()}
+            ctx.recorder.decide(
+                symbol, "excluded", f"health {health.status.value}", evidence=health.evidence()
+            )
+    for problem in problems:
+        ctx.recorder.warn(problem)
+    prices, returns = build_matrices(frames, listings, kept, as_of=ctx.as_of, n_sessions=n)
+    counts = {str(k.value): int(v) for k, v in report.counts().items()}
+    ctx.recorder.counts.update({**counts, "kept": len(kept), "excluded": len(excluded)})
+    atomic_write_json(ctx.artifact(HEALTH_JSON), {**report.to_json_dict(), "repairs": repairs})
+    atomic_write_text(ctx.artifact(HEALTH_MD), report.to_markdown())
+    atomic_write_parquet(ctx.artifact(PRICES), prices)
+    atomic_write_parquet(ctx.artifact(RETURNS), returns)
+    atomic_write_json(
+        ctx.artifact(UNIVERSE),
+        {
+            "symbols": kept,
+            "excluded": excluded,
+            "filled": {
+                s: sorted(x.date().isoformat() for x in v) for s, v in sorted(filled.items())
+            },
+            "n_sessions": n,
+        },
+    )
+
+
+STEP = Step(
+    name=StepName.HEALTH_AUDIT,
+    reads=(DEEP_SYNC,),
+    writes=(HEALTH_JSON, HEALTH_MD, RETURNS, PRICES, UNIVERSE),
+    run=run,
+    config_sections=("data", "backtest"),
+    uses_data=True,
+    description="Health audit of the implementation universe; recovery; strict gate.",
+)

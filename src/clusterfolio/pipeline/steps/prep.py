@@ -1,0 +1,163 @@
+"""Steps 4 and 7: the light (60-session) and deep (500-session) passes.
+
+Both sync the lakehouse selectively (a fresh listing costs no provider call; a listing synced at
+60 sessions is deepened to 500 when the deep pass asks for it), then write a price and a return
+matrix on each asset's own sessions (NaN where its market was closed). The deep pass also repairs
+gaps by re-fetching the missing ranges (real bars only: forward fills are the health audit's,
+bounded and recorded, and never stored in the cache).
+"""
+
+from __future__ import annotations
+
+from clusterfolio.data.calendars import sessions_back
+from clusterfolio.data.repair import repair_listing
+from clusterfolio.data.returns import build_matrices
+from clusterfolio.data.sync import sync_listings
+from clusterfolio.enums import StepName
+from clusterfolio.io import atomic_write_json, atomic_write_parquet
+from clusterfolio.pipeline.context import RunContext
+from clusterfolio.pipeline.registry import Step
+from clusterfolio.pipeline.steps._common import (
+    RAW_POOL,
+    WINNERS,
+    lakehouse,
+    listings_for,
+    provider_universe,
+    raw_pool_symbols,
+    winner_symbols,
+    with_baseline,
+)
+
+LIGHT_RETURNS = "returns_light.parquet"
+LIGHT_PRICES = "prices_light.parquet"
+LIGHT_SYNC = "sync_light.json"
+DEEP_RETURNS = "returns_deep.parquet"
+DEEP_PRICES = "prices_deep.parquet"
+DEEP_SYNC = "sync_deep.json"
+
+
+def _pass(ctx: RunContext, symbols: list[str], n_sessions: int, *, repair: bool) -> dict:  # type: ignore[type-arg]
+    data = ctx.settings.data
+    lake = lakehouse(ctx)
+    listings = listings_for(ctx, symbols)
+    outcomes = sync_listings(
+        lake,
+        ctx.provider,
+        [listings[s] for s in symbols],
+        as_of=ctx.as_of,
+        n_sessions=n_sessions + 1,
+        state_dir=ctx.lakehouse_root,
+        backfill=data.backfill,
+        tick=ctx.tick,
+    )
+    for outcome in outcomes:
+        if outcome.action == "failed":
+            ctx.recorder.warn(f"{outcome.symbol}: sync failed: {outcome.error}")
+            ctx.recorder.decide(outcome.symbol, "sync_failed", outcome.error)
+        if outcome.duplicates_collapsed:
+            ctx.recorder.fallback(
+                "duplicate_sessions",
+                f"{outcome.symbol}: provider served duplicated sessions "
+                f"{outcome.duplicates_collapsed}; kept the last bar of each",
+                symbol=outcome.symbol,
+            )
+        if outcome.conflicts:
+            ctx.recorder.warn(
+                f"{outcome.symbol}: {outcome.conflicts} conflicting bars kept as stored"
+            )
+        if outcome.action == "cache_only":
+            ctx.recorder.fallback("cache_only", f"{outcome.symbol}: backfill off, cache used as is")
+    repairs = []
+    if repair and data.gapfill and data.backfill:
+        for symbol in symbols:
+            expected = sessions_back(listings[symbol].calendar, ctx.as_of, n_sessions + 1)
+            stored = lake.read(symbol, missing_ok=True)
+            if stored.empty:
+                continue
+            result = repair_listing(
+                symbol,
+                stored,
+                expected,
+                ctx.provider.candles,
+                max_ffill_sessions=0,
+                allow_ffill=False,
+            )
+            if result.refetched:
+                real = result.frame[result.frame["session"].isin(list(result.refetched))]
+                lake.merge(symbol, real)
+            if result.actions:
+                repairs.append(result.to_dict())
+                for action in result.actions:
+                    ctx.recorder.decide(
+                        symbol, str(action.get("action")), str(action.get("reason", ""))
+                    )
+    candles = lake.read_many(symbols, missing_ok=True)
+    prices, returns = build_matrices(
+        candles, listings, symbols, as_of=ctx.as_of, n_sessions=n_sessions
+    )
+    counts = {
+        "listings": len(symbols),
+        "fresh": sum(o.action == "fresh" for o in outcomes),
+        "fetched": sum(o.action == "fetched" for o in outcomes),
+        "deepened": sum(o.action == "deepened" for o in outcomes),
+        "failed": sum(o.action == "failed" for o in outcomes),
+        "provider_calls": sum(len(o.requests) for o in outcomes),
+        "sessions": len(returns.index),
+    }
+    ctx.recorder.counts.update(counts)
+    return {
+        "as_of": ctx.as_of.isoformat(),
+        "n_sessions": n_sessions,
+        "symbols": symbols,
+        "counts": counts,
+        "sync": [o.to_dict() for o in outcomes],
+        "repairs": repairs,
+        "prices": prices,
+        "returns": returns,
+    }
+
+
+def _write(ctx: RunContext, result: dict, prices: str, returns: str, report: str) -> None:  # type: ignore[type-arg]
+    atomic_write_parquet(ctx.artifact(prices), result.pop("prices"))
+    atomic_write_parquet(ctx.artifact(returns), result.pop("returns"))
+    atomic_write_json(ctx.artifact(report), result)
+
+
+def run_light(ctx: RunContext) -> None:
+    """Light pass over the raw pool (or the provider universe before discovery exists)."""
+    symbols = raw_pool_symbols(ctx) or provider_universe(ctx)
+    symbols = with_baseline(ctx, symbols)
+    result = _pass(ctx, symbols, ctx.settings.data.light_lookback_days, repair=False)
+    _write(ctx, result, LIGHT_PRICES, LIGHT_RETURNS, LIGHT_SYNC)
+
+
+def run_deep(ctx: RunContext) -> None:
+    """Deep pass over the winners (the raw pool until natural selection exists)."""
+    symbols = winner_symbols(ctx) or raw_pool_symbols(ctx) or provider_universe(ctx)
+    symbols = with_baseline(ctx, symbols)
+    result = _pass(ctx, symbols, ctx.settings.data.lookback_days, repair=True)
+    ctx.data_signature = lakehouse(ctx).data_signature(symbols)
+    _write(ctx, result, DEEP_PRICES, DEEP_RETURNS, DEEP_SYNC)
+
+
+LIGHT = Step(
+    name=StepName.LIGHT_PREP,
+    reads=(),
+    optional_reads=(RAW_POOL,),
+    writes=(LIGHT_RETURNS, LIGHT_PRICES, LIGHT_SYNC),
+    run=run_light,
+    config_sections=("data", "backtest"),
+    uses_data=True,
+    description="60-session pass for the raw pool: selective sync, return matrix.",
+)
+
+DEEP = Step(
+    name=StepName.DEEP_PREP,
+    reads=(),
+    optional_reads=(RAW_POOL, WINNERS),
+    writes=(DEEP_RETURNS, DEEP_PRICES, DEEP_SYNC),
+    run=run_deep,
+    config_sections=("data", "backtest"),
+    uses_data=True,
+    description="500-session pass for the winners with gap repair (re-fetch).",
+)
