@@ -1,0 +1,586 @@
+"""The raw pool: scanner hits merged into economic identities (venue neutrality).
+
+:func:`build_raw_pool` turns the scanner exports into one row per identity:
+
+1. *hits*: every row of every export that did not fail (a failed export is recorded as
+   ``skipped_scanner``). The same listing found by several scanners in the same direction is
+   one candidate (``duplicate_hit``, the scanners are kept; the row of the first scanner in name
+   order is used);
+2. *class and identity*: the class is the listing's (``listings[symbol]``), else the export's
+   (``no_listing``). The identity is :func:`~clusterfolio.discovery.identity.identity_of` of
+   the parsed symbol (known crypto bases: :data:`~clusterfolio.discovery.identity.DEFAULT_KNOWN_BASES`,
+   the listings' own ``base`` fields and the universe's unambiguous tickers); an unparsable
+   symbol is its own identity (``unparsable_symbol``). Candidates group by
+   **(asset class, identity)**, so an equity ticker never merges with a coin;
+3. *liquidity floor*: with ``min_value_traded > 0`` a candidate whose ``Value.Traded`` is below
+   the floor or unknown is dropped (``dropped_liquidity``);
+4. *score*: :func:`~clusterfolio.discovery.scoring.score_candidates` (per class, or global ranks
+   with ``xs_momentum``);
+5. *direction conflict*: an identity with LONG and SHORT candidates keeps the direction whose
+   best candidate scores higher; an exact tie drops the identity (contradictory evidence)
+   (``direction_conflict``, both scores in the details);
+6. *lead and alternatives*: within an identity the lead listing is the best by (score desc,
+   Value.Traded desc, spot before perpetual before future, exchange name, symbol); every other
+   listing is an implementation alternative (``merged`` into the lead, ``lead`` recorded too);
+7. *caps*: per asset class at most ``max_per_class[class]`` identities, by (score desc,
+   Value.Traded desc, identity); the others are ``dropped_class_cap``. A class absent from the
+   mapping is not capped.
+
+Every decision is a dict ``{subject, action, reason, details}`` in :attr:`RawPool.decisions`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, cast
+
+import numpy as np
+import pandas as pd
+
+from clusterfolio.data.schema import Listing
+from clusterfolio.discovery.evaluate import SCORE_COLUMNS, ScanExport, ScanStatus
+from clusterfolio.discovery.identity import (
+    SymbolKind,
+    SymbolParseError,
+    identity_of,
+    infer_known_bases,
+    parse_symbol,
+)
+from clusterfolio.discovery.scoring import COMPONENTS, ScoreWeights, score_candidates
+from clusterfolio.enums import AssetClass, Direction
+
+#: Order of listing kinds in the lead tie rule (lower first).
+KIND_RANK: dict[str, int] = {
+    str(SymbolKind.SPOT): 0,
+    str(SymbolKind.EQUITY): 0,
+    str(SymbolKind.ETF): 0,
+    str(SymbolKind.FOREX): 0,
+    str(SymbolKind.INDEX): 0,
+    str(SymbolKind.PERPETUAL): 1,
+    str(SymbolKind.FUTURE): 2,
+}
+
+POOL_COLUMNS: tuple[str, ...] = (
+    "identity",
+    "lead_symbol",
+    "asset_class",
+    "direction",
+    "score",
+    *COMPONENTS,
+    "n_alternatives",
+    "value_traded",
+    "kind",
+    "exchange",
+    "scanners",
+)
+
+ALTERNATIVE_COLUMNS: tuple[str, ...] = (
+    "identity",
+    "asset_class",
+    "symbol",
+    "exchange",
+    "kind",
+    "direction",
+    "is_lead",
+    "score",
+    "volume",
+    "value_traded",
+    "scanners",
+)
+
+
+class PoolAction(StrEnum):
+    """Actions recorded in the raw pool's decision trail."""
+
+    SKIPPED_SCANNER = "skipped_scanner"
+    DUPLICATE_HIT = "duplicate_hit"
+    NO_LISTING = "no_listing"
+    UNPARSABLE = "unparsable_symbol"
+    DROPPED_LIQUIDITY = "dropped_liquidity"
+    DIRECTION_CONFLICT = "direction_conflict"
+    LEAD = "lead"
+    MERGED = "merged"
+    DROPPED_CLASS_CAP = "dropped_class_cap"
+
+
+def _decision(subject: str, action: PoolAction, reason: str, **details: Any) -> dict[str, Any]:
+    return {"subject": subject, "action": str(action), "reason": reason, "details": details}
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows of ``frame`` as dicts with string keys (the index kept under ``_index``)."""
+    out = []
+    for idx, rec in zip(frame.index, frame.to_dict(orient="records"), strict=True):
+        row = {str(k): v for k, v in rec.items()}
+        row["_index"] = idx
+        out.append(row)
+    return out
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, float | np.floating):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, np.integer | np.bool_):
+        return value.item()
+    if isinstance(value, list | tuple):
+        return [_json_value(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _json_value(v) for k, v in value.items()}
+    return value
+
+
+@dataclass
+class RawPool:
+    """The raw pool of one run.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        One row per identity (:data:`POOL_COLUMNS`), sorted by asset class, score desc,
+        identity.
+    alternatives : pandas.DataFrame
+        Every listing of every pooled identity (:data:`ALTERNATIVE_COLUMNS`), the lead flagged
+        ``is_lead``; sorted by identity then the lead rule.
+    decisions : list of dict
+        ``{subject, action, reason, details}`` in the order they were taken.
+    xs_momentum : bool
+        Normalisation mode of the scores.
+    """
+
+    frame: pd.DataFrame
+    alternatives: pd.DataFrame
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    xs_momentum: bool = False
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    @property
+    def identities(self) -> list[str]:
+        """Identities in the pool, in frame order."""
+        return [str(v) for v in self.frame["identity"]]
+
+    @property
+    def lead_symbols(self) -> list[str]:
+        """Lead listings, in frame order."""
+        return [str(v) for v in self.frame["lead_symbol"]]
+
+    def alternatives_of(self, identity: str) -> pd.DataFrame:
+        """Listings of ``identity`` other than the lead."""
+        alt = self.alternatives
+        return alt.loc[(alt["identity"] == identity) & ~alt["is_lead"]].reset_index(drop=True)
+
+    def decisions_for(self, subject: str) -> list[dict[str, Any]]:
+        """Decisions whose subject is ``subject`` (a symbol, identity or scanner)."""
+        return [d for d in self.decisions if d["subject"] == subject]
+
+    def to_frame(self) -> pd.DataFrame:
+        """The identity table (a copy)."""
+        return self.frame.copy()
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """JSON-safe document: identities with their alternatives, decisions and a summary."""
+        alts: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for rec in self.alternatives.to_dict(orient="records"):
+            key = (str(rec["asset_class"]), str(rec["identity"]))
+            alts.setdefault(key, []).append({str(k): _json_value(v) for k, v in rec.items()})
+        identities = []
+        for rec in self.frame.to_dict(orient="records"):
+            row = {str(k): _json_value(v) for k, v in rec.items()}
+            row["alternatives"] = [
+                a
+                for a in alts.get((str(rec["asset_class"]), str(rec["identity"])), [])
+                if not a["is_lead"]
+            ]
+            identities.append(row)
+        return {
+            "xs_momentum": self.xs_momentum,
+            "summary": pool_summary(self),
+            "identities": identities,
+            "decisions": [_json_value(d) for d in self.decisions],
+        }
+
+
+def pool_summary(pool: RawPool) -> dict[str, Any]:
+    """Counts of a raw pool: identities, listings, by class, by direction, decisions by action."""
+    frame = pool.frame
+    actions: dict[str, int] = {}
+    for d in pool.decisions:
+        actions[d["action"]] = actions.get(d["action"], 0) + 1
+    return {
+        "identities": len(frame),
+        "listings": len(pool.alternatives),
+        "by_asset_class": {
+            str(k): int(v) for k, v in frame["asset_class"].value_counts().sort_index().items()
+        },
+        "by_direction": {
+            str(k): int(v) for k, v in frame["direction"].value_counts().sort_index().items()
+        },
+        "decisions": dict(sorted(actions.items())),
+    }
+
+
+def _empty_pool(decisions: list[dict[str, Any]], xs_momentum: bool) -> RawPool:
+    return RawPool(
+        frame=pd.DataFrame({c: pd.Series(dtype="object") for c in POOL_COLUMNS}),
+        alternatives=pd.DataFrame({c: pd.Series(dtype="object") for c in ALTERNATIVE_COLUMNS}),
+        decisions=decisions,
+        xs_momentum=xs_momentum,
+    )
+
+
+def _collect_hits(exports: Sequence[ScanExport], decisions: list[dict[str, Any]]) -> pd.DataFrame:
+    frames = []
+    for export in sorted(exports, key=lambda e: e.scanner):
+        if export.status is ScanStatus.FAILED:
+            decisions.append(
+                _decision(
+                    export.scanner,
+                    PoolAction.SKIPPED_SCANNER,
+                    "scanner failed; its candidates are not in the pool",
+                    error=export.error,
+                )
+            )
+            continue
+        if export.rows.empty:
+            continue
+        rows = export.rows.copy()
+        rows.index = rows.index.astype(str)
+        keep = [c for c in SCORE_COLUMNS if c in rows.columns]
+        part = rows.loc[:, keep].copy()
+        part["symbol"] = rows.index.to_numpy()
+        part["direction"] = str(export.direction)
+        part["scanner"] = export.scanner
+        part["export_class"] = str(export.asset_class) if export.asset_class is not None else ""
+        frames.append(part.reset_index(drop=True))
+    if not frames:
+        return pd.DataFrame()
+    hits = pd.concat(frames, ignore_index=True, sort=False)
+    for col in SCORE_COLUMNS:
+        if col not in hits.columns:
+            hits[col] = np.nan
+    return hits
+
+
+def _dedupe(hits: pd.DataFrame, decisions: list[dict[str, Any]]) -> pd.DataFrame:
+    hits = hits.sort_values(["symbol", "direction", "scanner"], kind="mergesort")
+    scanners = hits.groupby(["symbol", "direction"], sort=True)["scanner"].agg(
+        lambda s: sorted(set(s))
+    )
+    first = hits.drop_duplicates(["symbol", "direction"], keep="first").set_index(
+        ["symbol", "direction"]
+    )
+    first["scanners"] = scanners
+    for key, names in scanners.items():
+        symbol, direction = cast(tuple[str, str], key)
+        if len(names) > 1:
+            decisions.append(
+                _decision(
+                    str(symbol),
+                    PoolAction.DUPLICATE_HIT,
+                    f"found {direction} by {len(names)} scanners; kept once",
+                    scanners=list(names),
+                    direction=str(direction),
+                )
+            )
+    return first.reset_index()
+
+
+def _identify(
+    cands: pd.DataFrame, listings: Mapping[str, Listing], decisions: list[dict[str, Any]]
+) -> pd.DataFrame:
+    symbols = sorted(set(cands["symbol"]))
+    known = set(infer_known_bases(symbols))
+    known |= {
+        lst.base.upper()
+        for lst in listings.values()
+        if lst.asset_class is AssetClass.CRYPTO and lst.base and lst.quote
+    }
+    export_class = cands.drop_duplicates("symbol").set_index("symbol")["export_class"]
+    info: dict[str, dict[str, str]] = {}
+    for symbol in symbols:
+        listing = listings.get(symbol)
+        if listing is not None:
+            klass: AssetClass | None = listing.asset_class
+        else:
+            raw = str(export_class.get(symbol, ""))
+            klass = AssetClass(raw) if raw else None
+            decisions.append(
+                _decision(
+                    symbol,
+                    PoolAction.NO_LISTING,
+                    "no listing metadata; asset class taken from the scanner",
+                    asset_class=raw or None,
+                )
+            )
+        try:
+            parsed = parse_symbol(
+                symbol,
+                klass,
+                known_bases=known,
+                base_hint=listing.base if listing is not None else "",
+                quote_hint=listing.quote if listing is not None else "",
+            )
+            identity, kind, exchange = identity_of(parsed), str(parsed.kind), parsed.exchange
+            klass = klass or parsed.asset_class
+        except SymbolParseError as exc:
+            identity, kind = symbol.upper(), ""
+            exchange = symbol.upper().split(":", 1)[0] if ":" in symbol else ""
+            decisions.append(
+                _decision(
+                    symbol,
+                    PoolAction.UNPARSABLE,
+                    "symbol does not follow its grammar; kept as its own identity",
+                    error=str(exc),
+                )
+            )
+        info[symbol] = {
+            "identity": identity,
+            "kind": kind,
+            "exchange": exchange,
+            "asset_class": str(klass) if klass is not None else "",
+        }
+    meta = pd.DataFrame.from_dict(info, orient="index")
+    return cands.join(meta, on="symbol")
+
+
+def _apply_floor(
+    cands: pd.DataFrame, min_value_traded: float, decisions: list[dict[str, Any]]
+) -> pd.DataFrame:
+    if min_value_traded <= 0:
+        return cands
+    value = pd.to_numeric(cands["Value.Traded"], errors="coerce")
+    low = ~(value >= min_value_traded)
+    for rec in _records(cands.loc[low].assign(_vt=value.loc[low])):
+        vt = float(rec["_vt"])
+        decisions.append(
+            _decision(
+                str(rec["symbol"]),
+                PoolAction.DROPPED_LIQUIDITY,
+                f"Value.Traded below the floor {min_value_traded:g}",
+                value_traded=vt if np.isfinite(vt) else None,
+                direction=str(rec["direction"]),
+            )
+        )
+    return cands.loc[~low]
+
+
+def _resolve_directions(cands: pd.DataFrame, decisions: list[dict[str, Any]]) -> pd.DataFrame:
+    best = cands.groupby(["asset_class", "identity", "direction"], sort=True)["score"].max()
+    table = best.unstack("direction")
+    if str(Direction.LONG) not in table.columns or str(Direction.SHORT) not in table.columns:
+        return cands
+    both = table.dropna(subset=[str(Direction.LONG), str(Direction.SHORT)])
+    resolved: dict[tuple[str, str], str | None] = {}
+    for key, long_s, short_s in zip(
+        both.index,
+        both[str(Direction.LONG)].astype(float),
+        both[str(Direction.SHORT)].astype(float),
+        strict=True,
+    ):
+        klass, identity = cast(tuple[str, str], key)
+        if long_s > short_s:
+            kept: str | None = str(Direction.LONG)
+        elif short_s > long_s:
+            kept = str(Direction.SHORT)
+        else:
+            kept = None
+        resolved[(str(klass), str(identity))] = kept
+        reason = (
+            f"LONG and SHORT candidates; kept {kept} (higher best score)"
+            if kept
+            else "LONG and SHORT candidates with equal best scores; identity dropped"
+        )
+        decisions.append(
+            _decision(
+                str(identity),
+                PoolAction.DIRECTION_CONFLICT,
+                reason,
+                asset_class=str(klass),
+                long_score=long_s,
+                short_score=short_s,
+                kept=kept,
+            )
+        )
+    if not resolved:
+        return cands
+    keep = [
+        (k, i) not in resolved or resolved[(k, i)] == d
+        for k, i, d in zip(cands["asset_class"], cands["identity"], cands["direction"], strict=True)
+    ]
+    return cands.loc[keep].reset_index(drop=True)
+
+
+def _lead_order(cands: pd.DataFrame) -> pd.DataFrame:
+    order = cands.assign(
+        _vt=pd.to_numeric(cands["Value.Traded"], errors="coerce").fillna(-np.inf),
+        _kind=cands["kind"].map(KIND_RANK).fillna(9),
+    )
+    order = order.sort_values(
+        ["asset_class", "identity", "score", "_vt", "_kind", "exchange", "symbol"],
+        ascending=[True, True, False, False, True, True, True],
+        kind="mergesort",
+    )
+    return order.drop(columns=["_vt", "_kind"]).reset_index(drop=True)
+
+
+def build_raw_pool(
+    exports: Sequence[ScanExport],
+    listings: Mapping[str, Listing],
+    *,
+    max_per_class: Mapping[str, int] | Mapping[AssetClass, int] | None = None,
+    xs_momentum: bool = False,
+    min_value_traded: float = 0.0,
+    weights: ScoreWeights | None = None,
+) -> RawPool:
+    """Merge scanner exports into the raw pool (rules in the module docstring).
+
+    Parameters
+    ----------
+    exports : sequence of ScanExport
+        The Discovery step's exports.
+    listings : mapping of str to Listing
+        Metadata per symbol (class, base/quote hints).
+    max_per_class : mapping, optional
+        Identity cap per asset class (``DiscoverySettings.max_per_class``); None: no caps.
+    xs_momentum : bool
+        ``features.feat_xs_momentum``: global percentile ranks instead of per-class z-scores.
+    min_value_traded : float
+        ``DiscoverySettings.min_value_traded``: liquidity floor on ``Value.Traded`` (0: off).
+    weights : ScoreWeights, optional
+        Score weights.
+
+    Returns
+    -------
+    RawPool
+    """
+    decisions: list[dict[str, Any]] = []
+    hits = _collect_hits(exports, decisions)
+    if hits.empty:
+        return _empty_pool(decisions, xs_momentum)
+    cands = _dedupe(hits, decisions)
+    cands = _identify(cands, listings, decisions)
+    cands = _apply_floor(cands, float(min_value_traded), decisions)
+    if cands.empty:
+        return _empty_pool(decisions, xs_momentum)
+    cands = score_candidates(cands, xs_momentum=xs_momentum, weights=weights)
+    cands = _resolve_directions(cands, decisions)
+    if cands.empty:
+        return _empty_pool(decisions, xs_momentum)
+    cands = _lead_order(cands)
+    group = cands.groupby(["asset_class", "identity"], sort=False)
+    cands["is_lead"] = group.cumcount() == 0
+    n_listings = group["symbol"].transform("size")
+    scanners = group["scanners"].agg(lambda s: sorted({n for names in s for n in names}))
+
+    cands["n_listings"] = n_listings.astype(int)
+    leads = cands.loc[cands["is_lead"]].copy()
+    leads["n_alternatives"] = leads["n_listings"] - 1
+    leads = leads.join(scanners.rename("all_scanners"), on=["asset_class", "identity"])
+    lead_of: dict[tuple[str, str], str] = {}
+    for rec in _records(leads):
+        lead_of[(str(rec["asset_class"]), str(rec["identity"]))] = str(rec["symbol"])
+        decisions.append(
+            _decision(
+                str(rec["identity"]),
+                PoolAction.LEAD,
+                f"lead listing {rec['symbol']} (best score among "
+                f"{int(rec['n_listings'])} listing(s))",
+                symbol=str(rec["symbol"]),
+                asset_class=str(rec["asset_class"]),
+                direction=str(rec["direction"]),
+                score=float(rec["score"]),
+            )
+        )
+    for rec in _records(cands.loc[~cands["is_lead"]]):
+        lead = lead_of[(str(rec["asset_class"]), str(rec["identity"]))]
+        decisions.append(
+            _decision(
+                str(rec["symbol"]),
+                PoolAction.MERGED,
+                f"merged into {rec['identity']} (lead {lead})",
+                identity=str(rec["identity"]),
+                lead=lead,
+                score=float(rec["score"]),
+                asset_class=str(rec["asset_class"]),
+            )
+        )
+
+    leads = _apply_caps(leads, max_per_class, decisions)
+    kept = set(zip(leads["asset_class"], leads["identity"], strict=True))
+    frame = pd.DataFrame(
+        {
+            "identity": leads["identity"].astype(str),
+            "lead_symbol": leads["symbol"].astype(str),
+            "asset_class": leads["asset_class"].astype(str),
+            "direction": leads["direction"].astype(str),
+            "score": leads["score"].astype(float),
+            **{c: leads[c].astype(float) for c in COMPONENTS},
+            "n_alternatives": leads["n_alternatives"].astype(int),
+            "value_traded": pd.to_numeric(leads["Value.Traded"], errors="coerce"),
+            "kind": leads["kind"].astype(str),
+            "exchange": leads["exchange"].astype(str),
+            "scanners": [",".join(s) for s in leads["all_scanners"]],
+        }
+    )
+    frame = frame.sort_values(
+        ["asset_class", "score", "identity"], ascending=[True, False, True], kind="mergesort"
+    ).reset_index(drop=True)
+
+    in_pool = [(k, i) in kept for k, i in zip(cands["asset_class"], cands["identity"], strict=True)]
+    alt = cands.loc[in_pool]
+    alternatives = pd.DataFrame(
+        {
+            "identity": alt["identity"].astype(str),
+            "asset_class": alt["asset_class"].astype(str),
+            "symbol": alt["symbol"].astype(str),
+            "exchange": alt["exchange"].astype(str),
+            "kind": alt["kind"].astype(str),
+            "direction": alt["direction"].astype(str),
+            "is_lead": alt["is_lead"].astype(bool),
+            "score": alt["score"].astype(float),
+            "volume": pd.to_numeric(alt["volume"], errors="coerce"),
+            "value_traded": pd.to_numeric(alt["Value.Traded"], errors="coerce"),
+            "scanners": [",".join(s) for s in alt["scanners"]],
+        }
+    ).reset_index(drop=True)
+    return RawPool(
+        frame=frame, alternatives=alternatives, decisions=decisions, xs_momentum=xs_momentum
+    )
+
+
+def _apply_caps(
+    leads: pd.DataFrame,
+    max_per_class: Mapping[str, int] | Mapping[AssetClass, int] | None,
+    decisions: list[dict[str, Any]],
+) -> pd.DataFrame:
+    if not max_per_class:
+        return leads
+    caps = {str(k): int(v) for k, v in max_per_class.items()}
+    ordered = leads.assign(
+        _vt=pd.to_numeric(leads["Value.Traded"], errors="coerce").fillna(-np.inf)
+    ).sort_values(
+        ["asset_class", "score", "_vt", "identity"],
+        ascending=[True, False, False, True],
+        kind="mergesort",
+    )
+    ordered["_rank"] = ordered.groupby("asset_class", sort=False).cumcount() + 1
+    ordered["_cap"] = ordered["asset_class"].map(caps)
+    over = ordered["_cap"].notna() & (ordered["_rank"] > ordered["_cap"].fillna(np.inf))
+    for rec in _records(ordered.loc[over]):
+        decisions.append(
+            _decision(
+                str(rec["identity"]),
+                PoolAction.DROPPED_CLASS_CAP,
+                f"rank {int(rec['_rank'])} in {rec['asset_class']} exceeds the cap "
+                f"{int(rec['_cap'])}",
+                asset_class=str(rec["asset_class"]),
+                lead=str(rec["symbol"]),
+                score=float(rec["score"]),
+                rank=int(rec["_rank"]),
+                cap=int(rec["_cap"]),
+            )
+        )
+    return ordered.loc[~over].drop(columns=["_vt", "_rank", "_cap"])
