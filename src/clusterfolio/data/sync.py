@@ -88,6 +88,27 @@ class SyncState:
         atomic_write_json(self.path, dict(sorted(self.ranges.items())))
 
 
+def remembered_fetch(
+    provider: Provider, state: SyncState
+) -> Callable[[str, date, date], pd.DataFrame]:
+    """A fetch for gap repair that never asks the provider twice for the same range.
+
+    A range inside what the provider was already asked for on this as-of date returns an empty
+    frame without a call (the provider had nothing more); anything else is fetched and
+    remembered. ``make recover`` bypasses this to ask again.
+    """
+
+    def fetch(symbol: str, start: date, end: date) -> pd.DataFrame:
+        if state.covers(symbol, start, end):
+            return pd.DataFrame(columns=["session", "open", "high", "low", "close", "volume"])
+        frame = provider.candles(symbol, start, end)
+        state.add(symbol, start, end)
+        state.save()
+        return frame
+
+    return fetch
+
+
 def collapse_duplicates(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """Keep the last bar of each duplicated session; return the collapsed sessions."""
     if frame.empty:

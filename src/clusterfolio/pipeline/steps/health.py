@@ -19,6 +19,7 @@ from clusterfolio.data.calendars import sessions_back
 from clusterfolio.data.health import HealthReport, auditor_from_settings, strict_gate
 from clusterfolio.data.repair import RepairAction, recover
 from clusterfolio.data.returns import build_matrices
+from clusterfolio.data.sync import STATE_FILE, SyncState, remembered_fetch
 from clusterfolio.enums import HealthStatus, StepName
 from clusterfolio.errors import HealthError
 from clusterfolio.io import atomic_write_json, atomic_write_parquet, atomic_write_text, read_json
@@ -36,6 +37,16 @@ UNIVERSE = "universe.json"
 
 def run(ctx: RunContext) -> None:
     """Audit, recover, gate, and write the audited matrices."""
+    audit_and_recover(ctx, force_refetch=False)
+
+
+def recover_step(ctx: RunContext) -> None:
+    """``make recover``: the same audit with every gap asked for again (intensive repair)."""
+    audit_and_recover(ctx, force_refetch=True)
+
+
+def audit_and_recover(ctx: RunContext, *, force_refetch: bool) -> None:
+    """Audit the deep-pass universe, recover what can be, gate, write the audited matrices."""
     data = ctx.settings.data
     deep = read_json(ctx.artifact(DEEP_SYNC))
     symbols: list[str] = list(deep["symbols"])
@@ -50,12 +61,14 @@ def run(ctx: RunContext) -> None:
         frames[symbol] = frame
 
     attempts = data.recover_attempts if data.gapfill and data.backfill else 0
+    state = SyncState(ctx.lakehouse_root / STATE_FILE)
+    fetch = ctx.provider.candles if force_refetch else remembered_fetch(ctx.provider, state)
     filled: dict[str, set[pd.Timestamp]] = {}
     if attempts:
         outcome = recover(
             symbols,
             lambda s: frames[s],
-            ctx.provider.candles,
+            fetch,
             lambda s: expected[s],
             audit,
             store,

@@ -9,10 +9,12 @@ bounded and recorded, and never stored in the cache).
 
 from __future__ import annotations
 
+import pandas as pd
+
 from clusterfolio.data.calendars import sessions_back
 from clusterfolio.data.repair import repair_listing
 from clusterfolio.data.returns import build_matrices
-from clusterfolio.data.sync import sync_listings
+from clusterfolio.data.sync import STATE_FILE, SyncState, remembered_fetch, sync_listings
 from clusterfolio.enums import StepName
 from clusterfolio.io import atomic_write_json, atomic_write_parquet
 from clusterfolio.pipeline.context import RunContext
@@ -50,25 +52,28 @@ def _pass(ctx: RunContext, symbols: list[str], n_sessions: int, *, repair: bool)
         backfill=data.backfill,
         tick=ctx.tick,
     )
+    # What the sync did depends on the cache's state (fresh or fetched), so it goes to the
+    # ledger and the log, not into the artifacts: they depend only on the data.
     for outcome in outcomes:
         if outcome.action == "failed":
             ctx.recorder.warn(f"{outcome.symbol}: sync failed: {outcome.error}")
-            ctx.recorder.decide(outcome.symbol, "sync_failed", outcome.error)
         if outcome.duplicates_collapsed:
-            ctx.recorder.fallback(
-                "duplicate_sessions",
-                f"{outcome.symbol}: provider served duplicated sessions "
-                f"{outcome.duplicates_collapsed}; kept the last bar of each",
-                symbol=outcome.symbol,
+            ctx.recorder.warn(
+                f"fallback duplicate_sessions: {outcome.symbol}: provider served duplicated "
+                f"sessions {outcome.duplicates_collapsed}; kept the last bar of each"
             )
         if outcome.conflicts:
             ctx.recorder.warn(
                 f"{outcome.symbol}: {outcome.conflicts} conflicting bars kept as stored"
             )
         if outcome.action == "cache_only":
-            ctx.recorder.fallback("cache_only", f"{outcome.symbol}: backfill off, cache used as is")
-    repairs = []
+            ctx.recorder.warn(
+                f"fallback cache_only: {outcome.symbol}: backfill off, cache used as is"
+            )
+        if outcome.requests:
+            ctx.logger.info("sync %s %s %s", outcome.symbol, outcome.action, outcome.requests)
     if repair and data.gapfill and data.backfill:
+        fetch = remembered_fetch(ctx.provider, SyncState(ctx.lakehouse_root / STATE_FILE))
         for symbol in symbols:
             expected = sessions_back(listings[symbol].calendar, ctx.as_of, n_sessions + 1)
             stored = lake.read(symbol, missing_ok=True)
@@ -78,19 +83,14 @@ def _pass(ctx: RunContext, symbols: list[str], n_sessions: int, *, repair: bool)
                 symbol,
                 stored,
                 expected,
-                ctx.provider.candles,
+                fetch,
                 max_ffill_sessions=0,
                 allow_ffill=False,
             )
             if result.refetched:
                 real = result.frame[result.frame["session"].isin(list(result.refetched))]
                 lake.merge(symbol, real)
-            if result.actions:
-                repairs.append(result.to_dict())
-                for action in result.actions:
-                    ctx.recorder.decide(
-                        symbol, str(action.get("action")), str(action.get("reason", ""))
-                    )
+                ctx.logger.info("repair %s refetched %s", symbol, list(result.refetched))
     candles = lake.read_many(symbols, missing_ok=True)
     prices, returns = build_matrices(
         candles, listings, symbols, as_of=ctx.as_of, n_sessions=n_sessions
@@ -109,11 +109,20 @@ def _pass(ctx: RunContext, symbols: list[str], n_sessions: int, *, repair: bool)
         "as_of": ctx.as_of.isoformat(),
         "n_sessions": n_sessions,
         "symbols": symbols,
-        "counts": counts,
-        "sync": [o.to_dict() for o in outcomes],
-        "repairs": repairs,
+        "coverage": {s: _coverage(candles[s]) for s in symbols},
         "prices": prices,
         "returns": returns,
+    }
+
+
+def _coverage(frame: pd.DataFrame) -> dict[str, object]:
+    if frame.empty:
+        return {"first": None, "last": None, "rows": 0}
+    sessions = frame["session"]
+    return {
+        "first": sessions.iloc[0].date().isoformat(),
+        "last": sessions.iloc[-1].date().isoformat(),
+        "rows": len(frame),
     }
 
 

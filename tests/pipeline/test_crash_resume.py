@@ -1,0 +1,98 @@
+"""Crash safety: SIGKILL a run inside each registered step, resume, compare every artifact.
+
+Runs the real CLI in subprocesses on a tiny synthetic market. The kill hook
+(``CLUSTERFOLIO_KILL_AT``) kills the process with SIGKILL either at the N-th progress tick inside
+a step (``step:N``) or after the step wrote its artifacts but before the ledger recorded it
+(``step``).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from clusterfolio.pipeline.steps import build_registry
+
+TINY = [
+    "data.synthetic.n_equities=11",
+    "data.synthetic.n_etfs=4",
+    "data.synthetic.n_crypto_coins=2",
+    "data.synthetic.n_forex=2",
+    "data.lookback_days=80",
+    "data.light_lookback_days=30",
+    "backtest.train=40",
+    "backtest.realized_target=20",
+]
+AS_OF = "2026-11-20"
+VOLATILE = {"run_manifest.json", "run.log"}
+
+
+def _cli(root: Path, repo_root: Path, *extra: str, kill: str | None = None) -> int:
+    env = dict(os.environ)
+    env.pop("CLUSTERFOLIO_KILL_AT", None)
+    if kill:
+        env["CLUSTERFOLIO_KILL_AT"] = kill
+    env["PYTHONPATH"] = str(repo_root / "src")
+    args = [sys.executable, "-m", "clusterfolio.cli", "run", "-q", "--as-of", AS_OF]
+    args += ["--root", str(root), "--manifest", str(repo_root / "configs" / "manifest.json")]
+    args += ["--profile", "development"]
+    for item in TINY:
+        args += ["--set", item]
+    proc = subprocess.run([*args, *extra], env=env, capture_output=True, text=True, timeout=600)
+    if proc.returncode not in (0, -signal.SIGKILL):
+        raise AssertionError(proc.stdout + proc.stderr)
+    return proc.returncode
+
+
+def _artifacts(root: Path) -> dict[str, bytes]:
+    runs = root / "data" / "runs"
+    (run_dir,) = [p for p in runs.iterdir() if p.is_dir() and not p.is_symlink()]
+    out = {}
+    for path in sorted(run_dir.rglob("*")):
+        if path.is_file() and path.name not in VOLATILE:
+            out[path.relative_to(run_dir).as_posix()] = path.read_bytes()
+    for path in sorted((root / "data" / "lakehouse").glob("*.parquet")):
+        out["lakehouse/" + path.name] = path.read_bytes()
+    return out
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory, repo_root: Path) -> dict[str, bytes]:
+    root = tmp_path_factory.mktemp("reference")
+    assert _cli(root, repo_root) == 0
+    return _artifacts(root)
+
+
+def _kill_points() -> list[str]:
+    points = []
+    for name in build_registry().names():
+        points.append(name)
+        if name in {"light_prep", "deep_prep"}:
+            points.append(f"{name}:3")
+    return points
+
+
+@pytest.mark.parametrize("kill_at", _kill_points())
+def test_kill_and_resume_is_byte_identical(
+    kill_at: str, tmp_path: Path, repo_root: Path, reference: dict[str, bytes]
+) -> None:
+    assert _cli(tmp_path, repo_root, kill=kill_at) == -signal.SIGKILL
+    run_dir = next(p for p in (tmp_path / "data" / "runs").iterdir() if p.is_dir())
+    assert _cli(tmp_path, repo_root, "--resume", run_dir.name) == 0
+    resumed = _artifacts(tmp_path)
+    assert sorted(resumed) == sorted(reference)
+    differing = [name for name in reference if resumed[name] != reference[name]]
+    assert not differing, f"artifacts differ after kill at {kill_at}: {differing}"
+
+
+def test_same_inputs_give_byte_identical_artifacts(
+    tmp_path: Path, repo_root: Path, reference: dict[str, bytes]
+) -> None:
+    assert _cli(tmp_path, repo_root) == 0
+    again = _artifacts(tmp_path)
+    assert again == reference
