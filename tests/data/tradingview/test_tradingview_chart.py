@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections.abc import Callable
 from datetime import date
@@ -205,3 +206,14 @@ def test_bars_to_frame_rejects_bad_prices() -> None:
             "X:Y", [(1_700_000_000, 1.0, 1.0, -1.0, 1.0, 0.0)], date(2023, 1, 1), date(2024, 1, 1)
         )
     assert bars_to_frame("X:Y", [], date(2023, 1, 1), date(2024, 1, 1)).empty
+
+
+def test_unreachable_server_fails_naming_the_symbol(make_settings: Settings) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = make_settings(max_retries=1, timeout_s=0.5)
+    client = ChartClient(settings, websocket_url=f"ws://127.0.0.1:{port}/socket.io/websocket")
+    with pytest.raises(ProviderError, match=r"NASDAQ:AAPL: .*after 2 attempts: .*cannot connect"):
+        _fetch(client, "NASDAQ:AAPL")
+    assert client.stats.retries == 1

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from clusterfolio.data.tradingview.fields import FieldCatalog
+from clusterfolio.data.tradingview.ratelimit import TokenBucket
 from clusterfolio.data.tradingview.scanner import ScannerClient, request_market
 from clusterfolio.data.tradingview.testing import FakeScannerServer, HttpFault
 from clusterfolio.errors import ConfigError, ProviderError
@@ -219,3 +220,17 @@ def test_tickers_lookup_and_global_market(
         rows = client.scan(body).rows
     assert sorted(r["symbol"] for r in rows) == ["AMEX:SPY", "NASDAQ:AAPL"]
     assert scanner_server.requests[-1][0] == "global"
+
+
+def test_every_request_takes_a_token(
+    scanner_server: FakeScannerServer, make_settings: Settings, catalog: FieldCatalog
+) -> None:
+    bucket = TokenBucket(200.0, capacity=1.0)
+    scanner_server.inject(HttpFault(status=429))
+    client = ScannerClient(
+        make_settings(page_size=20), base_url=scanner_server.url, catalog=catalog, limiter=bucket
+    )
+    with client:
+        client.scan({"columns": ["name"], "markets": ["crypto"], "range": [0, 60]})
+    assert len(scanner_server.requests) == 4  # one retry and three pages
+    assert bucket.waited_s > 0

@@ -143,7 +143,9 @@ class _Connection:
         self._pending: deque[dict[str, Any]] = deque()
 
     @classmethod
-    async def open(cls, url: str, token: str, timeout_s: float, stats: ChartStats) -> _Connection:
+    async def open(
+        cls, url: str, token: str, timeout_s: float, stats: ChartStats, symbol: str
+    ) -> _Connection:
         ws = await connect(
             url,
             open_timeout=timeout_s,
@@ -155,7 +157,7 @@ class _Connection:
         )
         stats.connections += 1
         conn = cls(ws, stats)
-        await conn.send(protocol.set_auth_token(token), "authentication")
+        await conn.send(protocol.set_auth_token(token), symbol)
         return conn
 
     async def send(self, frame: str, symbol: str) -> None:
@@ -304,7 +306,9 @@ class ChartClient:
     async def _open(self, symbol: str) -> _Connection:
         await self.limiter.acquire_async()
         try:
-            return await _Connection.open(self.url, self.token, self.settings.timeout_s, self.stats)
+            return await _Connection.open(
+                self.url, self.token, self.settings.timeout_s, self.stats, symbol
+            )
         except InvalidURI as exc:
             raise ConfigError(f"tradingview websocket_url is not a websocket URL: {exc}") from exc
         except (OSError, TimeoutError, InvalidHandshake) as exc:
@@ -464,13 +468,14 @@ def bars_to_frame(symbol: str, bars: Any, start: date, end: date) -> pd.DataFram
     if not rows:
         return empty_candles()
     values = np.asarray(rows, dtype="float64")
-    sessions = pd.to_datetime(values[:, 0].astype("int64"), unit="s").normalize()
-    keep = np.asarray(
-        (sessions >= pd.Timestamp(start)) & (sessions <= pd.Timestamp(end)), dtype=bool
-    )
+    seconds = values[:, 0].astype("int64")
+    days = (seconds - seconds % 86_400).astype("datetime64[s]").astype("datetime64[ns]")
+    lo = np.datetime64(start, "ns")
+    hi = np.datetime64(end, "ns")
+    keep = (days >= lo) & (days <= hi)
     frame = pd.DataFrame(
         {
-            "session": sessions[keep],
+            "session": days[keep],
             "open": values[keep, 1],
             "high": values[keep, 2],
             "low": values[keep, 3],

@@ -783,6 +783,9 @@ class FakeChartServer:
     preamble : sequence of dict, optional
         Packets sent right after the hello, in one websocket message (e.g. the ``qsd`` quote
         packets of a captured session), which a chart client must skip.
+    latency_s : float
+        Delay before answering each ``create_series`` and ``request_more_data`` (a network
+        round trip plus the server's work; benchmarks).
     """
 
     def __init__(
@@ -795,8 +798,10 @@ class FakeChartServer:
         unknown_symbols: Iterable[str] = (),
         heartbeat_interval_s: float | None = None,
         preamble: Sequence[Mapping[str, Any]] = (),
+        latency_s: float = 0.0,
     ) -> None:
         self.as_of = as_of
+        self.latency_s = latency_s
         self.preamble = [dict(p) for p in preamble]
         self.history = history
         self.max_bars_per_request = max_bars_per_request
@@ -1062,6 +1067,8 @@ class FakeChartServer:
         hi: int,
         counter: list[int],
     ) -> None:
+        if self.latency_s:
+            await asyncio.sleep(self.latency_s)
         fault = series.fault if series.fault and series.fault.at_chunk == series.chunk else None
         packets: list[str] = []
         for start in range(lo, hi, self.bars_per_packet):
