@@ -54,6 +54,12 @@ def _as_of(value: str | None) -> date:
         raise ClusterfolioError(f"--as-of {value!r} is not a date YYYY-MM-DD") from None
 
 
+def _config_root(root: Path, manifest: Path) -> Path:
+    """The project a manifest belongs to: the folder above ``configs/``."""
+    path = (manifest if manifest.is_absolute() else root / manifest).resolve()
+    return path.parent.parent if path.parent.name == "configs" else path.parent
+
+
 def _resolve(root: Path, manifest: Path, profile: str | None, sets: list[str] | None):  # type: ignore[no-untyped-def]
     from clusterfolio.manifest import load
 
@@ -99,6 +105,7 @@ def run(
             provider_factory=make_provider,
             progress=progress,
             command=["clusterfolio", *sys.argv[1:]],
+            config_root=_config_root(root, manifest),
         )
         ledger = orchestrator.run(resume=resume, from_step=from_step, only=only)
     except ClusterfolioError as exc:

@@ -134,6 +134,9 @@ class DiscoverySettings(_Model):
         }
     )
     min_value_traded: float = Field(0.0, ge=0)
+    history_days: int = Field(
+        400, ge=30, description="calendar days of candles behind the screener columns"
+    )
 
 
 class SelectionSettings(_Model):

@@ -95,6 +95,7 @@ class RunContext:
     recorder: StepRecorder = field(default_factory=lambda: StepRecorder("none"))
     progress: Callable[[str, int, int], None] | None = None
     data_signature: str = ""
+    config_root: Path | None = None
     _provider: Provider | None = None
 
     @property
@@ -111,6 +112,11 @@ class RunContext:
     def lakehouse_root(self) -> Path:
         """Folder of the candle cache and the accepted state."""
         return self.resolve_path(self.settings.data.lakehouse)
+
+    def resolve_config_path(self, value: str | Path) -> Path:
+        """Resolve a configuration path (scanners ...) against the manifest's project."""
+        path = Path(value)
+        return path if path.is_absolute() else (self.config_root or self.project_root) / path
 
     def resolve_path(self, value: str | Path) -> Path:
         """Resolve a manifest path against the project root (URIs are left alone by callers)."""

@@ -181,6 +181,7 @@ class Orchestrator:
         provider_factory: Callable[[RunContext], Provider],
         progress: StepProgress | None = None,
         command: list[str] | None = None,
+        config_root: Path | None = None,
     ) -> None:
         self.registry = registry
         self.manifest = manifest
@@ -189,6 +190,7 @@ class Orchestrator:
         self.provider_factory = provider_factory
         self.progress = progress or StepProgress()
         self.command = list(command or [])
+        self.config_root = config_root
         self.runs_dir = self.project_root / manifest.settings.run.runs_dir
         self.run_id = make_run_id(as_of, manifest.profile, manifest.config_hash)
 
@@ -385,6 +387,7 @@ class Orchestrator:
             provider_factory=self.provider_factory,
             recorder=recorder,
             progress=tick,
+            config_root=self.config_root,
         )
         started = time.perf_counter()
         logger.info("step %s started", name)

@@ -7,9 +7,17 @@ from clusterfolio.pipeline.registry import StepRegistry
 
 def build_registry() -> StepRegistry:
     """Return a registry holding every implemented step, in the Golden Path order."""
-    from clusterfolio.pipeline.steps import cleanup, health, prep
+    from clusterfolio.pipeline.steps import cleanup, discovery, health, prep
 
     registry = StepRegistry()
-    for step in (cleanup.STEP, prep.LIGHT, prep.DEEP, health.STEP):
+    steps = (
+        cleanup.STEP,
+        discovery.DISCOVERY,
+        discovery.AGGREGATION,
+        prep.LIGHT,
+        prep.DEEP,
+        health.STEP,
+    )
+    for step in steps:
         registry.register(step)
     return registry

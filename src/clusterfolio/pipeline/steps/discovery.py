@@ -1,0 +1,192 @@
+"""Steps 2 and 3: discovery (the screens) and aggregation (the raw pool).
+
+Discovery loads the declarative screens of ``discovery.scanners_dir``. A provider with a remote
+scanner (TradingView) evaluates them itself; for the ``synthetic`` and ``files`` providers the
+screener columns are computed locally from ``discovery.history_days`` of candles per listing
+(synced into the lakehouse, so the passes after it find them fresh) and the screens are
+evaluated on that table. One export per scanner (``scans/<scanner>.json``) and a summary are
+written; a failing or empty scanner is reported and the others go on.
+
+Aggregation merges the exports into economic identities (lead listing plus implementation
+alternatives, Alpha Discovery Score, direction conflicts, class caps) and records every decision.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pandas as pd
+
+from clusterfolio.data.calendars import sessions
+from clusterfolio.data.sync import STATE_FILE, SyncState, sync_listing
+from clusterfolio.discovery.evaluate import ScanExport, ScanStatus, discovery_summary
+from clusterfolio.enums import AssetClass, Direction, StepName
+from clusterfolio.errors import DataError
+from clusterfolio.io import atomic_write_json, atomic_write_parquet, read_json
+from clusterfolio.pipeline.context import RunContext
+from clusterfolio.pipeline.registry import Step
+from clusterfolio.pipeline.steps._common import RAW_POOL, lakehouse
+
+SCANS_DIR = "scans/"
+SUMMARY = "discovery_summary.json"
+SCREENER = "screener.parquet"
+RAW_POOL_JSON = "raw_pool.json"
+
+
+def _screens(ctx: RunContext) -> list[Any]:
+    from clusterfolio.discovery.screens import load_screens
+
+    settings = ctx.settings.discovery
+    return load_screens(ctx.resolve_config_path(settings.scanners_dir), settings.scanners)
+
+
+def _local_table(ctx: RunContext, screens: list[Any]) -> pd.DataFrame:
+    from clusterfolio.discovery.columns import screener_table
+    from clusterfolio.discovery.evaluate import required_columns
+
+    provider = ctx.provider
+    listings = {listing.symbol: listing for listing in provider.listings()}
+    start = ctx.as_of - timedelta(days=ctx.settings.discovery.history_days)
+    lake = lakehouse(ctx)
+    state = SyncState(ctx.lakehouse_root / STATE_FILE)
+    total = len(listings)
+    candles: dict[str, pd.DataFrame] = {}
+    for i, (symbol, listing) in enumerate(sorted(listings.items()), start=1):
+        n = len(sessions(listing.calendar, start, ctx.as_of))
+        try:
+            outcome = sync_listing(
+                lake,
+                provider,
+                listing,
+                as_of=ctx.as_of,
+                n_sessions=max(n, 2),
+                state=state,
+                backfill=ctx.settings.data.backfill,
+            )
+        except DataError as exc:
+            ctx.recorder.warn(f"{symbol}: sync failed: {exc}")
+            continue
+        if outcome.requests:
+            state.save()
+        if outcome.duplicates_collapsed:
+            ctx.recorder.warn(
+                f"fallback duplicate_sessions: {symbol}: duplicated sessions "
+                f"{outcome.duplicates_collapsed}; kept the last bar of each"
+            )
+        frame = lake.read(symbol, missing_ok=True)
+        frame = frame[
+            (frame["session"] >= pd.Timestamp(start))
+            & (frame["session"] <= pd.Timestamp(ctx.as_of))
+        ]
+        candles[symbol] = frame.reset_index(drop=True)
+        ctx.tick("screener candles", i, total)
+    return screener_table(candles, listings, required_columns(screens), as_of=ctx.as_of)
+
+
+def run_discovery(ctx: RunContext) -> None:
+    """Evaluate every screen and write one export per scanner and a summary."""
+    from clusterfolio.discovery.evaluate import run_scanners
+
+    screens = _screens(ctx)
+    if not screens:
+        raise DataError(f"no screens in {ctx.settings.discovery.scanners_dir}")
+    table = _local_table(ctx, screens)
+    atomic_write_parquet(ctx.artifact(SCREENER), table)
+    exports = run_scanners(screens, table, as_of=ctx.as_of, run_id=ctx.run_id)
+    for export in exports:
+        atomic_write_json(ctx.artifact(f"scans/{export.scanner}.json"), export.to_json_dict())
+        if export.status is ScanStatus.FAILED:
+            ctx.recorder.warn(f"scanner {export.scanner} failed: {export.error}")
+            ctx.recorder.decide(export.scanner, "scanner_failed", export.error)
+        elif export.status is ScanStatus.EMPTY:
+            ctx.recorder.warn(f"scanner {export.scanner} returned no rows")
+    summary = discovery_summary(exports)
+    atomic_write_json(ctx.artifact(SUMMARY), summary)
+    ctx.recorder.counts.update(
+        {
+            "scanners": len(exports),
+            "failed": sum(e.status is ScanStatus.FAILED for e in exports),
+            "rows": sum(e.n_rows for e in exports),
+            "universe": len(table),
+        }
+    )
+
+
+def load_exports(ctx: RunContext) -> list[ScanExport]:
+    """Read the scanner exports back (the aggregation step's input)."""
+    exports = []
+    for path in sorted(ctx.artifact("scans").glob("*.json")):
+        raw = read_json(path)
+        rows = pd.DataFrame.from_records(raw.get("rows", []))
+        if not rows.empty:
+            rows = rows.set_index("symbol")
+        exports.append(
+            ScanExport(
+                scanner=raw["scanner"],
+                asset_class=AssetClass(raw["asset_class"]) if raw.get("asset_class") else None,
+                direction=Direction(raw["direction"]),
+                as_of=ctx.as_of,
+                run_id=raw.get("run_id", ctx.run_id),
+                status=ScanStatus(raw["status"]),
+                rows=rows,
+                error=raw.get("error", ""),
+                source=raw.get("source", ""),
+            )
+        )
+    return exports
+
+
+def run_aggregation(ctx: RunContext) -> None:
+    """Build the raw pool of canonical identities."""
+    from clusterfolio.discovery.pool import build_raw_pool
+
+    settings = ctx.settings
+    listings = {listing.symbol: listing for listing in ctx.provider.listings()}
+    pool = build_raw_pool(
+        load_exports(ctx),
+        listings,
+        max_per_class=settings.discovery.max_per_class,
+        xs_momentum=settings.features.feat_xs_momentum,
+        min_value_traded=settings.discovery.min_value_traded,
+    )
+    for decision in pool.decisions:
+        ctx.recorder.decide(
+            str(decision["subject"]),
+            str(decision["action"]),
+            str(decision["reason"]),
+            **dict(decision.get("details") or {}),
+        )
+    frame = pool.to_frame()
+    frame.insert(0, "symbol", frame["lead_symbol"])
+    if "scanners" in frame.columns:
+        frame["scanners"] = [
+            ",".join(v) if isinstance(v, list | tuple) else str(v) for v in frame["scanners"]
+        ]
+    atomic_write_parquet(ctx.artifact(RAW_POOL), frame.reset_index(drop=True), index=False)
+    atomic_write_json(ctx.artifact(RAW_POOL_JSON), pool.to_json_dict())
+    counts: dict[str, int] = {"identities": len(frame)}
+    for cls, n in frame["asset_class"].astype(str).value_counts().sort_index().items():
+        counts[f"class_{cls}"] = int(n)
+    ctx.recorder.counts.update(counts)
+
+
+DISCOVERY = Step(
+    name=StepName.DISCOVERY,
+    reads=(),
+    writes=(SCANS_DIR, SUMMARY, SCREENER),
+    run=run_discovery,
+    config_sections=("discovery", "data"),
+    uses_data=True,
+    description="Multi-asset screens (equities, crypto, bonds, MTF forex); one export each.",
+)
+
+AGGREGATION = Step(
+    name=StepName.AGGREGATION,
+    reads=(SCANS_DIR,),
+    writes=(RAW_POOL, RAW_POOL_JSON),
+    run=run_aggregation,
+    config_sections=("discovery", "features"),
+    uses_data=True,
+    description="Raw pool: canonical identities, lead listing, alternatives, alpha score.",
+)
