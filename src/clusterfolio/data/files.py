@@ -1,0 +1,613 @@
+"""The ``files`` provider: listings and candles from a folder of CSV or Parquet files.
+
+Discovery
+---------
+Files are found with ``settings.patterns`` (glob patterns, ``**`` allowed) under
+``settings.root`` (relative to ``root_dir`` unless absolute), in pattern order then path order.
+Each file's format is recognised from its name and first lines
+(:func:`clusterfolio.data.formats.detect_format`); a file that is empty, unreadable or of no
+known format is reported in :meth:`FilesProvider.problems` and skipped. Metadata tables beside
+the candles (``*universe*.csv``, such as ``M6_Universe.csv``) are read for metadata, not as
+candles. Candles are parsed lazily, on the first :meth:`~FilesProvider.candles` call for a
+listing, and cached in the instance.
+
+Symbols
+-------
+``m6`` (``etfs/m6_universe/IVV.csv.gz``)
+    ``.L`` funds -> ``LSE:<TICKER>`` on the London calendar; other ETFs -> ``AMEX:<TICKER>``
+    (TradingView's name for NYSE Arca, where US ETFs trade); stocks -> ``NYSE:<TICKER>``; all
+    US listings on the NYSE calendar. The files do not say where a US stock is listed, so the
+    Nasdaq stocks of M6 appear as ``NYSE:``; pass ``exchange_overrides`` (ticker -> exchange)
+    to correct them. A share-class dash becomes a dot (``BF-B`` -> ``NYSE:BF.B``). The
+    universe table gives the class (``Stock`` -> equity; ``ETF`` -> bond for *Fixed Income*,
+    commodity for *Commodities*, else ETF), the name, the sector and the industry.
+``cryptodatadownload`` (``crypto/cryptodatadownload/<venue>/Bitfinex_ETHBTC_d.csv.gz``)
+    ``<VENUE>:<PAIR>``, venue from the file name or its folder (BINANCE, BITFINEX, BITSTAMP,
+    COINBASE, KRAKEN); Binance USDT-M futures -> ``BINANCE:<PAIR>.P``. Base and quote from the
+    pair (``ETHBTC`` -> ETH / BTC). Crypto, 24/7 calendar.
+``yahoo_fx`` (``forex/yahoo/EURUSD=X.csv.gz``)
+    ``FX_IDC:<PAIR>``, forex, 24/5 calendar.
+Files named like lakehouse files (``BINANCE_BTCUSDT_1d.parquet``, also ``.csv``)
+    The name is the symbol (:func:`clusterfolio.data.lakehouse.filename_to_symbol`); the class
+    comes from the exchange (crypto venues, ``FX_IDC``/``FX``/``OANDA``/``FXCM``, ``LSE``) or
+    the folder (``crypto``, ``forex``, ``etfs``, ``bonds``, ...), else equity.
+Other generic files
+    ``<default_exchange>:<FILE STEM>`` (default exchange ``FILES``), class as above.
+
+Two files giving the same symbol: a file named after its symbol (a candle cache) wins over a
+vendor export, then the first discovered; the other is reported as ``duplicate_listing`` and
+stays readable with :meth:`FilesProvider.read_file`.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import re
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from clusterfolio.data.formats import (
+    FileFormatError,
+    FileIssue,
+    IssueKind,
+    ParsedFile,
+    Severity,
+    SourceFormat,
+    detect_format,
+    read_candle_file,
+)
+from clusterfolio.data.lakehouse import FILE_SUFFIX, filename_to_symbol
+from clusterfolio.data.provider import ProviderStats
+from clusterfolio.data.schema import Listing, empty_candles
+from clusterfolio.enums import AssetClass, CalendarKind, ProviderName
+from clusterfolio.errors import ProviderError, UnknownSymbolError
+from clusterfolio.manifest import FilesSettings
+
+__all__ = ["FileReport", "FileSource", "FilesProvider", "split_pair"]
+
+#: CryptoDataDownload venue (lower-case, as in file and folder names) -> exchange prefix.
+CRYPTO_VENUES: dict[str, str] = {
+    "binance": "BINANCE",
+    "bitfinex": "BITFINEX",
+    "bitstamp": "BITSTAMP",
+    "coinbase": "COINBASE",
+    "kraken": "KRAKEN",
+}
+_CRYPTO_EXCHANGES = frozenset(
+    {*CRYPTO_VENUES.values(), "BYBIT", "OKX", "KUCOIN", "GEMINI", "HUOBI", "BITMEX", "DERIBIT"}
+)
+_FOREX_EXCHANGES = frozenset({"FX_IDC", "FX", "OANDA", "FXCM", "FOREXCOM", "SAXO"})
+#: Quote currencies recognised at the end of a pair, longest first.
+QUOTES: tuple[str, ...] = (
+    "USDT", "USDC", "BUSD", "TUSD", "FDUSD", "USD", "EUR", "GBP", "JPY", "CHF", "CAD", "AUD",
+    "NZD", "CNY", "TRY", "BTC", "ETH", "BNB", "DAI",
+)  # fmt: skip
+_FOLDER_CLASSES: tuple[tuple[str, AssetClass], ...] = (
+    ("crypto", AssetClass.CRYPTO),
+    ("forex", AssetClass.FOREX),
+    ("fx", AssetClass.FOREX),
+    ("bond", AssetClass.BOND),
+    ("commodit", AssetClass.COMMODITY),
+    ("etf", AssetClass.ETF),
+    ("equit", AssetClass.EQUITY),
+    ("stock", AssetClass.EQUITY),
+    ("index", AssetClass.INDEX),
+)
+_CALENDAR_OF_CLASS = {
+    AssetClass.CRYPTO: CalendarKind.CRYPTO_24_7,
+    AssetClass.FOREX: CalendarKind.FOREX_24_5,
+}
+_PAIR = re.compile(r"^[A-Z0-9]{4,20}$")
+
+
+def split_pair(pair: str) -> tuple[str, str]:
+    """Split ``ETHBTC`` into ``("ETH", "BTC")`` using :data:`QUOTES`; ``("", "")`` if unknown."""
+    pair = pair.upper().replace("/", "").replace("-", "")
+    for quote in QUOTES:
+        if pair.endswith(quote) and len(pair) > len(quote):
+            return pair[: -len(quote)], quote
+    return "", ""
+
+
+def _strip_suffixes(name: str) -> str:
+    for suffix in (".csv.gz", ".csv", ".parquet", ".pq", ".gz", ".txt"):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+@dataclass(frozen=True)
+class FileSource:
+    """A discovered candle file and the listing it provides."""
+
+    path: Path
+    relpath: str
+    format: SourceFormat
+    listing: Listing
+    named_after_symbol: bool = False
+
+
+@dataclass
+class FileReport:
+    """Summary of one discovered file: what it gave and what was wrong with it.
+
+    ``status`` is ``listed`` (serves a listing), ``shadowed`` (another file serves the same
+    symbol), ``metadata`` (a universe table), ``skipped`` (not a readable candle file) or
+    ``failed`` (parsing failed).
+    """
+
+    file: str
+    symbol: str | None
+    format: str | None
+    status: str
+    rows: int | None = None
+    first: date | None = None
+    last: date | None = None
+    issues: list[FileIssue] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dictionary."""
+        return {
+            "file": self.file,
+            "symbol": self.symbol,
+            "format": self.format,
+            "status": self.status,
+            "rows": self.rows,
+            "first": None if self.first is None else self.first.isoformat(),
+            "last": None if self.last is None else self.last.isoformat(),
+            "issues": [i.as_dict() for i in self.issues],
+        }
+
+
+@dataclass
+class _Entry:
+    status: str
+    symbol: str | None = None
+    format: SourceFormat | None = None
+    calendar: CalendarKind | None = None
+
+
+def _as_datetime64(value: date | datetime | str | pd.Timestamp) -> np.datetime64:
+    stamp = pd.Timestamp(value)
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_localize(None)
+    return stamp.normalize().as_unit("ns").to_datetime64()
+
+
+class FilesProvider:
+    """Listings and daily candles from a folder of CSV or Parquet files.
+
+    Parameters
+    ----------
+    settings : FilesSettings
+        ``root`` (folder), ``patterns`` (globs under the root) and ``column_map`` (source
+        column -> canonical column, for generic files).
+    root_dir : Path
+        Folder a relative ``settings.root`` is resolved against (the project root).
+    exchange_overrides : mapping, optional
+        Vendor ticker (``AMZN``, ``HIGH.L``) -> exchange, to correct inferred exchanges.
+    default_exchange : str
+        Exchange of generic files not named ``<EXCHANGE>_<TICKER>_1d``.
+    """
+
+    def __init__(
+        self,
+        settings: FilesSettings,
+        root_dir: Path,
+        *,
+        exchange_overrides: Mapping[str, str] | None = None,
+        default_exchange: str = "FILES",
+    ):
+        self.name: str = ProviderName.FILES.value
+        self.stats = ProviderStats()
+        self.settings = settings
+        root = Path(settings.root).expanduser()
+        self.root = (root if root.is_absolute() else Path(root_dir) / root).resolve()
+        self.exchange_overrides = dict(exchange_overrides or {})
+        self.default_exchange = default_exchange
+        self._lock = threading.RLock()
+        self._discovered = False
+        self._sources: dict[str, FileSource] = {}
+        self._all_files: list[Path] = []
+        self._entries: dict[Path, _Entry] = {}
+        self._discovery_issues: list[FileIssue] = []
+        self._parsed: dict[Path, ParsedFile | FileFormatError] = {}
+        self._universes: dict[Path, dict[str, dict[str, str]]] = {}
+
+    def __repr__(self) -> str:
+        return f"FilesProvider(root={str(self.root)!r})"
+
+    # -- discovery ---------------------------------------------------------------------
+
+    def _relpath(self, path: Path) -> str:
+        try:
+            return path.relative_to(self.root).as_posix()
+        except ValueError:
+            return str(path)
+
+    def _issue(
+        self, path: Path, row: int | None, kind: IssueKind, detail: str, severity: Severity
+    ) -> None:
+        self._discovery_issues.append(FileIssue(str(path), row, kind, detail, severity))
+
+    def _discover(self) -> None:
+        with self._lock:
+            if self._discovered:
+                return
+            if not self.root.is_dir():
+                raise ProviderError(f"files provider: root folder {self.root} does not exist")
+            self._sources, self._all_files, self._entries = {}, [], {}
+            self._discovery_issues = []
+            seen: set[Path] = set()
+            for pattern in self.settings.patterns:
+                # root_dir keeps glob characters in the root's own name literal
+                for name in sorted(glob.glob(pattern, root_dir=self.root, recursive=True)):
+                    path = self.root / name
+                    if path.is_file() and path not in seen:
+                        seen.add(path)
+                        self._all_files.append(path)
+            for path in self._all_files:
+                self._discover_file(path)
+            self._discovered = True
+
+    def _discover_file(self, path: Path) -> None:
+        if "universe" in path.name.lower() and path.name.lower().endswith(".csv"):
+            self._entries[path] = _Entry("metadata")
+            return
+        try:
+            fmt = detect_format(path, self.settings.column_map)
+        except FileFormatError as exc:
+            self._discovery_issues.append(exc.issue)
+            self._entries[path] = _Entry("skipped")
+            return
+        source = self._infer_source(path, fmt)
+        symbol = source.listing.symbol
+        current = self._sources.get(symbol)
+        if current is not None and not (
+            source.named_after_symbol and not current.named_after_symbol
+        ):
+            self._issue(
+                path, None, IssueKind.DUPLICATE_LISTING,
+                f"{symbol} is already served by {current.path}: this file is not used for it",
+                Severity.WARNING,
+            )  # fmt: skip
+            self._entries[path] = _Entry("shadowed", symbol, fmt, source.listing.calendar)
+            return
+        if current is not None:
+            self._issue(
+                current.path, None, IssueKind.DUPLICATE_LISTING,
+                f"{symbol} is served by {path} (named after the symbol): this file is not used for it",
+                Severity.WARNING,
+            )  # fmt: skip
+            self._entries[current.path].status = "shadowed"
+        self._sources[symbol] = source
+        self._entries[path] = _Entry("listed", symbol, fmt, source.listing.calendar)
+
+    # -- listing inference ---------------------------------------------------------------
+
+    def _universe(self, folder: Path) -> dict[str, dict[str, str]]:
+        if folder in self._universes:
+            return self._universes[folder]
+        table: dict[str, dict[str, str]] = {}
+        for path in sorted(folder.glob("*")):
+            if not (
+                path.is_file()
+                and "universe" in path.name.lower()
+                and path.name.lower().endswith(".csv")
+            ):
+                continue
+            try:
+                with path.open("r", encoding="utf-8-sig", newline="") as handle:
+                    for line, row in enumerate(csv.DictReader(handle), start=2):
+                        symbol = (row.get("symbol") or "").strip()
+                        if not symbol:
+                            self._issue(
+                                path,
+                                line,
+                                IssueKind.METADATA,
+                                "row without a symbol: ignored",
+                                Severity.WARNING,
+                            )
+                            continue
+                        table.setdefault(
+                            symbol, {k.strip(): (v or "").strip() for k, v in row.items() if k}
+                        )
+            except (OSError, csv.Error, UnicodeError) as exc:
+                self._issue(
+                    path,
+                    None,
+                    IssueKind.UNREADABLE,
+                    f"metadata table unreadable ({exc})",
+                    Severity.WARNING,
+                )
+        self._universes[folder] = table
+        return table
+
+    def _class_from_context(self, exchange: str, path: Path) -> AssetClass:
+        if exchange in _CRYPTO_EXCHANGES:
+            return AssetClass.CRYPTO
+        if exchange in _FOREX_EXCHANGES:
+            return AssetClass.FOREX
+        for part in reversed(Path(self._relpath(path)).parts[:-1]):
+            for key, cls in _FOLDER_CLASSES:
+                if part.lower().startswith(key):
+                    return cls
+        return AssetClass.EQUITY
+
+    @staticmethod
+    def _calendar(asset_class: AssetClass, exchange: str) -> CalendarKind:
+        if asset_class in _CALENDAR_OF_CLASS:
+            return _CALENDAR_OF_CLASS[asset_class]
+        return CalendarKind.LSE if exchange == "LSE" else CalendarKind.NYSE
+
+    def _infer_source(self, path: Path, fmt: SourceFormat) -> FileSource:
+        rel = self._relpath(path)
+        extra = {"source": rel, "format": fmt.value}
+        stem = _strip_suffixes(path.name)
+        if fmt is SourceFormat.M6:
+            return FileSource(path, rel, fmt, self._m6_listing(path, stem, extra))
+        if fmt is SourceFormat.CRYPTODATADOWNLOAD:
+            listing = self._cdd_listing(path, stem, extra)
+            if listing is not None:
+                return FileSource(path, rel, fmt, listing)
+        if fmt is SourceFormat.YAHOO_FX:
+            pair = stem.split("=")[0].upper()
+            base, quote = (pair[:3], pair[3:]) if len(pair) == 6 else split_pair(pair)
+            listing = Listing(
+                symbol=f"FX_IDC:{pair}", asset_class=AssetClass.FOREX, calendar=CalendarKind.FOREX_24_5,
+                description=f"{base}/{quote}" if base else pair, base=base, quote=quote, extra=extra,
+            )  # fmt: skip
+            return FileSource(path, rel, fmt, listing)
+        # files named like lakehouse files carry their symbol
+        named = False
+        try:
+            symbol = (
+                filename_to_symbol(stem.removesuffix("_1d") + FILE_SUFFIX)
+                if stem.endswith("_1d")
+                else ""
+            )
+            named = bool(symbol) and ":" in symbol
+        except ValueError:
+            symbol = ""
+        if not named:
+            symbol = f"{self.default_exchange}:{stem.upper()}"
+        exchange = symbol.split(":", 1)[0]
+        asset_class = self._class_from_context(exchange, path)
+        ticker = symbol.split(":", 1)[1]
+        base, quote = ("", "")
+        if asset_class in (AssetClass.CRYPTO, AssetClass.FOREX):
+            base, quote = split_pair(ticker.removesuffix(".P"))
+        listing = Listing(
+            symbol=symbol, asset_class=asset_class, calendar=self._calendar(asset_class, exchange),
+            base=base, quote=quote, extra=extra,
+        )  # fmt: skip
+        return FileSource(path, rel, fmt, listing, named_after_symbol=named)
+
+    def _m6_listing(self, path: Path, ticker: str, extra: dict[str, str]) -> Listing:
+        meta = self._universe(path.parent).get(ticker)
+        if meta is None:
+            self._issue(
+                path, None, IssueKind.METADATA,
+                f"{ticker} is not in a universe table beside the file: class and sector unknown",
+                Severity.INFO,
+            )  # fmt: skip
+            meta = {}
+        kind = meta.get("class", "").lower()
+        sector = meta.get("GICS_sector/ETF_type", "")
+        industry = meta.get("GICS_industry/ETF_subtype", "")
+        if kind == "etf":
+            asset_class = {
+                "fixed income": AssetClass.BOND,
+                "commodities": AssetClass.COMMODITY,
+            }.get(sector.lower(), AssetClass.ETF)
+        else:
+            asset_class = AssetClass.EQUITY
+        london = ticker.upper().endswith(".L")
+        clean = ticker[:-2] if london else ticker
+        clean = clean.replace("-", ".").upper()
+        if ticker in self.exchange_overrides:
+            exchange = self.exchange_overrides[ticker]
+        elif london:
+            exchange = "LSE"
+        else:
+            exchange = "NYSE" if asset_class is AssetClass.EQUITY and kind != "etf" else "AMEX"
+        if meta:
+            extra = {**extra, "vendor_ticker": ticker, "vendor_class": meta.get("class", "")}
+        return Listing(
+            symbol=f"{exchange}:{clean}", asset_class=asset_class,
+            calendar=CalendarKind.LSE if exchange == "LSE" else CalendarKind.NYSE,
+            description=meta.get("name", ""), sector=sector, industry=industry, extra=extra,
+        )  # fmt: skip
+
+    def _cdd_listing(self, path: Path, stem: str, extra: dict[str, str]) -> Listing | None:
+        tokens = stem.split("_")
+        folder = path.parent.name.lower()
+        venue = next((t.lower() for t in tokens if t.lower() in CRYPTO_VENUES), None)
+        if venue is None:
+            venue = next((v for v in CRYPTO_VENUES if folder.startswith(v)), None)
+        pair = next(
+            (
+                t.upper()
+                for t in tokens
+                if t.lower() not in CRYPTO_VENUES and _PAIR.match(t.upper())
+            ),
+            None,
+        )
+        if venue is None or pair is None:
+            self._issue(
+                path, None, IssueKind.METADATA,
+                "cannot tell the venue and the pair from the file name: treated as a generic file",
+                Severity.INFO,
+            )  # fmt: skip
+            return None
+        futures = "futures" in (t.lower() for t in tokens) or "futures" in folder
+        base, quote = split_pair(pair)
+        exchange = CRYPTO_VENUES[venue]
+        extra = {**extra, "venue": venue, "contract": "perpetual" if futures else "spot"}
+        return Listing(
+            symbol=f"{exchange}:{pair}{'.P' if futures else ''}", asset_class=AssetClass.CRYPTO,
+            calendar=CalendarKind.CRYPTO_24_7,
+            description=f"{base}/{quote} {'perpetual' if futures else 'spot'} on {exchange}" if base else pair,
+            base=base, quote=quote, extra=extra,
+        )  # fmt: skip
+
+    # -- parsing ---------------------------------------------------------------------------
+
+    def _parse(
+        self, path: Path, fmt: SourceFormat | None, calendar: CalendarKind | None
+    ) -> ParsedFile | FileFormatError:
+        with self._lock:
+            if path not in self._parsed:
+                try:
+                    self._parsed[path] = read_candle_file(
+                        path, fmt, column_map=self.settings.column_map, calendar=calendar
+                    )
+                except FileFormatError as exc:
+                    self._parsed[path] = exc
+            return self._parsed[path]
+
+    def read_file(self, path: str | Path) -> ParsedFile:
+        """Parse one file (cached), whether or not it serves a listing.
+
+        Raises
+        ------
+        FileFormatError
+            The file cannot be read as candles (also listed in :meth:`problems`).
+        """
+        path = Path(path)
+        if not path.is_absolute():
+            path = self.root / path
+        self._discover()
+        entry = self._entries.get(path, _Entry("outside"))
+        result = self._parse(path, entry.format, entry.calendar)
+        if isinstance(result, FileFormatError):
+            raise result
+        return result
+
+    # -- provider protocol -----------------------------------------------------------------
+
+    def listings(self) -> list[Listing]:
+        """Return one listing per symbol found, sorted by symbol."""
+        self._discover()
+        return [self._sources[s].listing for s in sorted(self._sources)]
+
+    def sources(self) -> dict[str, FileSource]:
+        """Return ``symbol -> FileSource`` (the file serving each listing)."""
+        self._discover()
+        return dict(sorted(self._sources.items()))
+
+    def _source(self, symbol: str) -> FileSource:
+        self._discover()
+        try:
+            return self._sources[symbol]
+        except KeyError:
+            raise UnknownSymbolError(
+                f"files provider: unknown symbol {symbol!r} ({len(self._sources)} listings under "
+                f"{self.root})"
+            ) from None
+
+    def metadata(self, symbol: str) -> Listing:
+        """Return the listing of ``symbol`` (raises :class:`UnknownSymbolError`)."""
+        return self._source(symbol).listing
+
+    def history(self, symbol: str) -> pd.DataFrame:
+        """Return the whole cleaned history of ``symbol`` (a copy of the cached frame)."""
+        source = self._source(symbol)
+        result = self._parse(source.path, source.format, source.listing.calendar)
+        if isinstance(result, FileFormatError):
+            raise ProviderError(
+                f"files provider: {symbol} cannot be read: {result.issue}"
+            ) from result
+        return result.frame.copy()
+
+    def candles(self, symbol: str, start: date, end: date) -> pd.DataFrame:
+        """Return the candles of ``symbol`` for sessions in ``[start, end]`` (may be empty).
+
+        Raises
+        ------
+        UnknownSymbolError
+            No file provides ``symbol``.
+        ProviderError
+            The file serving ``symbol`` cannot be read (the problem is in :meth:`problems`).
+        """
+        source = self._source(symbol)
+        self.stats.record_candles(symbol)
+        result = self._parse(source.path, source.format, source.listing.calendar)
+        if isinstance(result, FileFormatError):
+            raise ProviderError(
+                f"files provider: {symbol} cannot be read: {result.issue}"
+            ) from result
+        frame = result.frame
+        if frame.empty:
+            return empty_candles()
+        sessions = frame["session"].to_numpy()
+        lo, hi = _as_datetime64(start), _as_datetime64(end)
+        mask = (sessions >= lo) & (sessions <= hi)
+        return frame.loc[mask].reset_index(drop=True)
+
+    def screen(self, request: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Not available: discovery evaluates screens locally from candles."""
+        raise NotImplementedError("the files provider has no remote scanner; screen locally")
+
+    # -- problems ------------------------------------------------------------------------
+
+    def _parse_all(self) -> None:
+        self._discover()
+        for path in self._all_files:
+            if self._entries[path].status in ("listed", "shadowed"):
+                self._parse(path, self._entries[path].format, self._entries[path].calendar)
+
+    def problems(self, *, parse_all: bool = True) -> list[FileIssue]:
+        """Return every problem found, per file and row.
+
+        Parameters
+        ----------
+        parse_all : bool
+            Parse every discovered file first (cached); when false, report only what discovery
+            and earlier calls have met.
+        """
+        with self._lock:
+            if parse_all:
+                self._parse_all()
+            else:
+                self._discover()
+            out = list(self._discovery_issues)
+            for path in self._all_files:
+                result = self._parsed.get(path)
+                if isinstance(result, ParsedFile):
+                    out.extend(result.issues)
+                elif isinstance(result, FileFormatError):
+                    out.extend(i for i in [result.issue] if i not in out)
+            return out
+
+    def reports(self, *, parse_all: bool = True) -> list[FileReport]:
+        """Return one :class:`FileReport` per discovered file, in discovery order."""
+        issues = self.problems(parse_all=parse_all)
+        by_file: dict[str, list[FileIssue]] = {}
+        for issue in issues:
+            by_file.setdefault(issue.file, []).append(issue)
+        out: list[FileReport] = []
+        for path in self._all_files:
+            entry = self._entries[path]
+            fmt = None if entry.format is None else entry.format.value
+            report = FileReport(
+                str(path), entry.symbol, fmt, entry.status, issues=by_file.get(str(path), [])
+            )
+            result = self._parsed.get(path)
+            if isinstance(result, FileFormatError):
+                report.status = "failed"
+            elif isinstance(result, ParsedFile):
+                report.rows = len(result.frame)
+                if len(result.frame):
+                    report.first = result.frame["session"].iloc[0].date()
+                    report.last = result.frame["session"].iloc[-1].date()
+            out.append(report)
+        return out
