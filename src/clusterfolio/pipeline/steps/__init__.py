@@ -7,7 +7,7 @@ from clusterfolio.pipeline.registry import StepRegistry
 
 def build_registry() -> StepRegistry:
     """Return a registry holding every implemented step, in the Golden Path order."""
-    from clusterfolio.pipeline.steps import cleanup, discovery, health, prep
+    from clusterfolio.pipeline.steps import cleanup, discovery, health, prep, risk
 
     registry = StepRegistry()
     steps = (
@@ -17,6 +17,8 @@ def build_registry() -> StepRegistry:
         prep.LIGHT,
         prep.DEEP,
         health.STEP,
+        risk.FACTOR_ANALYSIS,
+        risk.REGIME_DETECTION,
     )
     for step in steps:
         registry.register(step)
