@@ -67,7 +67,7 @@ def _pair_loop(frame: pd.DataFrame, pairs: np.ndarray) -> np.ndarray:
 
 def _one_size(n_assets: int) -> dict[str, Any]:
     frame = _matrix(n_assets, SEED + n_assets)
-    repeats = 3 if n_assets <= 1_000 else 2
+    repeats = 5 if n_assets <= 1_000 else 3
     t_ours, ours = _best_of(
         lambda: intersection_correlation(frame, min_overlap=MIN_OVERLAP), repeats
     )
@@ -126,13 +126,18 @@ def _machine() -> dict[str, Any]:
         "numpy": np.__version__,
         "pandas": pd.__version__,
         "scipy": scipy.__version__,
+        "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "default"),
+        "load_average_1m": os.getloadavg()[0],
     }
 
 
 def main() -> dict[str, Any]:
     """Run the benchmark, write ``bench/results/correlation.json`` and print the figures."""
+    before = _machine()
     rows = [_one_size(n) for n in SIZES]
-    result = {"benchmark": "correlation", "machine": _machine(), "results": rows}
+    machine = _machine()
+    machine["load_average_1m_before"] = before["load_average_1m"]
+    result = {"benchmark": "correlation", "machine": machine, "results": rows}
     atomic_write_json(RESULTS, result)
     print(f"intersection correlation, {SESSIONS} sessions, ~{NAN_SHARE:.0%} NaN")
     header = (

@@ -63,6 +63,7 @@ def _assert_matches_pandas(frame: pd.DataFrame, min_overlap: int) -> None:
     zero_share=st.floats(0.0, 0.3),
     min_overlap=st.integers(1, 25),
     block_rows=st.sampled_from([1, 3, 7, 32]),
+    panel_cells=st.sampled_from([1, 60, 2_097_152]),
 )
 def test_matches_pandas_pairwise_complete(
     seed: int,
@@ -72,9 +73,13 @@ def test_matches_pandas_pairwise_complete(
     zero_share: float,
     min_overlap: int,
     block_rows: int,
+    panel_cells: int,
 ) -> None:
     frame = _random_returns(seed, n_rows, n_cols, nan_share, zero_share)
-    with mock.patch.object(corrmod, "_BLOCK_ROWS", block_rows):
+    with (
+        mock.patch.object(corrmod, "_BLOCK_ROWS", block_rows),
+        mock.patch.object(corrmod, "_PANEL_CELLS", panel_cells),
+    ):
         _assert_matches_pandas(frame, min_overlap)
 
 

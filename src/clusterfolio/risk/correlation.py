@@ -63,6 +63,10 @@ _ILL_CONDITIONED_RATIO = 1e-2
 #: between 600 and 5,000 assets).
 _BLOCK_ROWS = 32
 
+#: Output cells per panel of matrix products (bounds the memory of the intermediate products:
+#: six panels of this many float64, about 100 MB).
+_PANEL_CELLS = 2_097_152
+
 #: Upper bound on the number of cells (pairs x rows) handled at once by the exact fallback.
 _FALLBACK_CHUNK_CELLS = 4_000_000
 
@@ -136,8 +140,9 @@ def _standardised(values: FloatArray, mask: BoolArray) -> FloatArray:
 def _pairwise_complete(values: FloatArray, min_overlap: int) -> FloatArray:
     """Pairwise-complete Pearson correlation of the columns of ``values`` (NaN = absent).
 
-    Works on blocks of rows of the output (upper block-triangle only, mirrored), so that every
-    intermediate stays small and cache resident; the output is the only ``n x n`` allocation.
+    Works on panels of rows of the output (upper block-triangle only, then mirrored): the six
+    masked products of a panel are single BLAS calls, and the element-wise algebra runs on
+    cache-sized blocks of ``_BLOCK_ROWS`` rows; the output is the only ``n x n`` allocation.
     """
     n_cols = values.shape[1]
     mask = ~np.isnan(values)
@@ -148,32 +153,42 @@ def _pairwise_complete(values: FloatArray, min_overlap: int) -> FloatArray:
     flagged_rows: list[npt.NDArray[np.intp]] = []
     flagged_cols: list[npt.NDArray[np.intp]] = []
     size = max(1, _BLOCK_ROWS)
-    for a in range(0, n_cols, size):
-        b = min(a + size, n_cols)
-        mb, xb, x2b = m[:, a:b], x[:, a:b], x2[:, a:b]
-        mr, xr = m[:, a:], x[:, a:]
-        n = mb.T @ mr  # overlap lengths
-        s_i = xb.T @ mr  # sum of x_i over the overlap with j
-        q_i = x2b.T @ mr  # sum of x_i**2 over the overlap with j
-        s_j = mb.T @ xr  # sum of x_j over the overlap with i
-        q_j = mb.T @ x2[:, a:]  # sum of x_j**2 over the overlap with i
-        p = xb.T @ xr  # cross products over the overlap (x is 0 where missing)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            var_i = q_i - s_i * s_i / n  # n * variance of i over the overlap
-            var_j = q_j - s_j * s_j / n
-            block = (p - s_i * s_j / n) / np.sqrt(var_i * var_j)
-            enough = n >= min_overlap
-            ill = (var_i <= _ILL_CONDITIONED_RATIO * q_i) | (var_j <= _ILL_CONDITIONED_RATIO * q_j)
-        ill &= enough
-        block[~enough] = np.nan
-        width = b - a
-        ill[:, :width] &= np.triu(np.ones((width, width), dtype=np.bool_), k=1)
-        rows, cols = np.nonzero(ill)
-        flagged_rows.append(rows + a)
-        flagged_cols.append(cols + a)
-        square = block[:, :width]
-        block[:, :width] = np.triu(square) + np.triu(square, k=1).T
-        corr[a:b, a:] = block
+    # a few large matrix products (few BLAS calls, good thread efficiency), then the
+    # element-wise algebra on cache-sized blocks of their rows
+    panel = size * max(1, _PANEL_CELLS // max(n_cols * size, 1))
+    for a0 in range(0, n_cols, panel):
+        b0 = min(a0 + panel, n_cols)
+        mb, xb, x2b = m[:, a0:b0], x[:, a0:b0], x2[:, a0:b0]
+        mr, xr, x2r = m[:, a0:], x[:, a0:], x2[:, a0:]
+        n_all = mb.T @ mr  # overlap lengths
+        s_i_all = xb.T @ mr  # sum of x_i over the overlap with j
+        q_i_all = x2b.T @ mr  # sum of x_i**2 over the overlap with j
+        s_j_all = mb.T @ xr  # sum of x_j over the overlap with i
+        q_j_all = mb.T @ x2r  # sum of x_j**2 over the overlap with i
+        p_all = xb.T @ xr  # cross products over the overlap (x is 0 where missing)
+        for a in range(a0, b0, size):
+            b = min(a + size, b0)
+            rs, cs = slice(a - a0, b - a0), slice(a - a0, None)
+            n, p = n_all[rs, cs], p_all[rs, cs]
+            s_i, q_i, s_j, q_j = s_i_all[rs, cs], q_i_all[rs, cs], s_j_all[rs, cs], q_j_all[rs, cs]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                var_i = q_i - s_i * s_i / n  # n * variance of i over the overlap
+                var_j = q_j - s_j * s_j / n
+                block = (p - s_i * s_j / n) / np.sqrt(var_i * var_j)
+                enough = n >= min_overlap
+                ill = (var_i <= _ILL_CONDITIONED_RATIO * q_i) | (
+                    var_j <= _ILL_CONDITIONED_RATIO * q_j
+                )
+            ill &= enough
+            block[~enough] = np.nan
+            width = b - a
+            ill[:, :width] &= np.triu(np.ones((width, width), dtype=np.bool_), k=1)
+            rows, cols = np.nonzero(ill)
+            flagged_rows.append(rows + a)
+            flagged_cols.append(cols + a)
+            square = block[:, :width]
+            block[:, :width] = np.triu(square) + np.triu(square, k=1).T
+            corr[a:b, a:] = block
     for a in range(0, n_cols, size):  # mirror the upper block-triangle, strip by strip
         b = min(a + size, n_cols)
         corr[b:, a:b] = corr[a:b, b:].T

@@ -126,13 +126,13 @@ def test_transient_faults_end_in_the_full_series(
     chart_server: FakeChartServer, make_settings: Settings, faults: list[ChartFault]
 ) -> None:
     chart_server.inject("NASDAQ:NVDA", *faults)
-    client = _client(chart_server, make_settings(bars_per_request=100, timeout_s=0.5))
-    result = _fetch(client, "NASDAQ:NVDA")
+    stalls = any(fault.kind == "stall" for fault in faults)
+    settings = make_settings(bars_per_request=100, timeout_s=1.0 if stalls else 2.0)
+    result = _fetch(_client(chart_server, settings), "NASDAQ:NVDA")
     pd.testing.assert_frame_equal(
         result.frame, chart_server.expected_frame("NASDAQ:NVDA", START, END)
     )
     assert result.attempts == len(faults) + 1
-    assert client.stats.retries == len(faults)
     assert chart_server.pending_faults("NASDAQ:NVDA") == 0
     assert chart_server.stats.connections == len(faults) + 1  # each retry starts from scratch
 

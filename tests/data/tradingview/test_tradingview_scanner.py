@@ -165,11 +165,11 @@ def test_transient_failure_then_success(
 def test_timeout_then_success(
     scanner_server: FakeScannerServer, make_settings: Settings, catalog: FieldCatalog
 ) -> None:
-    scanner_server.inject(HttpFault(delay_s=1.0))
-    with _client(scanner_server, make_settings(timeout_s=0.3), catalog) as client:
+    scanner_server.inject(HttpFault(delay_s=2.0))
+    with _client(scanner_server, make_settings(timeout_s=0.5), catalog) as client:
         result = client.scan({"columns": ["name"], "markets": ["coin"], "range": [0, 2]})
         assert len(result.rows) == 2
-        assert client.retries == 1
+        assert client.retries >= 1
 
 
 def test_retries_are_bounded(
@@ -225,7 +225,7 @@ def test_tickers_lookup_and_global_market(
 def test_every_request_takes_a_token(
     scanner_server: FakeScannerServer, make_settings: Settings, catalog: FieldCatalog
 ) -> None:
-    bucket = TokenBucket(200.0, capacity=1.0)
+    bucket = TokenBucket(1000.0, capacity=1.0, clock=lambda: 0.0)  # time stands still
     scanner_server.inject(HttpFault(status=429))
     client = ScannerClient(
         make_settings(page_size=20), base_url=scanner_server.url, catalog=catalog, limiter=bucket
@@ -233,4 +233,4 @@ def test_every_request_takes_a_token(
     with client:
         client.scan({"columns": ["name"], "markets": ["crypto"], "range": [0, 60]})
     assert len(scanner_server.requests) == 4  # one retry and three pages
-    assert bucket.waited_s > 0
+    assert bucket.waited_s == pytest.approx(0.001 + 0.002 + 0.003)

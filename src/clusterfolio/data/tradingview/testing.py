@@ -1145,10 +1145,3 @@ class FakeChartServer:
             await self._send(ws, beat + protocol.encode_message("protocol_error", ["wrong data"]))
             return
         raise ValueError(f"unknown chart fault {kind!r}")  # pragma: no cover
-
-
-def chart_server_sessions(
-    symbols: Sequence[str], server: FakeChartServer, start: date, end: date
-) -> dict[str, pd.DataFrame]:
-    """Expected frames of many symbols (helper for tests and benchmarks)."""
-    return {symbol: server.expected_frame(symbol, start, end) for symbol in symbols}

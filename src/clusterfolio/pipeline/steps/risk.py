@@ -113,7 +113,7 @@ def run_factor_analysis(ctx: RunContext) -> None:
         synth,
         labels,
         lead_scores=scores,
-        fragility=table["fragility"].to_dict(),
+        fragility={str(k): float(v) for k, v in table["fragility"].items()},
         sectors=sectors,
         min_overlap=ctx.settings.selection.min_overlap,
     )
