@@ -84,9 +84,36 @@ def run(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
 ) -> None:
     """Run the Golden Path (all registered steps), or resume / rerun part of a run."""
+    _orchestrate(
+        profile=profile,
+        as_of=as_of,
+        sets=sets,
+        manifest=manifest,
+        root=root,
+        quiet=quiet,
+        resume=resume,
+        from_step=from_step,
+        only=only,
+    )
+
+
+def _orchestrate(
+    *,
+    profile: str | None,
+    as_of: str | None,
+    sets: list[str] | None,
+    manifest: Path,
+    root: Path,
+    quiet: bool,
+    resume: str | None = None,
+    from_step: str | None = None,
+    only: str | None = None,
+    recover: bool = False,
+) -> None:
+    """Build the orchestrator and run; shared by ``run`` and the staged commands."""
     try:
         from clusterfolio.data.providers import make_provider
-        from clusterfolio.pipeline.runner import Orchestrator, StepProgress
+        from clusterfolio.pipeline.runner import LATEST, Orchestrator, StepProgress
         from clusterfolio.pipeline.steps import build_registry
 
         resolved = _resolve(root, manifest, profile, sets)
@@ -98,7 +125,7 @@ def run(
 
             progress = RichProgress()
         orchestrator = Orchestrator(
-            build_registry(),
+            build_registry(recover=recover),
             resolved,
             project_root=root.resolve(),
             as_of=_as_of(as_of),
@@ -107,11 +134,78 @@ def run(
             command=["clusterfolio", *sys.argv[1:]],
             config_root=_config_root(root, manifest),
         )
+        if resume == LATEST and not (orchestrator.runs_dir / LATEST).exists():
+            resume = None
         ledger = orchestrator.run(resume=resume, from_step=from_step, only=only)
     except ClusterfolioError as exc:
         _fail(exc)
     typer.echo(
         f"run {ledger.run_id}: {ledger.status.value} ({orchestrator.runs_dir / ledger.run_id})"
+    )
+
+
+RunIdOpt = Annotated[str, typer.Option("--run", help="Run id to work in (or 'latest').")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")]
+
+
+@app.command()
+def prep(
+    lookback: Annotated[
+        int | None, typer.Option("--lookback", help="Sessions: <= the light pass runs light_prep.")
+    ] = None,
+    run_id: RunIdOpt = "latest",
+    profile: ProfileOpt = None,
+    as_of: AsOfOpt = None,
+    sets: SetOpt = None,
+    manifest: ManifestOpt = DEFAULT_MANIFEST,
+    root: RootOpt = Path("."),
+    quiet: QuietOpt = False,
+) -> None:
+    """Backfill and gap-fill: the light pass (LOOKBACK <= 60) or the deep pass."""
+    overrides = list(sets or [])
+    try:
+        light = _resolve(root, manifest, profile, overrides).settings.data.light_lookback_days
+    except ClusterfolioError as exc:
+        _fail(exc)
+    step = "light_prep"
+    if lookback is not None:
+        if lookback <= light:
+            overrides.append(f"data.light_lookback_days={lookback}")
+        else:
+            step = "deep_prep"
+            overrides.append(f"data.lookback_days={lookback}")
+    _orchestrate(
+        profile=profile,
+        as_of=as_of,
+        sets=overrides,
+        manifest=manifest,
+        root=root,
+        quiet=quiet,
+        resume=run_id,
+        only=step,
+    )
+
+
+@app.command()
+def recover(
+    run_id: RunIdOpt = "latest",
+    profile: ProfileOpt = None,
+    sets: SetOpt = None,
+    manifest: ManifestOpt = DEFAULT_MANIFEST,
+    root: RootOpt = Path("."),
+    quiet: QuietOpt = False,
+) -> None:
+    """Intensive repair (every gap asked for again), then a refresh of the audited matrices."""
+    _orchestrate(
+        profile=profile,
+        as_of=None,
+        sets=[*(sets or []), "data.gapfill=true"],
+        manifest=manifest,
+        root=root,
+        quiet=quiet,
+        resume=run_id,
+        only="health_audit",
+        recover=True,
     )
 
 

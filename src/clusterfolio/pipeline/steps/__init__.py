@@ -5,8 +5,13 @@ from __future__ import annotations
 from clusterfolio.pipeline.registry import StepRegistry
 
 
-def build_registry() -> StepRegistry:
-    """Return a registry holding every implemented step, in the Golden Path order."""
+def build_registry(*, recover: bool = False) -> StepRegistry:
+    """Return a registry holding every implemented step, in the Golden Path order.
+
+    With ``recover`` the health audit asks the provider again for every gap (``make recover``).
+    """
+    import dataclasses
+
     from clusterfolio.pipeline.steps import cleanup, discovery, health, prep, risk
 
     registry = StepRegistry()
@@ -16,7 +21,7 @@ def build_registry() -> StepRegistry:
         discovery.AGGREGATION,
         prep.LIGHT,
         prep.DEEP,
-        health.STEP,
+        dataclasses.replace(health.STEP, run=health.recover_step) if recover else health.STEP,
         risk.FACTOR_ANALYSIS,
         risk.REGIME_DETECTION,
     )
