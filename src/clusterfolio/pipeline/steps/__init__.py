@@ -12,7 +12,14 @@ def build_registry(*, recover: bool = False) -> StepRegistry:
     """
     import dataclasses
 
-    from clusterfolio.pipeline.steps import cleanup, discovery, health, prep, risk
+    from clusterfolio.pipeline.steps import (
+        cleanup,
+        discovery,
+        health,
+        optimization,
+        prep,
+        risk,
+    )
 
     registry = StepRegistry()
     steps = (
@@ -24,6 +31,7 @@ def build_registry(*, recover: bool = False) -> StepRegistry:
         dataclasses.replace(health.STEP, run=health.recover_step) if recover else health.STEP,
         risk.FACTOR_ANALYSIS,
         risk.REGIME_DETECTION,
+        optimization.STEP,
     )
     for step in steps:
         registry.register(step)

@@ -1,0 +1,1 @@
+"""Audit: weight, cluster, barbell and data checks; accepted state; drift."""
