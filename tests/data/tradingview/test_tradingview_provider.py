@@ -171,3 +171,15 @@ def test_missing_field_lists_are_recorded(
     ) as tv:
         assert tv.warnings and "not validated" in tv.warnings[0]
         assert tv.screen({"columns": ["name"], "markets": ["crypto"], "range": [0, 3]})
+
+
+def test_urls_from_the_manifest_settings(
+    scanner_server: FakeScannerServer,
+    chart_server: FakeChartServer,
+    make_settings: Callable[..., TradingViewSettings],
+) -> None:
+    settings = make_settings(scanner_url=scanner_server.url, websocket_url=chart_server.url)
+    with TradingViewProvider(settings) as tv:  # as built by the provider factory
+        assert tv.screen({"columns": ["name"], "markets": ["forex"], "range": [0, 2]})
+        frame = tv.candles("FX_IDC:EURUSD", START, END)
+    pd.testing.assert_frame_equal(frame, chart_server.expected_frame("FX_IDC:EURUSD", START, END))

@@ -4,7 +4,12 @@ The provider only delivers: validated candle frames (never partial) and screen r
 the lakehouse, freshness and health are the caller's job, as for every provider.
 
 Sync over async: each ``candles``/``candles_many`` call runs one event loop (``asyncio.run``);
-called from inside a running loop, it runs that batch on a helper thread instead.
+called from inside a running loop, it runs that batch on a helper thread instead. Connections
+live for one call: prefer ``candles_many`` for a backfill (``concurrency`` connections reused
+across its symbols) over a loop of ``candles`` (one connection per call).
+
+Loopback use (tests, the end-to-end pipeline): point ``scanner_url`` and ``websocket_url`` at the
+servers of :mod:`clusterfolio.data.tradingview.testing`, through the keywords or the manifest.
 """
 
 from __future__ import annotations
@@ -150,7 +155,8 @@ class TradingViewProvider:
         Returns
         -------
         list of dict
-            One per listing, in server order: ``{"symbol": "EXCHANGE:TICKER", column: value}``.
+            One per listing, in server order: ``{"symbol": "EXCHANGE:TICKER", column: value}``
+            (:meth:`scan` keeps the raw ``{"s": ..., "d": [...]}`` items as well).
 
         Raises
         ------
