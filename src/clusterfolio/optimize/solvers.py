@@ -1,0 +1,343 @@
+"""Convex programs of the custom engine and the recorded solver chain (cvxpy, imported lazily).
+
+Solver chain
+------------
+Every program is tried with each solver of the chain in turn (default ``CLARABEL -> SCS ->
+OSQP``). A solver that raises, is not installed, cannot take the program (OSQP takes only
+quadratic programs) or does not return ``optimal`` is recorded as a fallback (kind ``solver``)
+and the next one is tried. A solution flagged ``optimal_inaccurate`` is kept aside and used only
+when no solver reaches ``optimal`` (recorded). When every solver reports infeasibility an
+:class:`~clusterfolio.errors.InfeasibleError` is raised, otherwise an
+:class:`~clusterfolio.errors.OptimizationError` naming each solver's failure.
+
+Programs (``a``: per-asset upper bounds, ``G``: cluster membership of clusters with two or more
+assets, ``C``: their caps, ``F``: a factor with ``F F' = Σ``)
+
+* :func:`solve_min_variance`:
+  ``min ||F'w||² + c'w + τ ||E w - w0||₁`` s.t. ``w >= 0``, ``1'w = 1``, ``w <= a``,
+  ``G w <= C`` (``c``: the linear fragility term, ``E``: the map from the decision variable to
+  asset weights, the identity for an asset-level problem).
+* :func:`solve_max_sharpe`: the Cornuejols-Tütüncü reformulation: ``min ||F'y||²`` s.t.
+  ``(μ - rf)'y = 1``, ``y >= 0``, ``κ = 1'y``, ``y <= a κ``, ``G y <= C κ``; ``w = y / κ``.
+* :func:`solve_min_cvar`: the Rockafellar-Uryasev linear program (see its docstring).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from clusterfolio.errors import InfeasibleError, OptimizationError
+
+DEFAULT_SOLVERS: tuple[str, ...] = ("CLARABEL", "SCS", "OSQP")
+"""The solver chain, first choice first."""
+
+SOLVER_OPTIONS: dict[str, dict[str, Any]] = {
+    "CLARABEL": {"tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10, "tol_feas": 1e-10, "max_iter": 500},
+    "SCS": {"eps_abs": 1e-9, "eps_rel": 1e-9, "max_iters": 200_000},
+    "OSQP": {"eps_abs": 1e-10, "eps_rel": 1e-10, "max_iter": 200_000, "polish": True},
+    "HIGHS": {},
+}
+"""Solver settings (tight: parity with the peers is checked to 1e-6)."""
+
+
+@dataclass(frozen=True)
+class SolveOutcome:
+    """Which solver answered, with which status and objective value."""
+
+    solver: str
+    status: str
+    objective: float
+
+
+def solve_chain(
+    problem: Any,
+    solvers: Sequence[str],
+    fallbacks: list[dict[str, Any]],
+    *,
+    what: str,
+    options: dict[str, dict[str, Any]] | None = None,
+) -> SolveOutcome:
+    """Solve ``problem`` with the first solver of ``solvers`` that succeeds (see module doc).
+
+    Parameters
+    ----------
+    problem : cvxpy.Problem
+        The program.
+    solvers : sequence of str
+        Solver names, first choice first.
+    fallbacks : list of dict
+        Receives one record per failed solver.
+    what : str
+        Name of the program for the records.
+    options : dict, optional
+        Per-solver settings merged over :data:`SOLVER_OPTIONS`.
+
+    Returns
+    -------
+    SolveOutcome
+
+    Raises
+    ------
+    InfeasibleError
+        When every solver that answered reported infeasibility.
+    OptimizationError
+        When no solver produced a solution.
+    """
+    import cvxpy as cp
+
+    installed = set(cp.installed_solvers())
+    failures: list[str] = []
+    infeasible = 0
+    answered = 0
+    kept: tuple[str, dict[int, Any], float] | None = None
+    names = list(solvers)
+    for position, name in enumerate(names):
+        following = names[position + 1] if position + 1 < len(names) else None
+        reason: str | None = None
+        if name not in installed:
+            reason = "not installed"
+        else:
+            try:
+                settings = {**SOLVER_OPTIONS.get(name, {}), **(options or {}).get(name, {})}
+                problem.solve(solver=name, **settings)
+            except (cp.error.SolverError, cp.error.DCPError, ValueError, ArithmeticError) as exc:
+                reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+            else:
+                answered += 1
+                status = str(problem.status)
+                if status == cp.OPTIMAL:
+                    return SolveOutcome(name, status, float(problem.value))
+                if status == cp.OPTIMAL_INACCURATE and kept is None:
+                    values = {v.id: np.array(v.value, copy=True) for v in problem.variables()}
+                    kept = (name, values, float(problem.value))
+                if status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
+                    infeasible += 1
+                reason = f"status {status}"
+        failures.append(f"{name}: {reason}")
+        fallbacks.append(
+            {
+                "kind": "solver",
+                "solver": name,
+                "detail": (
+                    f"{what}: {name} failed ({reason}); "
+                    + (f"falling back to {following}" if following else "no solver left")
+                ),
+            }
+        )
+    if kept is not None:
+        name, values, value = kept
+        for variable in problem.variables():
+            variable.value = values[variable.id]
+        fallbacks.append(
+            {
+                "kind": "solver",
+                "solver": name,
+                "detail": f"{what}: using {name}'s optimal_inaccurate solution (no solver optimal)",
+            }
+        )
+        return SolveOutcome(name, "optimal_inaccurate", value)
+    if answered and infeasible == answered:
+        raise InfeasibleError(f"{what} is infeasible ({'; '.join(failures)})")
+    raise OptimizationError(f"{what}: every solver failed ({'; '.join(failures)})")
+
+
+def psd_factor(cov: np.ndarray) -> np.ndarray:
+    """A matrix ``F`` with ``F F' = cov`` (Cholesky, or the eigen square root when singular)."""
+    try:
+        return np.asarray(np.linalg.cholesky(cov))
+    except np.linalg.LinAlgError:
+        eigenvalues, vectors = np.linalg.eigh(0.5 * (cov + cov.T))
+        keep = eigenvalues > 1e-14 * max(float(eigenvalues[-1]), 1e-300)
+        return np.asarray(vectors[:, keep] * np.sqrt(eigenvalues[keep]))
+
+
+@dataclass(frozen=True)
+class LinearCaps:
+    """Upper bounds of a long-only, fully invested program.
+
+    Attributes
+    ----------
+    upper : numpy.ndarray
+        Upper bound of each variable (already the minimum of its asset and cluster caps).
+    groups : numpy.ndarray
+        0/1 matrix (n_groups x n) of the clusters with two or more members (may have 0 rows).
+    group_caps : numpy.ndarray
+        Cap of each of those groups.
+    """
+
+    upper: np.ndarray
+    groups: np.ndarray
+    group_caps: np.ndarray
+
+
+def solve_min_variance(
+    cov: np.ndarray,
+    caps: LinearCaps,
+    *,
+    linear: np.ndarray | None = None,
+    turnover: tuple[np.ndarray, np.ndarray, float] | None = None,
+    solvers: Sequence[str] = DEFAULT_SOLVERS,
+    fallbacks: list[dict[str, Any]],
+    what: str = "min_variance",
+) -> tuple[np.ndarray, SolveOutcome]:
+    """Minimise ``w'Σw + c'w + τ||E w - w0||₁`` over capped long-only budgets.
+
+    Parameters
+    ----------
+    cov : numpy.ndarray
+        Covariance of the decision variables (already scaled as the objective wants).
+    caps : LinearCaps
+        Upper bounds.
+    linear : numpy.ndarray, optional
+        Linear term ``c`` (the fragility penalty).
+    turnover : tuple, optional
+        ``(E, w0, τ)``: asset weights are ``E w``; ``w0`` the previous asset weights.
+    solvers : sequence of str
+        Solver chain.
+    fallbacks : list of dict
+        Receives solver fallbacks.
+    what : str
+        Program name in records.
+
+    Returns
+    -------
+    tuple
+        ``(weights, outcome)``.
+    """
+    import cvxpy as cp
+
+    n = cov.shape[0]
+    factor = psd_factor(cov)
+    w = cp.Variable(n, name="w")
+    objective: Any = cp.sum_squares(factor.T @ w)
+    if linear is not None and np.any(linear != 0):
+        objective = objective + linear @ w
+    if turnover is not None:
+        expand, previous, tau = turnover
+        if tau > 0:
+            objective = objective + tau * cp.norm1(expand @ w - previous)
+    constraints = [w >= 0, cp.sum(w) == 1, w <= caps.upper]
+    if caps.groups.shape[0]:
+        constraints.append(caps.groups @ w <= caps.group_caps)
+    problem = cp.Problem(cp.Minimize(objective), constraints)
+    outcome = solve_chain(problem, solvers, fallbacks, what=what)
+    return np.asarray(w.value, dtype=np.float64), outcome
+
+
+def solve_max_sharpe(
+    cov: np.ndarray,
+    excess: np.ndarray,
+    caps: LinearCaps,
+    *,
+    solvers: Sequence[str] = DEFAULT_SOLVERS,
+    fallbacks: list[dict[str, Any]],
+    what: str = "max_sharpe",
+) -> tuple[np.ndarray, SolveOutcome]:
+    """Maximum Sharpe ratio by the homogenised program (see module doc).
+
+    Parameters
+    ----------
+    cov : numpy.ndarray
+        Covariance (any positive scale).
+    excess : numpy.ndarray
+        Expected excess returns ``μ - rf`` (at least one positive).
+    caps : LinearCaps
+        Upper bounds (scaled by κ inside the program).
+    solvers : sequence of str
+        Solver chain.
+    fallbacks : list of dict
+        Receives solver fallbacks.
+    what : str
+        Program name in records.
+
+    Returns
+    -------
+    tuple
+        ``(weights, outcome)``; the outcome's objective is ``y'Σy = 1 / Sharpe²`` in the units of
+        ``cov`` and ``excess``.
+    """
+    import cvxpy as cp
+
+    n = cov.shape[0]
+    factor = psd_factor(cov)
+    y = cp.Variable(n, name="y")
+    kappa = cp.Variable(name="kappa")
+    constraints = [
+        y >= 0,
+        kappa >= 0,
+        excess @ y == 1,
+        cp.sum(y) == kappa,
+        y <= caps.upper * kappa,
+    ]
+    if caps.groups.shape[0]:
+        constraints.append(caps.groups @ y <= caps.group_caps * kappa)
+    problem = cp.Problem(cp.Minimize(cp.sum_squares(factor.T @ y)), constraints)
+    outcome = solve_chain(problem, solvers, fallbacks, what=what)
+    k = float(np.asarray(kappa.value, dtype=np.float64))
+    if not np.isfinite(k) or k <= 0:
+        raise OptimizationError(f"{what}: degenerate solution (kappa={k})")
+    return np.asarray(y.value, dtype=np.float64) / k, outcome
+
+
+_LP_CLARABEL: dict[str, Any] = {"tol_gap_abs": 1e-8, "tol_gap_rel": 1e-8, "tol_feas": 1e-8}
+
+
+def solve_min_cvar(
+    scenarios: np.ndarray,
+    beta: float,
+    *,
+    solvers: Sequence[str] = ("CLARABEL", "HIGHS", "SCS"),
+    fallbacks: list[dict[str, Any]],
+) -> tuple[np.ndarray, SolveOutcome]:
+    """Long-only, fully invested minimum historical CVaR (Rockafellar-Uryasev LP).
+
+    ``min α + 1 / ((1 - β) T) Σ_t u_t`` s.t. ``u_t >= -r_t'w - α``, ``u >= 0``, ``w >= 0``,
+    ``1'w = 1``. The optimal value is the CVaR of the loss ``-r'w`` at level ``β``. The
+    scenarios are scaled to unit root-mean-square first (CVaR is positively homogeneous, so the
+    weights are unchanged and the value is scaled back).
+
+    Clarabel runs with its default tolerances (1e-8) here: the tight settings of the quadratic
+    programs stall this LP at ``optimal_inaccurate`` without changing its value beyond 1e-12.
+
+    Parameters
+    ----------
+    scenarios : numpy.ndarray
+        Return scenarios (T x n), no NaN.
+    beta : float
+        Confidence level, e.g. 0.95.
+    solvers : sequence of str
+        Solver chain (Clarabel first).
+    fallbacks : list of dict
+        Receives solver fallbacks.
+
+    Returns
+    -------
+    tuple
+        ``(weights, outcome)``; the outcome's objective is the minimum CVaR.
+    """
+    import cvxpy as cp
+
+    n_obs, n = scenarios.shape
+    # CVaR is positively homogeneous: solve on returns scaled to unit RMS (better conditioned,
+    # fewer interior-point iterations) and scale the optimal value back
+    rms = float(np.sqrt(np.mean(scenarios * scenarios)))
+    scale = 1.0 / rms if rms > 0 else 1.0
+    w = cp.Variable(n, name="w", nonneg=True)
+    alpha = cp.Variable(name="alpha")
+    u = cp.Variable(n_obs, name="u", nonneg=True)
+    objective = alpha + cp.sum(u) / ((1.0 - beta) * n_obs)
+    constraints = [cp.sum(w) == 1, u >= -((scenarios * scale) @ w) - alpha]
+    problem = cp.Problem(cp.Minimize(objective), constraints)
+    outcome = solve_chain(
+        problem,
+        solvers,
+        fallbacks,
+        what="min_cvar",
+        options={"CLARABEL": dict(_LP_CLARABEL)},
+    )
+    unscaled = SolveOutcome(outcome.solver, outcome.status, outcome.objective / scale)
+    return np.asarray(w.value, dtype=np.float64), unscaled

@@ -1,0 +1,160 @@
+"""Every fallback is recorded: solver chain, cap relaxation, projections, max-Sharpe, repair."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from clusterfolio.enums import ProfileName
+from clusterfolio.errors import InfeasibleError, OptimizationError
+from clusterfolio.optimize import AllocationLevel, optimize_profile
+from clusterfolio.optimize.caps import relax_caps
+
+
+@pytest.fixture
+def returns(make_returns: Any) -> pd.DataFrame:
+    return make_returns(12, 250, seed=3)
+
+
+def _break_solvers(monkeypatch: pytest.MonkeyPatch, broken: set[str]) -> list[str | None]:
+    import cvxpy as cp
+
+    calls: list[str | None] = []
+    original = cp.Problem.solve
+
+    def solve(self: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(kwargs.get("solver"))
+        if kwargs.get("solver") in broken:
+            raise cp.error.SolverError(f"{kwargs.get('solver')} forced to fail")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(cp.Problem, "solve", solve)
+    return calls
+
+
+@pytest.mark.parametrize("profile", [ProfileName.MIN_VARIANCE, ProfileName.MAX_SHARPE])
+def test_solver_failure_falls_back_to_scs_and_is_recorded(
+    returns: pd.DataFrame, make_problem: Any, monkeypatch: pytest.MonkeyPatch, profile: ProfileName
+) -> None:
+    reference = optimize_profile(make_problem(returns), profile)
+    calls = _break_solvers(monkeypatch, {"CLARABEL"})
+    result = optimize_profile(make_problem(returns), profile)
+    assert calls[:2] == ["CLARABEL", "SCS"]
+    assert result.solver == "SCS"
+    solver_records = [f for f in result.fallbacks if f["kind"] == "solver"]
+    assert solver_records[0]["solver"] == "CLARABEL"
+    assert "forced to fail" in solver_records[0]["detail"]
+    assert "falling back to SCS" in solver_records[0]["detail"]
+    np.testing.assert_allclose(result.weights, reference.weights, atol=1e-4)
+
+
+def test_all_solvers_failing_raises_naming_each(
+    returns: pd.DataFrame, make_problem: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _break_solvers(monkeypatch, {"CLARABEL", "SCS", "OSQP"})
+    with pytest.raises(OptimizationError, match=r"CLARABEL.*SCS.*OSQP"):
+        optimize_profile(make_problem(returns), ProfileName.MIN_VARIANCE)
+
+
+def test_osqp_is_the_last_resort(
+    returns: pd.DataFrame, make_problem: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _break_solvers(monkeypatch, {"CLARABEL", "SCS"})
+    result = optimize_profile(make_problem(returns), ProfileName.MIN_VARIANCE)
+    assert result.solver == "OSQP"
+    assert [f["solver"] for f in result.fallbacks if f["kind"] == "solver"] == ["CLARABEL", "SCS"]
+
+
+@pytest.mark.parametrize(
+    "profile",
+    [ProfileName.MIN_VARIANCE, ProfileName.HRP, ProfileName.RISK_PARITY, ProfileName.EQUAL_WEIGHT],
+)
+def test_infeasible_cluster_cap_is_relaxed_and_recorded(
+    returns: pd.DataFrame, make_problem: Any, profile: ProfileName
+) -> None:
+    # 3 clusters x 0.25 < 1: the cap is raised to 1/3 plus the 1% margin
+    problem = make_problem(returns, n_clusters=3, cluster_cap=0.25, asset_cap=1.0)
+    result = optimize_profile(problem, profile)
+    relaxations = [f for f in result.fallbacks if f["kind"] == "cap_relaxation"]
+    assert len(relaxations) == 1 and relaxations[0]["cap"] == "cluster_cap"
+    assert relaxations[0]["to"] == pytest.approx(1 / 3 * 1.01, rel=1e-9)
+    assert result.diagnostics["cap_relaxations"] == relaxations
+    assert max(result.cluster_gross.values()) <= relaxations[0]["to"] + 1e-12
+
+
+def test_infeasible_asset_cap_is_relaxed_and_recorded(
+    returns: pd.DataFrame, make_problem: Any
+) -> None:
+    problem = make_problem(returns, asset_cap=0.05, cluster_cap=1.0)  # 12 x 0.05 < 1
+    result = optimize_profile(problem, ProfileName.HRP)
+    relax = [f for f in result.fallbacks if f["kind"] == "cap_relaxation"]
+    assert relax[0]["cap"] == "asset_cap"
+    assert relax[0]["to"] == pytest.approx(1 / 12 * 1.01, rel=1e-9)
+    assert result.weights.max() <= relax[0]["to"] + 1e-12
+
+
+def test_exactly_feasible_caps_are_not_relaxed() -> None:
+    relaxed = relax_caps(0.25, 0.25, np.array([1.0, 1.0, 1.0, 1.0]))
+    assert relaxed.records == [] and relaxed.asset_cap == 0.25
+
+
+def test_impossible_caps_raise() -> None:
+    with pytest.raises(InfeasibleError):
+        relax_caps(0.5, 0.5, np.array([0.5]), total=1.0)
+
+
+def test_hrp_cap_projection_only_when_binding(returns: pd.DataFrame, make_problem: Any) -> None:
+    loose = optimize_profile(make_problem(returns, asset_cap=1.0, cluster_cap=1.0), ProfileName.HRP)
+    assert loose.fallbacks == [] and not loose.diagnostics["cap_projection"]["applied"]
+    tight = optimize_profile(make_problem(returns, asset_cap=0.1, cluster_cap=1.0), ProfileName.HRP)
+    assert "cap_projection" in tight.fallback_kinds
+    record = tight.diagnostics["cap_projection"]
+    assert record["applied"] and record["moved_l1"] > 0 and record["capped_assets"]
+    assert tight.weights.max() <= 0.1 + 1e-12
+    # the proportional redistribution keeps the ratios inside each cluster's uncapped assets,
+    # and across the clusters that hold no capped asset
+    problem = make_problem(returns)
+    capped = set(record["capped_assets"])
+    ratio = tight.weights / loose.weights
+    untouched = []
+    for c in set(problem.clusters.values()):
+        members = [s for s in ratio.index if problem.clusters[s] == c]
+        free = [s for s in members if s not in capped]
+        if free:
+            np.testing.assert_allclose(ratio[free], ratio[free].iloc[0], rtol=1e-9)
+        if len(free) == len(members):
+            untouched.extend(free)
+    assert untouched
+    np.testing.assert_allclose(ratio[untouched], ratio[untouched].iloc[0], rtol=1e-9)
+
+
+def test_max_sharpe_without_positive_excess_return_falls_back(
+    returns: pd.DataFrame, make_problem: Any
+) -> None:
+    problem = make_problem(returns, risk_free_rate=10.0)  # 1000% hurdle
+    result = optimize_profile(problem, ProfileName.MAX_SHARPE)
+    assert result.fallback_kinds == ["no_positive_excess_return"]
+    mv = optimize_profile(
+        make_problem(returns, risk_free_rate=10.0, fragility_penalty=0.0), ProfileName.MIN_VARIANCE
+    )
+    np.testing.assert_allclose(result.weights, mv.weights, atol=1e-6)
+
+
+def test_covariance_repair_is_a_recorded_fallback(make_problem: Any) -> None:
+    a = np.array([1, -1, 1, -1, np.nan, np.nan, 1, -1, 1, -1, np.nan, np.nan]) * 0.01
+    b = np.array([1, -1, np.nan, np.nan, 1, -1, 1, -1, np.nan, np.nan, 1, -1]) * 0.01
+    c = np.array([np.nan, np.nan, -1, 1, 1, -1, np.nan, np.nan, -1, 1, 1, -1]) * 0.01
+    returns = pd.DataFrame({"X:A": a, "X:B": b, "AMEX:SPY": c})
+    problem = make_problem(
+        returns,
+        asset_cap=1.0,
+        cluster_cap=1.0,
+        allocation_levels={ProfileName.MIN_VARIANCE: AllocationLevel.ASSET},
+    )
+    result = optimize_profile(problem, ProfileName.MIN_VARIANCE)
+    assert result.fallback_kinds[0] == "covariance_repair"
+    assert result.diagnostics["covariance"]["repaired"] is True
+    assert "covariance_repair" not in optimize_profile(problem, ProfileName.MARKET).fallback_kinds
