@@ -1,0 +1,774 @@
+"""Natural selection: prune the raw pool to a diverse set of winners (step 5).
+
+:func:`natural_selection` is pure and deterministic (the same inputs give the same result,
+whatever the row or column order): the pipeline runs it on the 60-session light pass, and the
+tournament can re-run it on a training slice (``backtest.dynamic_universe``). It uses every row
+of ``returns`` it is given and nothing else (point in time).
+
+Rules, in order (each candidate gets exactly one *fate*, :class:`SelectionFate`, with a reason):
+
+1. **Candidates**: one row of the raw pool per identity (lead listing ``symbol``, ``identity``,
+   ``asset_class``, ``direction``, alpha ``score``). The market baseline (``AMEX:SPY``,
+   ``backtest.baseline``) is added when the pool lacks it.
+2. **One listing per identity**: rows sharing ``(asset_class, identity)`` keep one listing: the
+   baseline first, then the best alpha score, the largest ``value_traded``, the symbol; the
+   others are ``duplicate_identity`` (the raw pool already guarantees this; the rule protects
+   other callers).
+3. **Synthetic long**: a SHORT candidate's returns are negated exactly once; everything below
+   (correlation, clusters, statistics, gate, score) sees the synthetic-long series. The baseline
+   is always LONG.
+4. **History filter** (``insufficient_history``): a candidate with fewer than
+   ``selection.min_overlap`` return observations (or absent from the return matrix) cannot share
+   ``min_overlap`` sessions with anyone; it is not clustered.
+5. **Clusters**: intersection correlation
+   (:func:`~clusterfolio.risk.correlation.intersection_correlation`, ``min_overlap``) of the
+   clustered candidates (the baseline included, so its cluster is reported); a pair with a
+   shorter overlap (or a constant series) gets the documented neutral correlation 0, distance
+   ``sqrt(0.5)``; distance :math:`\\sqrt{(1 - \\rho) / 2}`; Ward linkage cut at
+   ``selection.threshold`` (:mod:`clusterfolio.risk.clustering`: cluster 1 holds the first
+   symbol in sorted order).
+6. **Momentum gate** (``momentum_gate``): a clustered candidate whose synthetic-long window
+   return :math:`\\prod (1 + x) - 1` is below ``selection.momentum_gate`` is rejected (it keeps
+   its cluster id for the audit).
+7. **Execution Intelligence score** (:mod:`clusterfolio.selection.execution`) of the
+   remaining candidates, normalised within the cluster (or globally with ``xs_momentum``).
+8. **Top N per cluster and direction**: the candidates of each ``(cluster, direction)`` are
+   ranked by execution score (ties: alpha score, then symbol); ranks ``<= selection.top_n`` are
+   kept, the others are ``below_top_n`` (the reason names the kept ones).
+9. **Global cap**: when more than ``selection.max_winners`` remain, they are kept by (rank in
+   cluster ascending, ``global_score`` descending, symbol): every cluster's leader comes before
+   any runner-up, so the cap removes depth before it removes diversity; among equal ranks the
+   comparison across clusters uses ``global_score``, the execution score normalised by global
+   percentile ranks (equal to ``execution_score`` with ``xs_momentum``; within-cluster z-scores
+   are not comparable across clusters, a singleton always scores 0). The others are
+   ``global_cap``.
+10. **Baseline**: the baseline is always carried (``baseline``, flagged ``baseline: true``),
+    LONG, never ranked and never counted against a cluster, ``top_n`` or ``max_winners``.
+
+Hence ``selected <= top_n x clusters x directions + 1`` (the baseline).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, cast
+
+import numpy as np
+import pandas as pd
+
+from clusterfolio.enums import AssetClass, Direction
+from clusterfolio.errors import DataError, SchemaError
+from clusterfolio.manifest import SelectionSettings
+from clusterfolio.risk.antifragility import STAT_COLUMNS, antifragility_table
+from clusterfolio.risk.clustering import cluster_labels
+from clusterfolio.risk.correlation import (
+    NEUTRAL_CORRELATION,
+    correlation_distance,
+    intersection_correlation,
+)
+from clusterfolio.selection.execution import (
+    EXECUTION_COMPONENTS,
+    ExecutionWeights,
+    execution_scores,
+    raw_execution_signals,
+    window_statistics,
+)
+
+__all__ = [
+    "CANDIDATE_COLUMNS",
+    "KEPT_FATES",
+    "SelectionFate",
+    "SelectionResult",
+    "cluster_candidates",
+    "natural_selection",
+    "records",
+    "synthetic_long",
+]
+
+
+class SelectionFate(StrEnum):
+    """What natural selection did with a candidate (exactly one per candidate)."""
+
+    SELECTED = "selected"
+    BASELINE = "baseline"
+    DUPLICATE_IDENTITY = "duplicate_identity"
+    INSUFFICIENT_HISTORY = "insufficient_history"
+    MOMENTUM_GATE = "momentum_gate"
+    BELOW_TOP_N = "below_top_n"
+    GLOBAL_CAP = "global_cap"
+
+
+#: Fates of the winners.
+KEPT_FATES: frozenset[SelectionFate] = frozenset({SelectionFate.SELECTED, SelectionFate.BASELINE})
+
+#: Columns of :attr:`SelectionResult.candidates`, in order.
+CANDIDATE_COLUMNS: tuple[str, ...] = (
+    "symbol",
+    "identity",
+    "asset_class",
+    "direction",
+    "kind",
+    "exchange",
+    "alpha_score",
+    "value_traded",
+    "n_obs",
+    "total_return",
+    "volatility",
+    "max_drawdown",
+    "skew",
+    "tail_convexity",
+    "fragility",
+    "cluster",
+    "cluster_size",
+    *EXECUTION_COMPONENTS,
+    "execution_score",
+    "global_score",
+    "rank",
+    "group_size",
+    "selected",
+    "baseline",
+    "fate",
+    "reason",
+)
+
+
+@dataclass
+class SelectionResult:
+    """The outcome of :func:`natural_selection`.
+
+    Attributes
+    ----------
+    candidates : pandas.DataFrame
+        One row per candidate (:data:`CANDIDATE_COLUMNS`): statistics of its synthetic-long
+        returns, cluster, normalised components, execution score, rank in its
+        ``(cluster, direction)`` group, ``selected``, ``baseline``, ``fate`` and ``reason``.
+        Sorted by cluster (unclustered last), direction, rank, symbol.
+    winners : list of dict
+        The selected candidates (by cluster, direction, rank), then the baseline: ``symbol``,
+        ``identity``, ``asset_class``, ``direction``, ``kind``, ``exchange``, ``cluster``,
+        ``execution_score``, ``rank``, ``alpha_score``, ``baseline``, ``reason``.
+    decisions : list of dict
+        ``{subject, action, reason, details}``: one per candidate (action = its fate), then a
+        summary of the clustering and, when it bound, of the global cap.
+    antifragility : pandas.DataFrame
+        :func:`~clusterfolio.risk.antifragility.antifragility_table` of every candidate's
+        synthetic-long returns (index ``symbol``) with its ``direction`` in front.
+    clusters : pandas.DataFrame
+        One row per cluster: ``cluster``, ``size``, ``members``, ``selected`` (comma-joined
+        symbols in sorted order), ``mean_correlation`` (over defined member pairs).
+    summary : dict
+        Counts (candidates, clusters, winners, fates, neutral pairs ...) and the settings used.
+    """
+
+    candidates: pd.DataFrame
+    winners: list[dict[str, Any]]
+    decisions: list[dict[str, Any]]
+    antifragility: pd.DataFrame
+    clusters: pd.DataFrame
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def selected_symbols(self) -> list[str]:
+        """Symbols of the winners, in :attr:`winners` order (the baseline last)."""
+        return [str(w["symbol"]) for w in self.winners]
+
+    def fate_of(self, symbol: str) -> SelectionFate:
+        """The fate of ``symbol`` (raises ``KeyError`` for a symbol that was no candidate)."""
+        rows = self.candidates.loc[self.candidates["symbol"] == symbol, "fate"]
+        if rows.empty:
+            raise KeyError(symbol)
+        return SelectionFate(str(rows.iloc[0]))
+
+
+def synthetic_long(returns: pd.DataFrame, directions: pd.Series) -> pd.DataFrame:
+    """Returns as held: a SHORT column is negated exactly once, a LONG one is unchanged.
+
+    Parameters
+    ----------
+    returns : pandas.DataFrame
+        Raw returns (rows = sessions, columns = symbols), NaN where closed.
+    directions : pandas.Series
+        ``LONG`` / ``SHORT`` per symbol; symbols absent from ``returns`` get all-NaN columns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns = ``directions.index`` in that order.
+    """
+    frame = returns.reindex(columns=directions.index)
+    sign = np.where(directions.astype(str).to_numpy() == str(Direction.SHORT), -1.0, 1.0)
+    values = frame.to_numpy(dtype=np.float64, copy=True) * sign[None, :]
+    return pd.DataFrame(values, index=frame.index.copy(), columns=frame.columns.copy())
+
+
+def cluster_candidates(
+    returns: pd.DataFrame, *, min_overlap: int, threshold: float
+) -> tuple[pd.Series, int, pd.DataFrame]:
+    """Ward clusters of the intersection-correlation distance of ``returns``.
+
+    Parameters
+    ----------
+    returns : pandas.DataFrame
+        (Synthetic-long) returns of the candidates to cluster, NaN where closed.
+    min_overlap : int
+        Minimum shared sessions of a pair; shorter pairs take the neutral correlation
+        (:data:`~clusterfolio.risk.correlation.NEUTRAL_CORRELATION`, 0).
+    threshold : float
+        Ward merge-height cut (:func:`~clusterfolio.risk.clustering.cut`).
+
+    Returns
+    -------
+    (pandas.Series, int, pandas.DataFrame)
+        Cluster id per symbol (index in sorted symbol order, ids from 1), the number of pairs
+        at the neutral correlation, and the correlation matrix (NaN where undefined).
+    """
+    columns = sorted(returns.columns, key=str)
+    if not columns:
+        empty = pd.DataFrame(index=pd.Index([], dtype=object), columns=pd.Index([], dtype=object))
+        return pd.Series([], dtype="int64", name="cluster"), 0, empty
+    ordered = returns.loc[:, columns]
+    corr = intersection_correlation(ordered, min_overlap=min_overlap)
+    # the matrix is exactly symmetric with a unit diagonal: NaN cells / 2 is
+    # risk.correlation.undefined_pairs without building the triangle's indices
+    neutral = int(np.count_nonzero(np.isnan(corr.to_numpy()))) // 2
+    distance = pd.DataFrame(
+        correlation_distance(corr, nan_correlation=NEUTRAL_CORRELATION),
+        index=corr.index,
+        columns=corr.columns,
+    )
+    labels = cluster_labels(distance, threshold).astype("int64")
+    return labels, neutral, corr
+
+
+# ---------------------------------------------------------------------------------- helpers
+
+
+def _json(value: Any) -> Any:
+    """A JSON-safe plain value (NaN and NA become None)."""
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return float(value) if np.isfinite(value) else None
+    return value
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows of ``frame`` as dictionaries keyed by column name."""
+    return cast(list[dict[str, Any]], frame.to_dict(orient="records"))
+
+
+def _text_column(frame: pd.DataFrame, name: str, default: str = "") -> pd.Series:
+    if name not in frame.columns:
+        return pd.Series(default, index=frame.index, dtype=object)
+    return frame[name].map(lambda v: default if v is None or v is pd.NA else str(v)).astype(object)
+
+
+def _float_column(frame: pd.DataFrame, name: str) -> pd.Series:
+    if name not in frame.columns:
+        return pd.Series(np.nan, index=frame.index, dtype="float64")
+    return pd.to_numeric(frame[name], errors="coerce").astype("float64")
+
+
+def _ticker(symbol: str) -> str:
+    return symbol.split(":", 1)[1] if ":" in symbol else symbol
+
+
+def _prepare(
+    pool_frame: pd.DataFrame, screener: pd.DataFrame | None, baseline: str
+) -> pd.DataFrame:
+    """Candidate rows (one per pool row, plus the baseline), sorted by symbol."""
+    if "symbol" in pool_frame.columns:
+        symbols = pool_frame["symbol"]
+    elif "lead_symbol" in pool_frame.columns:
+        symbols = pool_frame["lead_symbol"]
+    else:
+        raise SchemaError("raw pool frame needs a 'symbol' (or 'lead_symbol') column")
+    missing = [c for c in ("identity", "asset_class", "direction") if c not in pool_frame.columns]
+    if missing:
+        raise SchemaError(f"raw pool frame lacks columns {missing}")
+    cand = pd.DataFrame(
+        {
+            "symbol": symbols.astype(str).to_numpy(),
+            "identity": _text_column(pool_frame, "identity").to_numpy(),
+            "asset_class": _text_column(pool_frame, "asset_class").to_numpy(),
+            "direction": _text_column(pool_frame, "direction").str.upper().to_numpy(),
+            "kind": _text_column(pool_frame, "kind").to_numpy(),
+            "exchange": _text_column(pool_frame, "exchange").to_numpy(),
+            "alpha_score": _float_column(pool_frame, "score").to_numpy(),
+            "value_traded": _float_column(pool_frame, "value_traded").to_numpy(),
+        }
+    )
+    bad = sorted(set(cand["direction"]) - {str(Direction.LONG), str(Direction.SHORT)})
+    if bad:
+        raise SchemaError(f"raw pool frame has directions {bad}; allowed: LONG, SHORT")
+    dupes = cand["symbol"][cand["symbol"].duplicated()]
+    if not dupes.empty:
+        raise DataError(f"raw pool frame lists symbols more than once: {sorted(set(dupes))}")
+    cand["pool_direction"] = cand["direction"]
+    cand["baseline"] = cand["symbol"] == baseline
+    if not cand["baseline"].any():
+        klass = str(AssetClass.ETF)
+        if (
+            screener is not None
+            and "asset_class" in screener.columns
+            and baseline in screener.index
+        ):
+            value = screener.loc[baseline, "asset_class"]
+            klass = str(value) if isinstance(value, str) and value else klass
+        row = {
+            "symbol": baseline,
+            "identity": _ticker(baseline),
+            "asset_class": klass,
+            "direction": str(Direction.LONG),
+            "kind": "etf" if klass in (str(AssetClass.ETF), str(AssetClass.BOND)) else "",
+            "exchange": baseline.split(":", 1)[0] if ":" in baseline else "",
+            "alpha_score": np.nan,
+            "value_traded": np.nan,
+            "pool_direction": "",
+            "baseline": True,
+        }
+        cand = pd.concat([cand, pd.DataFrame([row])], ignore_index=True)
+    cand.loc[cand["baseline"], "direction"] = str(Direction.LONG)
+    return cand.sort_values("symbol", kind="mergesort").reset_index(drop=True)
+
+
+def _dedupe(cand: pd.DataFrame) -> pd.Series:
+    """Symbol of the listing kept for each row's ``(asset_class, identity)``."""
+    order = cand.assign(
+        _not_base=~cand["baseline"],
+        _alpha=cand["alpha_score"].fillna(-np.inf),
+        _vt=cand["value_traded"].fillna(-np.inf),
+    ).sort_values(
+        ["asset_class", "identity", "_not_base", "_alpha", "_vt", "symbol"],
+        ascending=[True, True, True, False, False, True],
+        kind="mergesort",
+    )
+    keeper = order.groupby(["asset_class", "identity"], sort=False)["symbol"].transform("first")
+    return keeper.reindex(cand.index)
+
+
+def _pct(value: float) -> str:
+    return f"{value:+.1%}" if np.isfinite(value) else "n/a"
+
+
+def _score(value: float) -> str:
+    return f"{value:+.3f}" if np.isfinite(value) else "n/a"
+
+
+# ---------------------------------------------------------------------------------- selection
+
+
+def natural_selection(
+    pool_frame: pd.DataFrame,
+    returns: pd.DataFrame,
+    screener: pd.DataFrame | None,
+    *,
+    settings: SelectionSettings,
+    xs_momentum: bool,
+    baseline: str,
+    weights: ExecutionWeights | None = None,
+) -> SelectionResult:
+    """Prune the raw pool to its winners (rules in the module docstring).
+
+    Parameters
+    ----------
+    pool_frame : pandas.DataFrame
+        The raw pool (``raw_pool.parquet``): ``symbol`` (lead listing), ``identity``,
+        ``asset_class``, ``direction``; optional ``score`` (alpha), ``value_traded``, ``kind``,
+        ``exchange``.
+    returns : pandas.DataFrame
+        Raw returns (rows = sessions, columns = symbols; NaN where closed), e.g. the light
+        pass ``returns_light.parquet`` or a training slice. Every row is used.
+    screener : pandas.DataFrame or None
+        Screener columns indexed by symbol (``Value.Traded``, ``ATR``, ``close``) for the
+        liquidity signals; None (e.g. a backtest slice) falls back on the pool's
+        ``value_traded`` and leaves the ATR signal out.
+    settings : SelectionSettings
+        ``top_n``, ``threshold``, ``min_overlap``, ``momentum_gate``, ``max_winners``.
+    xs_momentum : bool
+        ``features.feat_xs_momentum``: global percentile ranks instead of within-cluster
+        z-scores.
+    baseline : str
+        The market baseline (``backtest.baseline``), always carried.
+    weights : ExecutionWeights, optional
+        Weights of the execution score components.
+
+    Returns
+    -------
+    SelectionResult
+
+    Raises
+    ------
+    SchemaError
+        When the pool frame lacks a required column or has an unknown direction.
+    DataError
+        When the pool lists a symbol twice, or the return matrix is unusable.
+    """
+    if not isinstance(returns, pd.DataFrame):
+        raise TypeError(f"returns must be a pandas DataFrame, got {type(returns).__name__}")
+    if returns.columns.has_duplicates:
+        raise DataError("return matrix has duplicated columns")
+    top_n, max_winners = int(settings.top_n), int(settings.max_winners)
+    min_overlap, gate = int(settings.min_overlap), float(settings.momentum_gate)
+
+    cand = _prepare(pool_frame, screener, baseline)
+    keeper = _dedupe(cand)
+    cand["fate"] = pd.Series([None] * len(cand), dtype=object)
+    duplicate = (keeper != cand["symbol"]).to_numpy()
+    cand.loc[duplicate, "fate"] = str(SelectionFate.DUPLICATE_IDENTITY)
+    cand["kept_listing"] = keeper.to_numpy()
+
+    directions = pd.Series(cand["direction"].to_numpy(), index=pd.Index(cand["symbol"]))
+    synth = synthetic_long(returns.sort_index(), directions)
+    stats = window_statistics(synth)
+    tails = antifragility_table(synth)
+    for col in ("n_obs", "total_return", "volatility", "max_drawdown"):
+        cand[col] = stats[col].to_numpy()
+    for col in ("skew", "tail_convexity", "fragility"):
+        cand[col] = tails[col].to_numpy()
+
+    undecided = cand["fate"].isna()
+    short_history = undecided & (cand["n_obs"] < min_overlap)
+    cand.loc[short_history & ~cand["baseline"], "fate"] = str(SelectionFate.INSUFFICIENT_HISTORY)
+    clustered = undecided & ~short_history
+
+    labels, neutral, corr = cluster_candidates(
+        synth.loc[:, cand.loc[clustered, "symbol"].tolist()],
+        min_overlap=min_overlap,
+        threshold=float(settings.threshold),
+    )
+    cand["cluster"] = cand["symbol"].map(labels).astype("float64").astype("Int64")
+    sizes = labels.value_counts()
+    cand["cluster_size"] = cand["cluster"].map(sizes).astype("float64").astype("Int64")
+
+    gated = clustered & ~cand["baseline"] & (cand["total_return"] < gate)
+    cand.loc[gated, "fate"] = str(SelectionFate.MOMENTUM_GATE)
+    scored = clustered & ~cand["baseline"] & ~gated
+
+    scored_idx = cand.index[scored]
+    raw = raw_execution_signals(
+        stats.iloc[scored_idx],
+        tails.iloc[scored_idx],
+        screener,
+        value_traded=pd.Series(
+            cand.loc[scored, "value_traded"].to_numpy(), index=stats.index[scored_idx]
+        ),
+    )
+    clusters_of = pd.Series(cand.loc[scored, "cluster"].astype("int64").to_numpy(), index=raw.index)
+    scores = execution_scores(raw, clusters_of, xs_momentum=xs_momentum, weights=weights)
+    for col in (*EXECUTION_COMPONENTS, "execution_score"):
+        cand[col] = np.nan
+        cand.loc[scored, col] = scores[col].to_numpy()
+    cand["global_score"] = np.nan
+    cand.loc[scored, "global_score"] = (
+        scores["execution_score"]
+        if xs_momentum
+        else execution_scores(raw, clusters_of, xs_momentum=True, weights=weights)[
+            "execution_score"
+        ]
+    ).to_numpy()
+
+    _rank(cand, scored)
+    cand["selected"] = False
+    within = scored & (cand["rank"] <= top_n).fillna(False).to_numpy(dtype=bool)
+    cand.loc[scored & ~within, "fate"] = str(SelectionFate.BELOW_TOP_N)
+    capped = _apply_cap(cand, within, max_winners)
+    cand.loc[capped, "fate"] = str(SelectionFate.GLOBAL_CAP)
+    cand.loc[within & ~capped, "fate"] = str(SelectionFate.SELECTED)
+    cand.loc[cand["baseline"], "fate"] = str(SelectionFate.BASELINE)
+    cand["selected"] = cand["fate"].isin([str(f) for f in KEPT_FATES])
+    if cand["fate"].isna().any():  # pragma: no cover - every branch above assigns a fate
+        raise AssertionError("a candidate was left without a fate")
+
+    cand["reason"] = _reasons(cand, settings, baseline)
+    cand = _ordered(cand)
+    cluster_table = _cluster_table(cand, corr)
+    decisions = _decisions(cand, cluster_table, neutral, settings, xs_momentum, int(capped.sum()))
+    winners = _winners(cand)
+    afx = tails.copy()
+    afx.insert(0, "direction", directions.to_numpy())
+    afx.index.name = "symbol"
+    afx = afx.sort_index(kind="mergesort")
+    summary = _summary(cand, cluster_table, neutral, len(synth.index), settings, xs_momentum)
+    summary["baseline"] = baseline
+    return SelectionResult(
+        candidates=cand.loc[:, list(CANDIDATE_COLUMNS)].reset_index(drop=True),
+        winners=winners,
+        decisions=decisions,
+        antifragility=afx.loc[:, ["direction", *STAT_COLUMNS]],
+        clusters=cluster_table,
+        summary=summary,
+    )
+
+
+def _rank(cand: pd.DataFrame, scored: pd.Series) -> None:
+    """Rank the scored candidates within ``(cluster, direction)`` (in place)."""
+    cand["rank"] = pd.Series(pd.NA, index=cand.index, dtype="Int64")
+    cand["group_size"] = pd.Series(pd.NA, index=cand.index, dtype="Int64")
+    if not scored.any():
+        return
+    part = cand.loc[scored, ["cluster", "direction", "execution_score", "alpha_score", "symbol"]]
+    part = part.assign(
+        cluster=part["cluster"].astype("int64"), _alpha=part["alpha_score"].fillna(-np.inf)
+    ).sort_values(
+        ["cluster", "direction", "execution_score", "_alpha", "symbol"],
+        ascending=[True, True, False, False, True],
+        kind="mergesort",
+    )
+    groups = part.groupby(["cluster", "direction"], sort=False)
+    cand.loc[part.index, "rank"] = (groups.cumcount() + 1).to_numpy()
+    cand.loc[part.index, "group_size"] = groups["symbol"].transform("size").to_numpy()
+
+
+def _apply_cap(cand: pd.DataFrame, within: pd.Series, max_winners: int) -> pd.Series:
+    """Rows of ``within`` beyond the global cap (kept by rank, global score, symbol)."""
+    capped = pd.Series(False, index=cand.index)
+    if int(within.sum()) <= max_winners:
+        return capped
+    part = cand.loc[within, ["rank", "global_score", "symbol"]].assign(
+        rank=lambda f: f["rank"].astype("int64")
+    )
+    part = part.sort_values(
+        ["rank", "global_score", "symbol"], ascending=[True, False, True], kind="mergesort"
+    )
+    capped.loc[part.index[max_winners:]] = True
+    return capped
+
+
+def _reasons(cand: pd.DataFrame, settings: SelectionSettings, baseline: str) -> list[str]:
+    """One reason per candidate, naming the rule and the numbers behind its fate."""
+    leaders: dict[tuple[int, str], list[str]] = {}
+    kept = cand[cand["fate"] == str(SelectionFate.SELECTED)].sort_values("rank", kind="mergesort")
+    for row in records(kept):
+        leaders.setdefault((int(row["cluster"]), str(row["direction"])), []).append(
+            str(row["symbol"])
+        )
+    out: list[str] = []
+    for row in records(cand):
+        fate = SelectionFate(str(row["fate"]))
+        direction = str(row["direction"])
+        if fate is SelectionFate.DUPLICATE_IDENTITY:
+            out.append(
+                f"identity {row['identity']} ({row['asset_class']}) already represented by "
+                f"{row['kept_listing']}: one listing per identity"
+            )
+        elif fate is SelectionFate.INSUFFICIENT_HISTORY:
+            if int(row["n_obs"]) == 0:
+                out.append("no returns in the return matrix: cannot be correlated or scored")
+            else:
+                out.append(
+                    f"{int(row['n_obs'])} return observations, fewer than "
+                    f"min_overlap={settings.min_overlap}: cannot be correlated reliably"
+                )
+        elif fate is SelectionFate.MOMENTUM_GATE:
+            held = "synthetic-long " if direction == str(Direction.SHORT) else ""
+            out.append(
+                f"{int(row['n_obs'])}-session {held}return {_pct(float(row['total_return']))} is "
+                f"below the momentum gate {_pct(float(settings.momentum_gate))} "
+                f"(cluster {int(row['cluster'])})"
+            )
+        elif fate is SelectionFate.BASELINE:
+            where = (
+                f"in cluster {int(row['cluster'])}"
+                if not pd.isna(row["cluster"])
+                else f"not clustered ({int(row['n_obs'])} return observations)"
+            )
+            note = (
+                "; the pool's SHORT candidate on it is not traded"
+                if str(row["pool_direction"]) == str(Direction.SHORT)
+                else ""
+            )
+            out.append(
+                f"market baseline {baseline}: always carried LONG, not counted against a "
+                f"cluster ({where}){note}"
+            )
+        else:
+            group = (
+                f"rank {int(row['rank'])} of {int(row['group_size'])} {direction} candidates in "
+                f"cluster {int(row['cluster'])} (execution score "
+                f"{_score(float(row['execution_score']))})"
+            )
+            if fate is SelectionFate.SELECTED:
+                out.append(f"{group}: within top_n={settings.top_n}")
+            elif fate is SelectionFate.BELOW_TOP_N:
+                names = ", ".join(leaders.get((int(row["cluster"]), direction), [])) or "none"
+                out.append(f"{group}: beyond top_n={settings.top_n} (kept: {names})")
+            else:
+                out.append(
+                    f"{group}: within top_n={settings.top_n} but beyond the global cap "
+                    f"max_winners={settings.max_winners} (kept by rank, then global score "
+                    f"{_score(float(row['global_score']))})"
+                )
+    return out
+
+
+def _ordered(cand: pd.DataFrame) -> pd.DataFrame:
+    return (
+        cand.assign(
+            _cluster=cand["cluster"].astype("float64").fillna(np.inf),
+            _rank=cand["rank"].astype("float64").fillna(np.inf),
+        )
+        .sort_values(["_cluster", "direction", "_rank", "symbol"], kind="mergesort")
+        .drop(columns=["_cluster", "_rank"])
+        .reset_index(drop=True)
+    )
+
+
+def _cluster_table(cand: pd.DataFrame, corr: pd.DataFrame) -> pd.DataFrame:
+    """One row per cluster (vectorised: members are contiguous blocks once sorted by cluster)."""
+    clustered = cand[cand["cluster"].notna()]
+    if clustered.empty:
+        return pd.DataFrame(
+            {
+                "cluster": pd.Series(dtype="int64"),
+                "size": pd.Series(dtype="int64"),
+                "members": pd.Series(dtype=object),
+                "selected": pd.Series(dtype=object),
+                "mean_correlation": pd.Series(dtype="float64"),
+            }
+        )
+    labels = clustered["cluster"].astype("int64").to_numpy()
+    symbols = clustered["symbol"].astype(str).to_numpy()
+    chosen = clustered["selected"].to_numpy(dtype=bool)
+    order = np.lexsort((symbols, labels))
+    labels, symbols, chosen = labels[order], symbols[order], chosen[order]
+    position = pd.Index(corr.columns).get_indexer(pd.Index(symbols))
+    rho = corr.to_numpy()
+    ids, starts, sizes = np.unique(labels, return_index=True, return_counts=True)
+    members, selected, means = [], [], np.full(ids.size, np.nan)
+    for k, (a, n) in enumerate(zip(starts, sizes, strict=True)):
+        members.append(",".join(symbols[a : a + n]))
+        selected.append(",".join(symbols[a : a + n][chosen[a : a + n]]))
+        if n > 1:  # symmetric block: the off-diagonal mean is the mean over pairs
+            pos = position[a : a + n]
+            block = rho[np.ix_(pos, pos)]
+            defined = np.isfinite(block)
+            np.fill_diagonal(defined, False)
+            if defined.any():
+                means[k] = float(block[defined].mean())
+    return pd.DataFrame(
+        {
+            "cluster": ids.astype(np.int64),
+            "size": sizes.astype(np.int64),
+            "members": members,
+            "selected": selected,
+            "mean_correlation": means,
+        }
+    )
+
+
+def _decisions(
+    cand: pd.DataFrame,
+    clusters: pd.DataFrame,
+    neutral: int,
+    settings: SelectionSettings,
+    xs_momentum: bool,
+    n_capped: int,
+) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for rec in records(cand):
+        out.append(
+            {
+                "subject": str(rec["symbol"]),
+                "action": str(rec["fate"]),
+                "reason": str(rec["reason"]),
+                "details": {
+                    "identity": str(rec["identity"]),
+                    "asset_class": str(rec["asset_class"]),
+                    "direction": str(rec["direction"]),
+                    "cluster": _json(rec["cluster"]),
+                    "rank": _json(rec["rank"]),
+                    "execution_score": _json(rec["execution_score"]),
+                    "total_return": _json(rec["total_return"]),
+                    "n_obs": _json(rec["n_obs"]),
+                    "selected": bool(rec["selected"]),
+                    "baseline": bool(rec["baseline"]),
+                },
+            }
+        )
+    n_clustered = int(cand["cluster"].notna().sum())
+    out.append(
+        {
+            "subject": "natural_selection",
+            "action": "clustered",
+            "reason": (
+                f"{n_clustered} candidates in {len(clusters)} clusters (Ward on the "
+                f"intersection-correlation distance, threshold {settings.threshold:g}); "
+                f"{neutral} pairs below min_overlap={settings.min_overlap} shared sessions "
+                f"at the neutral correlation {NEUTRAL_CORRELATION:g}; normalisation "
+                f"{'global percentile ranks' if xs_momentum else 'z-scores within the cluster'}"
+            ),
+            "details": {
+                "clusters": len(clusters),
+                "clustered": n_clustered,
+                "neutral_pairs": int(neutral),
+                "threshold": float(settings.threshold),
+                "min_overlap": int(settings.min_overlap),
+                "xs_momentum": bool(xs_momentum),
+            },
+        }
+    )
+    if n_capped:
+        out.append(
+            {
+                "subject": "max_winners",
+                "action": "global_cap",
+                "reason": (
+                    f"{n_capped} candidates within top_n were dropped by the global cap "
+                    f"max_winners={settings.max_winners} (kept by rank, then global score)"
+                ),
+                "details": {"dropped": int(n_capped), "max_winners": int(settings.max_winners)},
+            }
+        )
+    return out
+
+
+def _winners(cand: pd.DataFrame) -> list[dict[str, Any]]:
+    kept = cand[cand["selected"]]
+    kept = pd.concat([kept[~kept["baseline"]], kept[kept["baseline"]]])
+    out = []
+    for rec in records(kept):
+        out.append(
+            {
+                "symbol": str(rec["symbol"]),
+                "identity": str(rec["identity"]),
+                "asset_class": str(rec["asset_class"]),
+                "direction": str(rec["direction"]),
+                "kind": str(rec["kind"]),
+                "exchange": str(rec["exchange"]),
+                "cluster": _json(rec["cluster"]),
+                "execution_score": _json(rec["execution_score"]),
+                "rank": _json(rec["rank"]),
+                "alpha_score": _json(rec["alpha_score"]),
+                "baseline": bool(rec["baseline"]),
+                "reason": str(rec["reason"]),
+            }
+        )
+    return out
+
+
+def _summary(
+    cand: pd.DataFrame,
+    clusters: pd.DataFrame,
+    neutral: int,
+    sessions: int,
+    settings: SelectionSettings,
+    xs_momentum: bool,
+) -> dict[str, Any]:
+    fates = {str(f): int((cand["fate"] == str(f)).sum()) for f in SelectionFate}
+    return {
+        "candidates": len(cand),
+        "sessions": int(sessions),
+        "clustered": int(cand["cluster"].notna().sum()),
+        "clusters": len(clusters),
+        "neutral_pairs": int(neutral),
+        "selected": fates[str(SelectionFate.SELECTED)],
+        "winners": int(cand["selected"].sum()),
+        "fates": fates,
+        "settings": {**settings.model_dump(mode="json"), "xs_momentum": bool(xs_momentum)},
+    }
