@@ -277,7 +277,10 @@ def _describe(
     cluster = rec.get("cluster")
     if cluster is not None and not pd.isna(cluster):
         peers = cand[cand["cluster"] == cluster]
-        chosen = [str(s) for s in peers.loc[peers["selected"].astype(bool), "symbol"]]
+        chosen = [
+            f"{r['symbol']} (baseline)" if bool(r["baseline"]) else str(r["symbol"])
+            for r in records(peers[peers["selected"].astype(bool)])
+        ]
         lines.append(
             f"Cluster {int(cluster)} has {len(peers)} member(s): "
             f"{', '.join(sorted(str(s) for s in peers['symbol']))}; selected there: "
@@ -297,8 +300,10 @@ def _describe(
             f"Execution score {_num(rec['execution_score'])}: weighted sum of the normalised "
             f"components ({comps})."
         )
+    held = "synthetic-long " if str(rec["direction"]) == "SHORT" else ""
     lines.append(
-        f"Window: {_int(rec['n_obs'])} observations, return {_num(rec['total_return'], '+.1%')}, "
+        f"Window: {_int(rec['n_obs'])} observations, {held}return "
+        f"{_num(rec['total_return'], '+.1%')}, "
         f"volatility {_num(rec['volatility'], '.2%')} per session, max drawdown "
         f"{_num(rec['max_drawdown'], '.1%')}."
     )
