@@ -1,19 +1,24 @@
 """The accepted state: the last implemented portfolio, ``<lakehouse>/portfolio_actual_state.json``.
 
 ``accept-state`` snapshots one profile's target weights as the portfolio now held; the previous
-snapshot is kept as a dated backup (``portfolio_actual_state.<as_of>.json``). Writes are atomic.
+snapshot is kept as a dated backup (``portfolio_actual_state.<as_of>.json``, the as-of date of the
+snapshot it preserves; ``portfolio_actual_state.<as_of>.<n>.json`` when that name is taken by a
+different snapshot). Writes, the backup included, are atomic: the backup is written before the
+new state replaces the old one, so a crash leaves either the old state (and maybe its backup) or
+the new state and the backup.
 """
 
 from __future__ import annotations
 
-import shutil
+import math
 from pathlib import Path
 from typing import Any
 
 from clusterfolio.errors import AuditError, DataError
-from clusterfolio.io import atomic_write_json, read_json
+from clusterfolio.io import atomic_write_bytes, atomic_write_json, read_json
 
 STATE_FILE = "portfolio_actual_state.json"
+BACKUP_PREFIX = "portfolio_actual_state."
 
 
 def state_path(lakehouse_root: Path) -> Path:
@@ -40,6 +45,23 @@ def held_weights(lakehouse_root: Path) -> dict[str, float] | None:
     return {str(k): float(v) for k, v in state["weights"].items()}
 
 
+def backups(lakehouse_root: Path) -> list[Path]:
+    """The dated backups of earlier accepted states, sorted by name."""
+    return sorted(
+        p for p in Path(lakehouse_root).glob(f"{BACKUP_PREFIX}*.json") if p.name != STATE_FILE
+    )
+
+
+def _backup_path(lakehouse_root: Path, as_of: str, content: bytes) -> Path:
+    """A free dated name for a backup of ``content`` (an identical backup is reused)."""
+    candidate = lakehouse_root / f"{BACKUP_PREFIX}{as_of}.json"
+    n = 2
+    while candidate.exists() and candidate.read_bytes() != content:
+        candidate = lakehouse_root / f"{BACKUP_PREFIX}{as_of}.{n}.json"
+        n += 1
+    return candidate
+
+
 def accept(
     lakehouse_root: Path,
     portfolio: dict[str, Any],
@@ -47,6 +69,7 @@ def accept(
     profile: str,
     run_id: str,
     audit_passed: bool,
+    audit: dict[str, Any] | None = None,
 ) -> Path:
     """Snapshot ``profile`` of an optimised portfolio as the accepted state.
 
@@ -62,11 +85,20 @@ def accept(
         The run it comes from.
     audit_passed : bool
         The audit verdict of that run; a failed audit is never accepted.
+    audit : dict, optional
+        Provenance of that verdict (input hashes, counts), stored with the state.
 
     Returns
     -------
     Path
         The state file.
+
+    Raises
+    ------
+    AuditError
+        When ``audit_passed`` is False.
+    DataError
+        When ``profile`` is not in the portfolio or holds a non-finite weight.
     """
     if not audit_passed:
         raise AuditError(f"run {run_id} failed its audit: its portfolio must not be accepted")
@@ -74,17 +106,31 @@ def accept(
     if profile not in profiles:
         raise DataError(f"profile {profile!r} not in the portfolio; profiles: {sorted(profiles)}")
     chosen = profiles[profile]
+    bad = sorted(
+        str(a.get("symbol"))
+        for a in chosen["assets"]
+        if not all(
+            isinstance(a.get(k), int | float) and math.isfinite(a[k]) for k in ("net", "gross")
+        )
+    )
+    if bad:
+        raise DataError(f"profile {profile!r} has non-finite weights for {bad}")
     path = state_path(lakehouse_root)
     previous = load_state(lakehouse_root)
     if previous is not None:
-        backup = lakehouse_root / f"portfolio_actual_state.{previous.get('as_of', 'unknown')}.json"
-        shutil.copyfile(path, backup)
-    state = {
+        content = path.read_bytes()
+        atomic_write_bytes(
+            _backup_path(lakehouse_root, str(previous.get("as_of") or "unknown"), content),
+            content,
+        )
+    state: dict[str, Any] = {
         "as_of": portfolio.get("as_of"),
         "run_id": run_id,
         "profile": profile,
         "weights": {a["symbol"]: a["net"] for a in chosen["assets"] if abs(a["net"]) > 0},
         "gross_weights": {a["symbol"]: a["gross"] for a in chosen["assets"] if a["gross"] > 0},
     }
+    if audit is not None:
+        state["audit"] = audit
     atomic_write_json(path, state)
     return path

@@ -1,0 +1,365 @@
+"""Drift monitor: the target portfolio of a profile against the accepted (held) state.
+
+For every symbol of the target or of the accepted state, on net weights (SHORT positions
+negative):
+
+* ``delta = target - actual``; the side is ``BUY`` when ``delta > 0``, ``SELL`` when
+  ``delta < 0`` and ``HOLD`` when ``|delta| <=`` :data:`HOLD_TOL` (numerical noise, no order);
+* ``churn = sum |delta| / 2`` (the one-way turnover of the full rebalance);
+* with ``feat_partial_rebalance``, a change with ``0 < |delta| < dust`` (1% by default) is
+  skipped as dust: its line keeps its side and says ``skipped`` with the reason, its action is
+  ``HOLD``, and it is left out of the executed churn. Without the flag nothing is skipped. The
+  rule applies the same way when there is no accepted state (opening positions below the dust
+  threshold are skipped too);
+* with no accepted state every position is opened from zero (``actual = 0``; ``BUY``, or ``SELL``
+  for a SHORT candidate), and the report says so.
+
+Outputs (:func:`write_drift`): ``drift.json``, ``drift.md`` and ``orders.csv`` (symbol, side,
+delta_weight, target, actual, skipped, reason; one row per line that is not ``HOLD`` by side,
+skipped dust included with ``skipped=true``), each written atomically.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from clusterfolio.errors import DataError
+from clusterfolio.io import atomic_write_json, atomic_write_text
+
+DEFAULT_DUST = 0.01
+"""Partial rebalance: changes smaller than this (1% of the portfolio) are skipped."""
+
+HOLD_TOL = 1e-9
+"""A change this small is numerical noise: no order (``HOLD``)."""
+
+DRIFT_JSON = "drift.json"
+DRIFT_MD = "drift.md"
+ORDERS_CSV = "orders.csv"
+ORDER_COLUMNS = ("symbol", "side", "delta_weight", "target", "actual", "skipped", "reason")
+
+
+class Side(StrEnum):
+    """What a drift line asks for."""
+
+    BUY = "BUY"
+    SELL = "SELL"
+    HOLD = "HOLD"
+
+
+@dataclass(frozen=True)
+class DriftLine:
+    """One symbol of the drift.
+
+    Attributes
+    ----------
+    symbol : str
+        The listing.
+    target, actual : float
+        Net weights (target of the profile, accepted state).
+    delta : float
+        ``target - actual``.
+    side : Side
+        The sign of ``delta`` (``HOLD`` for noise).
+    skipped : bool
+        Dust skipped by the partial rebalance.
+    reason : str
+        Why (``open``, ``increase``, ``close``, ``dust ...``).
+    """
+
+    symbol: str
+    target: float
+    actual: float
+    delta: float
+    side: Side
+    skipped: bool
+    reason: str
+
+    @property
+    def action(self) -> Side:
+        """What to do: the side, or ``HOLD`` when skipped."""
+        return Side.HOLD if self.skipped else self.side
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "symbol": self.symbol,
+            "target": self.target,
+            "actual": self.actual,
+            "delta": self.delta,
+            "side": self.side.value,
+            "action": self.action.value,
+            "skipped": self.skipped,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class DriftReport:
+    """Target versus accepted state, line by line, with churn.
+
+    Attributes
+    ----------
+    lines : tuple of DriftLine
+        One per symbol of the target or the state, sorted by symbol.
+    has_state : bool
+        False when nothing was accepted yet (every position opened from zero).
+    partial_rebalance : bool
+        Whether dust was skipped.
+    dust : float
+        The dust threshold.
+    meta : dict
+        Context: target profile and date, accepted state's profile, date and run.
+    """
+
+    lines: tuple[DriftLine, ...]
+    has_state: bool
+    partial_rebalance: bool
+    dust: float
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def churn(self) -> float:
+        """``sum |delta| / 2`` over every line (the full rebalance)."""
+        return float(sum(abs(x.delta) for x in self.lines) / 2.0)
+
+    @property
+    def executed_churn(self) -> float:
+        """The churn of the orders actually sent (skipped dust left out)."""
+        return float(sum(abs(x.delta) for x in self.lines if not x.skipped) / 2.0)
+
+    @property
+    def skipped(self) -> list[DriftLine]:
+        """The dust lines skipped by the partial rebalance."""
+        return [x for x in self.lines if x.skipped]
+
+    @property
+    def orders(self) -> list[DriftLine]:
+        """Lines with a side other than ``HOLD`` (skipped dust included, flagged), biggest first."""
+        chosen = [x for x in self.lines if x.side is not Side.HOLD]
+        return sorted(chosen, key=lambda x: (x.skipped, -abs(x.delta), x.symbol))
+
+    def summary(self) -> dict[str, Any]:
+        """Counts and churn."""
+        actions = [x.action for x in self.lines]
+        return {
+            "n_lines": len(self.lines),
+            "n_buy": actions.count(Side.BUY),
+            "n_sell": actions.count(Side.SELL),
+            "n_hold": actions.count(Side.HOLD),
+            "n_skipped": len(self.skipped),
+            "churn": self.churn,
+            "executed_churn": self.executed_churn,
+            "skipped_churn": self.churn - self.executed_churn,
+            "unexecuted_net": float(sum(x.delta for x in self.skipped)),
+            "target_net": float(sum(x.target for x in self.lines)),
+            "actual_net": float(sum(x.actual for x in self.lines)),
+        }
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """JSON-ready form (``drift.json``)."""
+        return {
+            "has_state": self.has_state,
+            "baseline": "accepted state" if self.has_state else "none: every position from zero",
+            "partial_rebalance": self.partial_rebalance,
+            "dust": self.dust,
+            "meta": dict(self.meta),
+            "summary": self.summary(),
+            "lines": [x.to_json_dict() for x in self.lines],
+        }
+
+    def orders_csv(self) -> str:
+        """The orders as CSV text (header :data:`ORDER_COLUMNS`, deterministic)."""
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(ORDER_COLUMNS)
+        for x in self.orders:
+            writer.writerow(
+                [
+                    x.symbol,
+                    x.side.value,
+                    repr(x.delta),
+                    repr(x.target),
+                    repr(x.actual),
+                    "true" if x.skipped else "false",
+                    x.reason,
+                ]
+            )
+        return buffer.getvalue()
+
+    def to_markdown(self) -> str:
+        """The drift for people (``drift.md``)."""
+        s = self.summary()
+        meta = self.meta
+        lines = [f"# Drift: {meta.get('profile', '?')} target vs accepted state", ""]
+        if self.has_state:
+            lines.append(
+                f"- accepted state: profile {meta.get('state_profile', '?')}, as of "
+                f"{meta.get('state_as_of', '?')} (run {meta.get('state_run_id', '?')})"
+            )
+        else:
+            lines.append(
+                "- **no accepted state**: nothing is held yet, every position is opened from "
+                "zero (BUY from 0; SELL for a SHORT candidate)"
+            )
+        if meta.get("implementable") is False:
+            lines.append("- **the run's audit failed: do not implement these orders**")
+        lines += [
+            f"- target: as of {meta.get('as_of', '?')}",
+            f"- churn (sum |Δ| / 2): {s['churn']:.4%}; executed: {s['executed_churn']:.4%}",
+            f"- orders: {s['n_buy']} BUY, {s['n_sell']} SELL, {s['n_hold']} HOLD",
+        ]
+        if self.partial_rebalance:
+            lines.append(
+                f"- partial rebalance on: {s['n_skipped']} change(s) below {self.dust:.2%} skipped "
+                f"as dust ({s['skipped_churn']:.4%} churn, {s['unexecuted_net']:+.4%} net left "
+                "unexecuted)"
+            )
+        else:
+            lines.append("- partial rebalance off: every change is traded")
+        lines += [
+            "",
+            "| Symbol | Target | Actual | Δ | Action | Note |",
+            "|---|---:|---:|---:|---|---|",
+        ]
+        for x in sorted(self.lines, key=lambda x: (-abs(x.delta), x.symbol)):
+            lines.append(
+                f"| {x.symbol} | {x.target:.4%} | {x.actual:.4%} | {x.delta:+.4%} | "
+                f"{x.action.value} | {_cell(x.reason)} |"
+            )
+        return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    """Text safe inside a Markdown table cell."""
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _finite(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise DataError(f"{what}: weight {value!r} is not a number")
+    number = float(value)
+    if not math.isfinite(number):
+        raise DataError(f"{what}: weight {number!r} is not finite")
+    return number
+
+
+def _target_weights(target: Mapping[str, Any]) -> dict[str, float]:
+    assets = target.get("assets")
+    if not isinstance(assets, list):
+        raise DataError("target profile has no 'assets' list")
+    out: dict[str, float] = {}
+    for row in assets:
+        symbol = str(row["symbol"])
+        out[symbol] = out.get(symbol, 0.0) + _finite(row.get("net"), f"target {symbol}")
+    return out
+
+
+def _actual_weights(actual: Mapping[str, Any]) -> dict[str, float]:
+    nested = actual.get("weights")
+    raw: Mapping[str, Any] = nested if isinstance(nested, Mapping) else actual
+    return {str(k): _finite(v, f"accepted state {k}") for k, v in raw.items()}
+
+
+def _reason(target: float, actual: float, side: Side, has_state: bool) -> str:
+    if side is Side.HOLD:
+        return "unchanged"
+    if not has_state:
+        return "open from zero (no accepted state)"
+    if abs(actual) <= HOLD_TOL:
+        return "open"
+    if abs(target) <= HOLD_TOL:
+        return "close"
+    if target * actual < 0:
+        return "flip"
+    return "increase" if abs(target) > abs(actual) else "decrease"
+
+
+def drift(
+    target: Mapping[str, Any],
+    actual: Mapping[str, Any] | None,
+    *,
+    partial_rebalance: bool,
+    dust: float = DEFAULT_DUST,
+) -> DriftReport:
+    """Compare a profile's target with the accepted state.
+
+    Parameters
+    ----------
+    target : mapping
+        A profile section of ``portfolio_optimized.json`` (its ``assets`` with ``symbol`` and
+        ``net``).
+    actual : mapping or None
+        The accepted state (``load_state``: a document with ``weights``), a plain
+        ``{symbol: net weight}`` mapping, or None when nothing was accepted yet.
+    partial_rebalance : bool
+        ``features.feat_partial_rebalance``: skip changes below ``dust``.
+    dust : float, default 0.01
+        The dust threshold (a change exactly at it is traded).
+
+    Returns
+    -------
+    DriftReport
+
+    Raises
+    ------
+    DataError
+        A weight that is not a finite number.
+    """
+    if not (math.isfinite(dust) and dust >= 0):
+        raise DataError(f"dust threshold {dust!r} must be a finite number >= 0")
+    goal = _target_weights(target)
+    held = _actual_weights(actual) if actual is not None else {}
+    has_state = actual is not None
+    lines = []
+    for symbol in sorted(set(goal) | set(held)):
+        t, a = goal.get(symbol, 0.0), held.get(symbol, 0.0)
+        delta = t - a
+        side = Side.HOLD if abs(delta) <= HOLD_TOL else (Side.BUY if delta > 0 else Side.SELL)
+        skipped = partial_rebalance and side is not Side.HOLD and abs(delta) < dust
+        reason = _reason(t, a, side, has_state)
+        if skipped:
+            reason = f"dust: |Δ| {abs(delta):.4%} < {dust:.2%} (feat_partial_rebalance); {reason}"
+        lines.append(DriftLine(symbol, t, a, delta, side, skipped, reason))
+    meta: dict[str, Any] = {}
+    if actual is not None and isinstance(actual.get("weights"), Mapping):
+        meta = {
+            "state_as_of": actual.get("as_of"),
+            "state_run_id": actual.get("run_id"),
+            "state_profile": actual.get("profile"),
+        }
+    return DriftReport(
+        lines=tuple(lines),
+        has_state=has_state,
+        partial_rebalance=partial_rebalance,
+        dust=float(dust),
+        meta=meta,
+    )
+
+
+def write_drift(run_dir: Path, report: DriftReport, *, orders: bool = True) -> list[Path]:
+    """Write ``drift.json``, ``drift.md`` and (with ``orders``) ``orders.csv``, atomically.
+
+    With ``orders=False`` (a run whose audit failed) no order file is written and a stale one is
+    removed, so no order list of an unimplementable portfolio is left behind.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    written = [run_dir / DRIFT_JSON, run_dir / DRIFT_MD]
+    atomic_write_json(written[0], report.to_json_dict())
+    atomic_write_text(written[1], report.to_markdown())
+    if orders:
+        written.append(run_dir / ORDERS_CSV)
+        atomic_write_text(written[2], report.orders_csv())
+    else:
+        (run_dir / ORDERS_CSV).unlink(missing_ok=True)
+    return written

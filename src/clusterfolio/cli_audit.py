@@ -1,0 +1,198 @@
+"""Commands of the audit gate: ``audit``, ``accept-state`` and ``drift``.
+
+Attach them to the main application with :func:`register`. Every command works on one run
+directory (``--run``: a run id, ``latest`` or a path to a run directory) and uses the settings the
+run was produced with (its ``run_manifest.json``), with ``--set`` overrides on top; the manifest
+(``--manifest``, ``--manifest-profile``) only locates the runs folder, and supplies the settings of
+a run directory that has no ledger. ``--profile`` names a *risk* profile (``hrp``, ``barbell``
+...), not a manifest profile.
+
+Exit codes: 0 success; 1 the audit failed (``audit``), the run may not be accepted
+(``accept-state``) or its orders must not be implemented (``drift``); 2 an error (missing run,
+bad option, unreadable artifact).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from clusterfolio.errors import AuditError, ClusterfolioError
+
+if TYPE_CHECKING:
+    from clusterfolio.audit.gate import RunInputs
+
+RunOpt = Annotated[
+    str,
+    typer.Option("--run", help="Run id, 'latest', or the path of a run directory."),
+]
+RiskProfileOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--profile", "-p", help="Risk profile (hrp, barbell ...); default run.accepted_profile."
+    ),
+]
+ManifestOpt = Annotated[Path, typer.Option("--manifest", help="Manifest file.", show_default=True)]
+ManifestProfileOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--manifest-profile", help="Manifest profile locating the runs folder (default: its own)."
+    ),
+]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", "-s", help="Override a setting of the run: section.key=value."),
+]
+RootOpt = Annotated[Path, typer.Option("--root", help="Project root (data/, configs/ live here).")]
+DEFAULT_MANIFEST = Path("configs/manifest.json")
+
+
+def _error(exc: Exception) -> typer.Exit:
+    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code=2)
+
+
+def _inputs(
+    run: str, root: Path, manifest: Path, manifest_profile: str | None, sets: list[str] | None
+) -> RunInputs:
+    """Locate the run and read its inputs (the manifest is read only when needed)."""
+    from clusterfolio.audit.gate import PORTFOLIO, has_run_settings, load_run_inputs, resolve_run
+    from clusterfolio.manifest import Settings, load
+
+    overrides = list(sets or [])
+    fallback: Settings | None = None
+
+    def manifest_settings() -> Settings:
+        path = manifest if manifest.is_absolute() else root / manifest
+        return load(path, manifest_profile, overrides).settings
+
+    direct = Path(run)
+    if direct.is_dir() and (direct / PORTFOLIO).exists():
+        run_dir = direct.resolve()
+    else:
+        fallback = manifest_settings()
+        run_dir = resolve_run(root.resolve() / fallback.run.runs_dir, run)
+    if fallback is None and not has_run_settings(run_dir):
+        fallback = manifest_settings()
+    return load_run_inputs(run_dir, fallback=fallback, overrides=overrides)
+
+
+def _lakehouse(inputs: RunInputs, root: Path) -> Path:
+    path = Path(inputs.settings.data.lakehouse)
+    return path if path.is_absolute() else root.resolve() / path
+
+
+def audit_command(
+    run_id: RunOpt = "latest",
+    sets: SetOpt = None,
+    manifest: ManifestOpt = DEFAULT_MANIFEST,
+    manifest_profile: ManifestProfileOpt = None,
+    root: RootOpt = Path("."),
+) -> None:
+    """Audit a run's portfolio (caps, barbell, exposures, beta, data health): the gate.
+
+    Writes audit.json and audit.md into the run directory; exits 1 when a check fails.
+    """
+    from clusterfolio.audit.gate import AUDIT_JSON, AUDIT_MD, audit_run
+
+    try:
+        inputs = _inputs(run_id, root, manifest, manifest_profile, sets)
+        report = audit_run(inputs)
+    except ClusterfolioError as exc:
+        raise _error(exc) from exc
+    counts = report.counts()
+    where = f"{inputs.run_dir / AUDIT_JSON}, {AUDIT_MD}"
+    tally = f"{len(report.checks)} checks ({counts['pass']} pass, {counts['warn']} warn, " + (
+        f"{counts['fail']} fail)"
+    )
+    for check in report.warnings:
+        typer.secho(f"warning: {check.label}: {check.message}", fg=typer.colors.YELLOW, err=True)
+    if not report.passed:
+        typer.secho(
+            f"audit FAILED for run {inputs.run_id}: {len(report.failures)} failed check(s); "
+            f"do not implement this portfolio\n{report.failure_summary()}\n{tally}; see {where}",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(code=1)
+    typer.echo(f"audit passed for run {inputs.run_id}: {tally}; wrote {where}")
+
+
+def accept_state_command(
+    profile: RiskProfileOpt = None,
+    run_id: RunOpt = "latest",
+    sets: SetOpt = None,
+    manifest: ManifestOpt = DEFAULT_MANIFEST,
+    manifest_profile: ManifestProfileOpt = None,
+    root: RootOpt = Path("."),
+) -> None:
+    """Snapshot a profile of an audited run as the implemented portfolio (the accepted state).
+
+    Audits the run first when audit.json is absent or stale; refuses (exit 1) a failed audit.
+    The previous state is kept as a dated backup.
+    """
+    from clusterfolio.audit.gate import accept_run
+
+    try:
+        inputs = _inputs(run_id, root, manifest, manifest_profile, sets)
+        outcome = accept_run(inputs, lakehouse_root=_lakehouse(inputs, root), profile=profile)
+    except AuditError as exc:
+        typer.secho(f"accept-state refused: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=1) from exc
+    except ClusterfolioError as exc:
+        raise _error(exc) from exc
+    audit = "reused audit.json" if outcome.verdict.reused else "audited now"
+    typer.echo(
+        f"accepted {outcome.profile} of run {inputs.run_id} ({audit}): {outcome.state}"
+        + (f"; previous state kept as {outcome.backup}" if outcome.backup else "")
+    )
+
+
+def drift_command(
+    profile: RiskProfileOpt = None,
+    run_id: RunOpt = "latest",
+    sets: SetOpt = None,
+    manifest: ManifestOpt = DEFAULT_MANIFEST,
+    manifest_profile: ManifestProfileOpt = None,
+    root: RootOpt = Path("."),
+) -> None:
+    """Drift of a profile's target against the accepted state; writes the orders.
+
+    Writes drift.json, drift.md and orders.csv into the run directory. When the run's audit
+    failed, no orders.csv is written and the command exits 1.
+    """
+    from clusterfolio.audit.gate import drift_run
+
+    try:
+        inputs = _inputs(run_id, root, manifest, manifest_profile, sets)
+        outcome = drift_run(inputs, lakehouse_root=_lakehouse(inputs, root), profile=profile)
+    except ClusterfolioError as exc:
+        raise _error(exc) from exc
+    report = outcome.report
+    summary = report.summary()
+    if not report.has_state:
+        typer.echo("no accepted state: every position is opened from zero (BUY from 0)")
+    typer.echo(
+        f"drift of {report.meta.get('profile')} (run {inputs.run_id}): churn "
+        f"{summary['churn']:.2%} (executed {summary['executed_churn']:.2%}); "
+        f"{summary['n_buy']} BUY, {summary['n_sell']} SELL, {summary['n_hold']} HOLD"
+        + (f", {summary['n_skipped']} dust skipped" if report.partial_rebalance else "")
+    )
+    typer.echo("wrote " + ", ".join(str(p) for p in outcome.files))
+    if not outcome.implementable:
+        typer.secho(
+            f"the audit of run {inputs.run_id} failed: no orders written, do not implement\n"
+            + outcome.verdict.failure_summary(),
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(code=1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``audit``, ``accept-state`` and ``drift`` to ``app``."""
+    app.command("audit")(audit_command)
+    app.command("accept-state")(accept_state_command)
+    app.command("drift")(drift_command)
