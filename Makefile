@@ -31,7 +31,7 @@ SETS := $(if $(TOP_N),--set selection.top_n=$(TOP_N)) \
 COMMON := $(if $(PROFILE),--profile $(PROFILE)) $(if $(AS_OF),--as-of $(AS_OF)) $(SETS)
 
 .PHONY: help install lint format test test-all bench daily-run clean-run prep validate recover \
-        steps schema
+        steps schema scans select optimize-v2 audit accept-state drift
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
@@ -83,3 +83,24 @@ validate: install ## Health audit of the implementation universe (latest run)
 
 recover: install ## Intensive repair, then a refresh of the return matrix (latest run)
 	$(CF) recover --run $(RUN) $(SETS)
+
+scans: install ## Discovery: run the screens into the latest run (scans/*.json)
+	$(CF) run --resume $(RUN) --only discovery $(SETS)
+
+select: install ## Natural selection on the light pass (TOP_N, THRESHOLD)
+	$(CF) run --resume $(RUN) --only natural_selection $(SETS)
+	$(CF) run --resume $(RUN) --only enrichment $(SETS)
+
+optimize-v2: install ## Cluster-aware optimisation of the latest run (portfolio_optimized.json)
+	$(CF) run --resume $(RUN) --only optimization $(SETS)
+
+AUDIT_OPTS = --run $(RUN) $(if $(PROFILE),--manifest-profile $(PROFILE)) $(SETS)
+
+audit: install ## The audit gate of a run (fail-fast): audit.json, audit.md
+	$(CF) audit $(AUDIT_OPTS)
+
+accept-state: install ## Snapshot an audited run's profile (RISK_PROFILE, default run.accepted_profile)
+	$(CF) accept-state $(AUDIT_OPTS) $(if $(RISK_PROFILE),--profile $(RISK_PROFILE))
+
+drift: install ## Target vs accepted state: drift.json, drift.md, orders.csv
+	$(CF) drift $(AUDIT_OPTS) $(if $(RISK_PROFILE),--profile $(RISK_PROFILE))

@@ -323,6 +323,16 @@ def config_check(
         _fail(exc)
 
 
+def _register_plugins() -> None:
+    """Attach the command groups that live in their own modules."""
+    from clusterfolio import cli_audit
+
+    cli_audit.register(app)
+
+
+_register_plugins()
+
+
 def main() -> None:
     """Entry point of the ``clusterfolio`` script."""
     app()

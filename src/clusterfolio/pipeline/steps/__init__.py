@@ -19,6 +19,7 @@ def build_registry(*, recover: bool = False) -> StepRegistry:
         optimization,
         prep,
         risk,
+        selection,
     )
 
     registry = StepRegistry()
@@ -27,6 +28,8 @@ def build_registry(*, recover: bool = False) -> StepRegistry:
         discovery.DISCOVERY,
         discovery.AGGREGATION,
         prep.LIGHT,
+        selection.SELECTION,
+        selection.ENRICHMENT,
         prep.DEEP,
         dataclasses.replace(health.STEP, run=health.recover_step) if recover else health.STEP,
         risk.FACTOR_ANALYSIS,
