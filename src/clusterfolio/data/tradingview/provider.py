@@ -45,13 +45,26 @@ _T = TypeVar("_T")
 
 
 def _run(coro: Coroutine[Any, Any, _T]) -> _T:
-    """Run a coroutine to completion from synchronous code."""
+    """Run a coroutine to completion from synchronous code.
+
+    The result is handed over through a box, not as the main task's result: on the main thread
+    ``asyncio.run`` inspects its SIGINT handler when it ends, and Python 3.11 then formats the
+    ``repr`` of that handler, whose main task shows its result (a candle frame rendered as text,
+    about 0.1 s per call).
+    """
+    box: list[_T] = []
+
+    async def main() -> None:
+        box.append(await coro)
+
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(coro)
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, coro).result()
+        asyncio.run(main())
+    else:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            pool.submit(asyncio.run, main()).result()
+    return box[0]
 
 
 class TradingViewProvider:
@@ -75,9 +88,13 @@ class TradingViewProvider:
 
     Attributes
     ----------
+    remote_scanner : bool
+        True: screens are evaluated by TradingView's scanner (:meth:`screen`), not locally
+        from candles (:func:`clusterfolio.pipeline.steps.remote_scan.has_remote_scanner`).
     stats : ProviderStats
         ``screen_calls`` (one per :meth:`screen`), ``candle_calls`` and ``by_symbol`` (one per
-        symbol asked from the chart), ``metadata_calls`` (scanner look-ups of :meth:`metadata`).
+        symbol asked from the chart), ``metadata_calls`` (scanner look-ups of :meth:`metadata`
+        and :meth:`metadata_many`).
     warnings : list of str
         What was not done as configured (field lists unavailable ...).
     failures : dict
@@ -85,6 +102,7 @@ class TradingViewProvider:
     """
 
     name: str = ProviderName.TRADINGVIEW.value
+    remote_scanner: bool = True
 
     def __init__(
         self,
@@ -202,6 +220,69 @@ class TradingViewProvider:
         listing = fresh if known is None else _merge(known, fresh)
         self._listings[symbol] = listing
         return listing
+
+    def metadata_many(self, symbols: Sequence[str], *, strict: bool = True) -> dict[str, Listing]:
+        """Return the metadata of many symbols with few scanner requests.
+
+        Listings already described (seen in a screen that carried ``description``, or looked
+        up before) are returned as they are; the others are looked up together, one request
+        per scanner market and page of ``settings.page_size`` tickers (each counted in
+        ``stats.metadata_calls``).
+
+        Parameters
+        ----------
+        symbols : sequence of str
+            Duplicates are looked up once.
+        strict : bool
+            When true, symbols the scanner does not list raise; when false they are left out.
+
+        Returns
+        -------
+        dict
+            Symbol to :class:`~clusterfolio.data.schema.Listing`, in the order given.
+
+        Raises
+        ------
+        UnknownSymbolError
+            ``strict`` and the scanner does not list some symbols (all are named).
+        ProviderError
+            The scanner failed after its retries.
+        """
+        unique = list(dict.fromkeys(symbols))
+        found: dict[str, Listing] = {}
+        by_market: dict[str, list[str]] = {}
+        for symbol in unique:
+            known = self._listings.get(symbol)
+            if known is not None and known.description:
+                found[symbol] = known
+            else:
+                by_market.setdefault(symbol_market(symbol, self.catalog), []).append(symbol)
+        size = self.settings.page_size
+        for market, group in sorted(by_market.items()):
+            for first in range(0, len(group), size):
+                chunk = group[first : first + size]
+                request = {
+                    "columns": metadata_columns(market, self.catalog),
+                    "symbols": {"tickers": chunk, "query": {"types": []}},
+                    "markets": [market],
+                    "options": {"lang": "en"},
+                    "range": [0, len(chunk)],
+                }
+                self.stats.metadata_calls += 1
+                result = self.scanner.scan(request, market=market)
+                wanted = set(chunk)
+                for row in result.rows:
+                    symbol = str(row["symbol"])
+                    if symbol not in wanted or symbol in found:
+                        continue
+                    fresh = listing_from_row(row, market)
+                    known = self._listings.get(symbol)
+                    listing = fresh if known is None else _merge(known, fresh)
+                    self._listings[symbol] = found[symbol] = listing
+        missing = [symbol for symbol in unique if symbol not in found]
+        if missing and strict:
+            raise UnknownSymbolError(f"not listed by the TradingView scanner: {', '.join(missing)}")
+        return {symbol: found[symbol] for symbol in unique if symbol in found}
 
     # -- candles -----------------------------------------------------------------------------
 

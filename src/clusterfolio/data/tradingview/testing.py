@@ -3,12 +3,19 @@
 - :class:`FakeScannerServer`: an HTTP server (threads) answering ``POST /<market>/scan`` over a
   deterministic universe (:func:`default_universe`): it evaluates ``columns``, ``filter``,
   ``filter2``, ``sort``, ``range`` and ``symbols.tickers``, rejects unknown fields with a 400 like
-  the real endpoint, and returns ``{"totalCount", "data"}``.
+  the real endpoint, and returns ``{"totalCount", "data"}``. Given a chart server
+  (``chart=``), price and indicator columns (``close``, ``Value.Traded``, ``RSI``, ``SMA50``,
+  ``Perf.1M``, ``Recommend.All``, ``EMA20|1W`` ...) are computed from that server's history of
+  each symbol (:class:`BarColumns`), so screens and candles tell the same story, and a string
+  ``right`` operand that names a field is that field's value (``close greater SMA50``).
 - :class:`FakeChartServer`: a websocket server (``websockets``, its own thread and event loop)
   speaking the chart protocol: framing, heartbeats (echo counted), ``set_auth_token``,
   ``chart_create_session``, ``resolve_symbol``, ``create_series``, ``request_more_data`` (older
   chunks, at most ``max_bars_per_request`` a request), ``timescale_update`` packets,
   ``series_completed``, ``symbol_error`` for unknown symbols and ``chart_delete_session``.
+
+With ``calendar_sessions=True`` the chart server keeps each symbol's own trading calendar
+(NYSE holidays closed, forex on weekdays, crypto every day) instead of plain weekdays.
 
 Faults are queued and consumed one per request (scanner) or one per ``create_series`` of the
 symbol (chart): HTTP status storms, delays past the client timeout, dropped connections,
@@ -28,7 +35,7 @@ import threading
 import time
 import zlib
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -66,13 +73,29 @@ def is_24_7(symbol: str) -> bool:
     return symbol.split(":", 1)[0].upper() in CRYPTO_EXCHANGES | {"CRYPTO"}
 
 
+def _calendar_days(symbol: str, as_of: date, n_bars: int) -> pd.DatetimeIndex:
+    """The last ``n_bars`` sessions of the symbol's own trading calendar (NYSE by default)."""
+    from clusterfolio.data.calendars import calendar_for_symbol, sessions_back
+    from clusterfolio.enums import CalendarKind
+    from clusterfolio.errors import DataError
+
+    try:
+        kind = calendar_for_symbol(symbol)
+    except DataError:
+        kind = CalendarKind.NYSE
+    return sessions_back(kind, as_of, n_bars)
+
+
 @lru_cache(maxsize=4096)
-def _bars_cached(symbol: str, as_of: date, n_bars: int) -> tuple[Bar, ...]:
+def _bars_cached(symbol: str, as_of: date, n_bars: int, calendar: bool) -> tuple[Bar, ...]:
     if is_24_7(symbol):
         days = pd.date_range(end=pd.Timestamp(as_of), periods=n_bars, freq="D")
         offset = 0
     else:
-        days = pd.bdate_range(end=pd.Timestamp(as_of), periods=n_bars)
+        if calendar:
+            days = _calendar_days(symbol, as_of, n_bars)
+        else:
+            days = pd.bdate_range(end=pd.Timestamp(as_of), periods=n_bars)
         offset = 14 * 3600 + 30 * 60  # the session opens 14:30 UTC: the date stays the same
     rng = np.random.default_rng(_seed("bars", symbol))
     level = 20.0 + _seed("level", symbol) % 400
@@ -96,13 +119,19 @@ def _bars_cached(symbol: str, as_of: date, n_bars: int) -> tuple[Bar, ...]:
     )
 
 
-def synthetic_bars(symbol: str, *, as_of: date = DEFAULT_AS_OF, n_bars: int = 3000) -> list[Bar]:
+def synthetic_bars(
+    symbol: str, *, as_of: date = DEFAULT_AS_OF, n_bars: int = 3000, calendar: bool = False
+) -> list[Bar]:
     """The full daily history the fake chart server holds for ``symbol``, oldest first.
 
     Weekday sessions (bar time 14:30 UTC) for stock-like symbols, every day (00:00 UTC) for
-    crypto venues; ``n_bars`` bars ending on ``as_of`` (or the last weekday before it).
+    crypto venues; ``n_bars`` bars ending on ``as_of`` (or the last weekday before it). With
+    ``calendar`` the sessions of stock-like symbols follow the symbol's trading calendar
+    (:func:`~clusterfolio.data.calendars.calendar_for_symbol`, NYSE when the exchange is
+    unknown: holidays have no bar; forex venues trade on weekdays). The values depend only on
+    the symbol and ``n_bars``, not on the calendar.
     """
-    return list(_bars_cached(symbol, as_of, n_bars))
+    return list(_bars_cached(symbol, as_of, n_bars, calendar))
 
 
 def _synth_value(symbol: str, column: str, info: FieldInfo | None) -> Any:
@@ -373,7 +402,126 @@ class ScanRejected(Exception):
     """The fake scanner refuses a request (answered with HTTP 400 and ``{"error": ...}``)."""
 
 
-def _value(row: Row, column: str, catalog: FieldCatalog | None, market: str) -> Any:
+_ABSENT = object()
+
+
+def _candles(bars: Sequence[Bar], as_of: date) -> pd.DataFrame:
+    """Candles of generated bars up to ``as_of`` (sessions: UTC dates), without validation:
+    :func:`~clusterfolio.data.tradingview.chart.bars_to_frame` for bars known to be valid."""
+    values = np.asarray(bars, dtype="float64").reshape(-1, 6)
+    seconds = values[:, 0].astype("int64")
+    days = (seconds - seconds % 86_400).astype("datetime64[s]").astype("datetime64[ns]")
+    keep = days <= np.datetime64(as_of, "ns")
+    return pd.DataFrame(
+        {
+            "session": days[keep],
+            "open": values[keep, 1],
+            "high": values[keep, 2],
+            "low": values[keep, 3],
+            "close": values[keep, 4],
+            "volume": values[keep, 5],
+        }
+    )
+
+
+class BarColumns:
+    """Price and indicator columns of each symbol, computed from its daily history.
+
+    The definitions are :mod:`clusterfolio.discovery.columns`' (TradingView's field names:
+    ``close``, ``Value.Traded``, ``RSI``, ``SMA50``, ``Perf.1M``, ``Recommend.All``, ``ATR``,
+    ``NAME[k]`` for ``k`` bars earlier, ``NAME|1W`` / ``NAME|1M`` on weekly / monthly bars),
+    read at the last bar on or before ``as_of``. Metadata columns (``name``, ``type``,
+    ``market_cap_basic`` ...) are not computed here: they stay the universe rows'.
+
+    Parameters
+    ----------
+    bars : callable
+        ``symbol -> bars`` ``(time, open, high, low, close, volume)``, oldest first (e.g.
+        :meth:`FakeChartServer.bars`).
+    as_of : date
+        Last session read.
+    known : callable, optional
+        ``symbol -> bool``: symbols without a history (``False``) have no computed value.
+
+    Notes
+    -----
+    Values are computed for many symbols at once (:meth:`prefetch`, one
+    :func:`~clusterfolio.discovery.columns.screener_table` per scan) and cached per symbol and
+    column (thread-safe); NaN is returned as ``None``, as the real endpoint answers ``null``.
+    """
+
+    def __init__(
+        self,
+        bars: Callable[[str], Sequence[Bar]],
+        *,
+        as_of: date = DEFAULT_AS_OF,
+        known: Callable[[str], bool] | None = None,
+    ) -> None:
+        self._bars = bars
+        self.as_of = as_of
+        self._known = known or (lambda symbol: True)
+        self._values: dict[tuple[str, str], Any] = {}
+        self._computable: dict[str, bool] = {}
+        self._lock = threading.RLock()
+
+    def is_column(self, column: str) -> bool:
+        """Whether ``column`` is a price or indicator column computed from the bars."""
+        with self._lock:
+            if column not in self._computable:
+                from clusterfolio.discovery.columns import parse_column
+                from clusterfolio.errors import DataError
+
+                try:
+                    self._computable[column] = not parse_column(column).is_metadata
+                except DataError:
+                    self._computable[column] = False
+            return self._computable[column]
+
+    def prefetch(self, symbols: Iterable[str], columns: Iterable[str]) -> None:
+        """Compute ``columns`` (those computed here) for ``symbols`` (those with a history)."""
+        from clusterfolio.discovery.columns import screener_table
+
+        wanted = [c for c in dict.fromkeys(columns) if self.is_column(c)]
+        if not wanted:
+            return
+        with self._lock:
+            todo = [
+                s
+                for s in dict.fromkeys(symbols)
+                if self._known(s) and any((s, c) not in self._values for c in wanted)
+            ]
+            if not todo:
+                return
+            candles = {s: _candles(self._bars(s), self.as_of) for s in todo}
+            table = screener_table(candles, {}, wanted, as_of=self.as_of)
+            for symbol in todo:
+                for column in wanted:
+                    value: Any = table.at[symbol, column]
+                    number = float(value) if _is_number(value) else float("nan")
+                    self._values[(symbol, column)] = number if np.isfinite(number) else None
+
+    def value(self, symbol: str, column: str) -> Any:
+        """The column's value for ``symbol`` (``None`` when undefined); ``_ABSENT`` when the
+        column is not computed here or the symbol has no history."""
+        if not self.is_column(column) or not self._known(symbol):
+            return _ABSENT
+        with self._lock:
+            if (symbol, column) not in self._values:
+                self.prefetch([symbol], [column])
+            return self._values[(symbol, column)]
+
+
+def _value(
+    row: Row,
+    column: str,
+    catalog: FieldCatalog | None,
+    market: str,
+    columns: BarColumns | None = None,
+) -> Any:
+    if columns is not None:
+        computed = columns.value(row["symbol"], column)
+        if computed is not _ABSENT:
+            return computed
     if column in row:
         return row[column]
     base = column[: -len(".tr")] if column.endswith(".tr") else column
@@ -432,14 +580,119 @@ def _expression(value: Any, operation: str, right: Any) -> bool:
     raise ScanRejected(f"Unknown operation {operation!r}")
 
 
-def _filter2(node: Mapping[str, Any], get: Any) -> bool:
+_CROSSINGS = frozenset({"crosses", "crosses_above", "crosses_below"})
+
+
+def _previous(column: str) -> str | None:
+    """The column one bar earlier (``RSI|1W`` -> ``RSI[1]|1W``), ``None`` when it has none."""
+    from clusterfolio.discovery.columns import previous_column
+    from clusterfolio.errors import DataError
+
+    try:
+        return previous_column(column)
+    except DataError:
+        return None
+
+
+def _numbers(*values: Any) -> bool:
+    return all(_is_number(v) for v in values)
+
+
+def _evaluate(
+    expr: Mapping[str, Any], get: Callable[[str], Any], is_column: Callable[[str], bool]
+) -> bool:
+    """One ``{left, operation, right}``: a string ``right`` naming a field is its value;
+    crossings compare with the previous bar (``left[1] <= right[1] and left > right``);
+    ``above%`` / ``below%`` take ``[x, factor]``, ``in_range%`` ``[x, low, high]`` of ``x``."""
+    operation = str(expr["operation"])
+    left = str(expr["left"])
+    right = expr.get("right")
+
+    def operand(value: Any) -> Any:
+        return get(value) if isinstance(value, str) and is_column(value) else value
+
+    if operation in _CROSSINGS:
+        value, other = get(left), operand(right)
+        before = _previous(left)
+        value_1: Any = get(before) if before is not None else None
+        other_1: Any = other
+        if isinstance(right, str) and is_column(right):
+            right_before = _previous(right)
+            other_1 = get(right_before) if right_before is not None else None
+        if not _numbers(value, other, value_1, other_1):
+            return False
+        above = value_1 <= other_1 and value > other
+        below = value_1 >= other_1 and value < other
+        if operation == "crosses_above":
+            return bool(above)
+        if operation == "crosses_below":
+            return bool(below)
+        return bool(above or below)
+    if operation in ("above%", "below%", "in_range%", "not_in_range%"):
+        size = 2 if operation in ("above%", "below%") else 3
+        if not isinstance(right, list) or len(right) != size:
+            raise ScanRejected(f"{operation} on {left!r} needs a list of {size} on the right")
+        value, base = get(left), operand(right[0])
+        factors = right[1:]
+        if not _numbers(value, base, *factors):
+            return False
+        if operation == "above%":
+            return bool(value > base * factors[0])
+        if operation == "below%":
+            return bool(value < base * factors[0])
+        inside = base * factors[0] <= value <= base * factors[1]
+        return bool(inside if operation == "in_range%" else not inside)
+    if operation == "nmatch":
+        value = get(left)
+        return value is not None and str(right).lower() not in str(value).lower()
+    if operation in ("in_range", "not_in_range") and isinstance(right, list) and len(right) == 2:
+        resolved = [operand(v) for v in right]
+        if _numbers(*resolved):
+            right = resolved
+    elif operation in ("equal", "nequal", "greater", "egreater", "less", "eless"):
+        right = operand(right)
+    return _expression(get(left), operation, right)
+
+
+def _leaves(node: Any) -> Iterable[Mapping[str, Any]]:
+    """Every expression of a ``filter2`` tree, depth first."""
+    if not isinstance(node, Mapping):
+        return
     if "expression" in node:
-        e = node["expression"]
-        return _expression(get(e["left"]), e["operation"], e.get("right"))
+        yield node["expression"]
+    elif "operation" in node:
+        yield from _leaves(node["operation"])
+    else:
+        for operand in node.get("operands") or []:
+            yield from _leaves(operand)
+
+
+def _named_fields(body: Mapping[str, Any]) -> list[str]:
+    """Strings a body names: columns, sort key, filter operands and crossings' previous bars."""
+    names = [str(c) for c in body.get("columns") or []]
+    sort = body.get("sort")
+    if isinstance(sort, Mapping) and sort.get("sortBy"):
+        names.append(str(sort["sortBy"]))
+    expressions = [*(body.get("filter") or []), *_leaves(body.get("filter2"))]
+    for expr in expressions:
+        if not isinstance(expr, Mapping):
+            continue
+        right = expr.get("right")
+        sides = [expr.get("left"), *(right if isinstance(right, list) else [right])]
+        strings = [str(v) for v in sides if isinstance(v, str)]
+        names.extend(strings)
+        if expr.get("operation") in _CROSSINGS:
+            names.extend(p for p in map(_previous, strings) if p is not None)
+    return list(dict.fromkeys(names))
+
+
+def _filter2(node: Mapping[str, Any], test: Callable[[Mapping[str, Any]], bool]) -> bool:
+    if "expression" in node:
+        return test(node["expression"])
     if "operation" in node:
-        return _filter2(node["operation"], get)
+        return _filter2(node["operation"], test)
     operator = node.get("operator", "and")
-    results = (_filter2(operand, get) for operand in node.get("operands", []))
+    results = (_filter2(operand, test) for operand in node.get("operands", []))
     if operator == "and":
         return all(results)
     if operator == "or":
@@ -460,8 +713,13 @@ def evaluate_scan(
     market: str,
     body: Mapping[str, Any],
     catalog: FieldCatalog | None = None,
+    computed: BarColumns | None = None,
 ) -> dict[str, Any]:
     """Evaluate a ``/scan`` body over ``universe`` like the real endpoint.
+
+    A string ``right`` operand is a field when the field lists (``catalog``) know it or
+    ``computed`` computes it, and a literal otherwise. With ``computed``, price and indicator
+    values come from the bars (:class:`BarColumns`) instead of the rows.
 
     Raises
     ------
@@ -487,27 +745,38 @@ def evaluate_scan(
         wanted = set(tickers)
         rows = [row for row in rows if row["symbol"] in wanted]
     value_market = market if market != "global" else markets[0]
+    if computed is not None:
+        computed.prefetch([row["symbol"] for row in rows], _named_fields(body))
+
+    def is_column(name: str) -> bool:
+        if computed is not None and computed.is_column(name):
+            return True
+        return catalog is not None and catalog.is_known(value_market, name)
+
+    def value(row: Row, column: str) -> Any:
+        return _value(row, column, catalog, value_market, computed)
 
     def selected(row: Row) -> bool:
         def get(column: str) -> Any:
-            return _value(row, column, catalog, value_market)
+            return value(row, column)
+
+        def test(expr: Mapping[str, Any]) -> bool:
+            return _evaluate(expr, get, is_column)
 
         for expr in body.get("filter") or []:
-            if not _expression(get(expr["left"]), expr["operation"], expr.get("right")):
+            if not test(expr):
                 return False
         tree = body.get("filter2")
-        return not tree or _filter2(tree, get)
+        return not tree or _filter2(tree, test)
 
     rows = [row for row in rows if selected(row)]
     sort = body.get("sort")
     if isinstance(sort, dict) and sort.get("sortBy"):
         key = str(sort["sortBy"])
         descending = str(sort.get("sortOrder", "asc")).lower() == "desc"
-        present = [r for r in rows if _value(r, key, catalog, value_market) is not None]
-        missing = [r for r in rows if _value(r, key, catalog, value_market) is None]
-        present.sort(
-            key=lambda r: _sort_key(_value(r, key, catalog, value_market)), reverse=descending
-        )
+        present = [r for r in rows if value(r, key) is not None]
+        missing = [r for r in rows if value(r, key) is None]
+        present.sort(key=lambda r: _sort_key(value(r, key)), reverse=descending)
         rows = present + missing
     total = len(rows)
     window = body.get("range") or [0, total]
@@ -515,10 +784,7 @@ def evaluate_scan(
     page = rows[lo:hi]
     return {
         "totalCount": total,
-        "data": [
-            {"s": row["symbol"], "d": [_value(row, str(c), catalog, value_market) for c in columns]}
-            for row in page
-        ],
+        "data": [{"s": row["symbol"], "d": [value(row, str(c)) for c in columns]} for row in page],
     }
 
 
@@ -565,11 +831,16 @@ class FakeScannerServer:
         :func:`default_universe` by default.
     catalog : FieldCatalog, optional
         Field lists: typed values for columns the rows lack, and 400 on unknown fields.
+    chart : FakeChartServer, optional
+        When given, price and indicator columns are computed from this server's history of
+        each symbol it knows, as of its ``as_of`` (:class:`BarColumns`), and override the rows'.
 
     Attributes
     ----------
     requests : list of (str, dict)
         Market and body of every request received (faulted ones included).
+    computed : BarColumns or None
+        The columns computed from ``chart``.
     """
 
     def __init__(
@@ -577,9 +848,15 @@ class FakeScannerServer:
         universe: Mapping[str, list[Row]] | None = None,
         *,
         catalog: FieldCatalog | None = None,
+        chart: FakeChartServer | None = None,
     ) -> None:
         self.universe = dict(universe) if universe is not None else default_universe()
         self.catalog = catalog
+        self.computed = (
+            BarColumns(chart.bars, as_of=chart.as_of, known=chart.is_known)
+            if chart is not None
+            else None
+        )
         self.requests: list[tuple[str, dict[str, Any]]] = []
         self._faults: deque[HttpFault] = deque()
         self._lock = threading.Lock()
@@ -603,6 +880,13 @@ class FakeScannerServer:
         with self._lock:
             return len(self._faults)
 
+    def clear_faults(self) -> int:
+        """Drop the faults not consumed yet; return how many there were."""
+        with self._lock:
+            n = len(self._faults)
+            self._faults.clear()
+            return n
+
     def _next_fault(self) -> HttpFault | None:
         with self._lock:
             return self._faults.popleft() if self._faults else None
@@ -613,6 +897,9 @@ class FakeScannerServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # headers and body are two writes: without this, Nagle's algorithm and the
+            # client's delayed ACK hold every answer back by ~40 ms on a kept-alive connection
+            disable_nagle_algorithm = True
 
             def log_message(self, format: str, *args: Any) -> None:
                 return
@@ -665,7 +952,7 @@ class FakeScannerServer:
                     self._reply(400, b'{"error":"body is not a JSON object"}')
                     return
                 try:
-                    doc = evaluate_scan(owner.universe, market, body, owner.catalog)
+                    doc = evaluate_scan(owner.universe, market, body, owner.catalog, owner.computed)
                 except ScanRejected as exc:
                     payload = {"totalCount": 0, "error": str(exc), "data": None}
                     self._reply(400, json.dumps(payload).encode())
@@ -786,6 +1073,9 @@ class FakeChartServer:
     latency_s : float
         Delay before answering each ``create_series`` and ``request_more_data`` (a network
         round trip plus the server's work; benchmarks).
+    calendar_sessions : bool
+        Serve each stock-like symbol on its own trading calendar (no bar on an NYSE holiday)
+        rather than on every weekday (:func:`synthetic_bars`).
     """
 
     def __init__(
@@ -799,8 +1089,10 @@ class FakeChartServer:
         heartbeat_interval_s: float | None = None,
         preamble: Sequence[Mapping[str, Any]] = (),
         latency_s: float = 0.0,
+        calendar_sessions: bool = False,
     ) -> None:
         self.as_of = as_of
+        self.calendar_sessions = calendar_sessions
         self.latency_s = latency_s
         self.preamble = [dict(p) for p in preamble]
         self.history = history
@@ -848,7 +1140,9 @@ class FakeChartServer:
 
     def bars(self, symbol: str) -> list[Bar]:
         """The full history served for ``symbol``."""
-        return synthetic_bars(symbol, as_of=self.as_of, n_bars=self.history)
+        return synthetic_bars(
+            symbol, as_of=self.as_of, n_bars=self.history, calendar=self.calendar_sessions
+        )
 
     def expected_frame(self, symbol: str, start: date, end: date) -> pd.DataFrame:
         """The candles a correct client must return for ``symbol`` and ``[start, end]``."""
