@@ -1,0 +1,107 @@
+"""Step 13: reporting (``make report``).
+
+Renders every report of the run (:func:`clusterfolio.report.build.build_reports`) into the run
+directory, then replaces ``summaries/`` (``run.summaries_dir`` under the project root, outside the
+run directory) atomically with the golden artifacts (:mod:`clusterfolio.report.summaries`).
+
+Reads: the optimised portfolio, the risk buckets, the regime, the health audit and the audited
+returns (required), and every other artifact the reports show when it exists (selection,
+tournament, audit). Publishing to the Gist is not part of the step (``clusterfolio publish``,
+``make gist``): a step never talks to the network.
+
+The reports carry no wall-clock time: the same inputs give byte-identical reports. The decision
+trail is read from ``decisions/`` (the reporting step's own decisions excluded); it is not
+declared as an input because it changes at the end of every run, and any upstream change that
+reruns a step reruns this one anyway.
+"""
+
+from __future__ import annotations
+
+from clusterfolio.enums import StepName
+from clusterfolio.pipeline.context import RunContext
+from clusterfolio.pipeline.registry import Step
+from clusterfolio.report import artifacts as A
+from clusterfolio.report.build import ALWAYS_WRITTEN
+
+__all__ = ["STEP", "run"]
+
+REQUIRED: tuple[str, ...] = (
+    A.PORTFOLIO,
+    A.CLUSTERS,
+    A.CLUSTERMAP,
+    A.ANTIFRAGILITY,
+    A.REGIME,
+    A.REGIME_SERIES,
+    A.HEALTH_JSON,
+    A.HEALTH_MD,
+    A.RETURNS,
+)
+OPTIONAL: tuple[str, ...] = (
+    A.UNIVERSE,
+    A.RAW_POOL,
+    A.RAW_POOL_JSON,
+    A.SCREENER,
+    A.WINNERS,
+    A.SELECTION_AUDIT,
+    A.TOURNAMENT_RESULTS,
+    A.TOURNAMENT_SUMMARY,
+    A.TOURNAMENT_RETURNS,
+    A.SLIPPAGE_DECAY,
+    A.AUDIT_JSON,
+    A.AUDIT_MD,
+    A.DRIFT_JSON,
+    A.DRIFT_MD,
+    A.ORDERS_CSV,
+)
+
+
+def run(ctx: RunContext) -> None:
+    """Render the reports and copy the golden artifacts to ``summaries/``."""
+    from clusterfolio.report.build import build_reports
+    from clusterfolio.report.config import ReportConfig
+    from clusterfolio.report.summaries import sync_summaries
+
+    config = ReportConfig.from_settings(
+        ctx.settings,
+        run_id=ctx.run_id,
+        as_of=ctx.as_of.isoformat(),
+        manifest_profile=ctx.manifest.profile,
+    )
+    build = build_reports(ctx.run_dir, config)
+    summaries = ctx.resolve_path(ctx.settings.run.summaries_dir)
+    copied = sync_summaries(ctx.run_dir, build.golden, summaries)
+    absent = [a for a in build.absent if a not in build.golden]
+    ctx.recorder.decide(
+        "summaries",
+        "published",
+        f"{len(copied)} golden artifacts copied to {summaries}",
+        files=copied,
+    )
+    if absent:
+        ctx.recorder.decide(
+            "golden artifacts",
+            "absent",
+            f"not available in this run: {', '.join(absent)}",
+            files=absent,
+        )
+    for name in build.removed:
+        ctx.recorder.decide(name, "removed", "stale report of an earlier rendering")
+    ctx.recorder.counts.update(
+        {
+            "reports": len(build.written),
+            "golden": len(build.golden),
+            "golden_absent": len(absent),
+            "inputs_missing": len(build.missing_inputs),
+        }
+    )
+
+
+STEP = Step(
+    name=StepName.REPORTING,
+    reads=REQUIRED,
+    optional_reads=OPTIONAL,
+    writes=ALWAYS_WRITTEN,
+    run=run,
+    config_sections=("risk", "backtest", "tournament", "features", "run"),
+    description="Reports, tear sheets, pictures; golden artifacts copied to summaries/.",
+)

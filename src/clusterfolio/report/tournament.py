@@ -1,0 +1,514 @@
+"""The tournament reports: Strategy Resume, engine benchmark and slippage decay audit.
+
+- ``backtest_comparison.md`` (Strategy Resume): the *realizable baseline* is the tournament's
+  realized simulator (slippage and commission paid on every rebalance) for the custom engine,
+  one row per profile ranked by realized Sharpe, then the market row (the market engine, 100 %
+  ``AMEX:SPY``), idealized versus realized, and the regime attribution of the daily tournament
+  returns (:func:`clusterfolio.report.analytics.regime_attribution`).
+- ``engine_comparison_report.md``: every engine of every profile, ranked by realized Sharpe
+  (rows that failed or were skipped are listed after, with their error), with the idealized
+  figures and the decay beside them, the engines' capabilities, and the window count per
+  engine and simulator.
+- ``slippage_decay_audit.md``: ``slippage_decay.json`` (written with ``feat_decay_audit``) and
+  the decay table of the tournament summary.
+
+Figures are copied from ``tournament_summary.json`` (never recomputed), except the regime
+attribution, computed from ``tournament_returns.parquet``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from clusterfolio.enums import EngineName, ProfileName, SimulatorName
+from clusterfolio.report import analytics
+from clusterfolio.report.artifacts import (
+    REGIME_SERIES,
+    SLIPPAGE_DECAY,
+    TOURNAMENT_RESULTS,
+    TOURNAMENT_RETURNS,
+    TOURNAMENT_SUMMARY,
+    RunArtifacts,
+)
+from clusterfolio.report.config import ReportConfig
+from clusterfolio.report.jsonview import json_to_markdown, scalar
+from clusterfolio.report.markdown import Markdown, fmt_float, fmt_pct, is_number
+
+__all__ = [
+    "METRIC_COLUMNS",
+    "TournamentView",
+    "column_key",
+    "render_backtest_comparison",
+    "render_engine_comparison",
+    "render_slippage_decay",
+]
+
+#: Metrics of a tournament row shown in the reports: (key, title, kind).
+METRIC_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("cagr", "CAGR", "pct"),
+    ("volatility", "Volatility", "pct"),
+    ("sharpe", "Sharpe", "ratio"),
+    ("sortino", "Sortino", "ratio"),
+    ("calmar", "Calmar", "ratio"),
+    ("max_drawdown", "Max drawdown", "pct"),
+    ("turnover", "Turnover", "ratio"),
+    ("costs", "Costs", "pct"),
+    ("win_rate", "Win rate", "pct"),
+)
+_BAD_STATUS = frozenset({"failed", "error", "skipped", "unsupported", "infeasible"})
+_SEP = "|"
+
+
+def column_key(engine: str, profile: str, simulator: str) -> str:
+    """Column name of ``tournament_returns.parquet`` (``engine|profile|simulator``)."""
+    return _SEP.join((engine, profile, simulator))
+
+
+def _fmt(value: Any, kind: str) -> str:
+    if kind == "pct":
+        return fmt_pct(value, 2)
+    return fmt_float(value, 2)
+
+
+class TournamentView:
+    """The tournament's three artifacts, read tolerantly.
+
+    Parameters
+    ----------
+    arts : RunArtifacts
+        The run.
+    """
+
+    def __init__(self, arts: RunArtifacts) -> None:
+        summary = arts.json(TOURNAMENT_SUMMARY)
+        self.summary: dict[str, Any] | None = summary if isinstance(summary, dict) else None
+        self.results = arts.parquet(TOURNAMENT_RESULTS)
+        self.returns = arts.parquet(TOURNAMENT_RETURNS)
+        if self.returns is not None:
+            self.returns.index = pd.DatetimeIndex(self.returns.index)
+            self.returns = self.returns.sort_index()
+
+    @property
+    def available(self) -> bool:
+        """Whether the tournament summary exists."""
+        return self.summary is not None
+
+    @property
+    def periods(self) -> int | None:
+        """Sessions per year the tournament annualised with."""
+        if self.summary is None or not is_number(self.summary.get("periods_per_year")):
+            return None
+        return int(self.summary["periods_per_year"])
+
+    def rows(self) -> list[dict[str, Any]]:
+        """Rows of the summary (each ``{engine, profile, simulator, status, error, metrics}``)."""
+        if self.summary is None:
+            return []
+        return [r for r in self.summary.get("rows", []) if isinstance(r, dict)]
+
+    def row(self, engine: str, profile: str, simulator: str) -> dict[str, Any] | None:
+        """One row of the summary, or None."""
+        for r in self.rows():
+            if (str(r.get("engine")), str(r.get("profile")), str(r.get("simulator"))) == (
+                engine,
+                profile,
+                simulator,
+            ):
+                return r
+        return None
+
+    def series(self, engine: str, profile: str, simulator: str) -> pd.Series | None:
+        """Daily returns of one combination (leading and trailing NaN dropped), or None."""
+        if self.returns is None:
+            return None
+        key = column_key(engine, profile, simulator)
+        if key not in self.returns.columns:
+            return None
+        series = self.returns[key].astype(float)
+        valid = series.dropna()
+        if valid.empty:
+            return None
+        return series.loc[valid.index[0] : valid.index[-1]].rename(key)
+
+    def decay(self) -> list[dict[str, Any]]:
+        """The summary's decay rows."""
+        if self.summary is None:
+            return []
+        return [d for d in self.summary.get("decay", []) if isinstance(d, dict)]
+
+
+def is_ok(row: dict[str, Any]) -> bool:
+    """Whether a tournament row succeeded (no error and not a failed/skipped status)."""
+    status = str(row.get("status", "")).lower()
+    return not row.get("error") and status not in _BAD_STATUS
+
+
+def _metric(row: dict[str, Any] | None, key: str) -> Any:
+    if row is None:
+        return None
+    return (row.get("metrics") or {}).get(key)
+
+
+def _sharpe_key(row: dict[str, Any]) -> tuple[int, float, str]:
+    sharpe = _metric(row, "sharpe")
+    value = float(sharpe) if is_number(sharpe) else -math.inf
+    return (0 if is_ok(row) else 1, -value, str(row.get("engine")))
+
+
+def _metric_cells(row: dict[str, Any] | None, keys: Sequence[tuple[str, str, str]]) -> list[str]:
+    return [_fmt(_metric(row, k), kind) for k, _, kind in keys]
+
+
+def _frictions(config: ReportConfig) -> str:
+    return (
+        f"realized simulator: slippage {fmt_float(config.slippage * 1e4, 1)} bps + commission "
+        f"{fmt_float(config.commission * 1e4, 1)} bp per unit traded; idealized: no friction"
+    )
+
+
+def _windows_text(summary: dict[str, Any]) -> str:
+    windows = summary.get("windows")
+    if isinstance(windows, list):
+        if windows and all(isinstance(w, dict) for w in windows):
+            first, last = windows[0], windows[-1]
+            start = first.get("test_start", first.get("start", "?"))
+            end = last.get("test_end", last.get("end", "?"))
+            return f"{len(windows)} walk-forward test windows ({start} .. {end})"
+        return f"{len(windows)} walk-forward test windows"
+    if isinstance(windows, dict):
+        parts = ", ".join(
+            f"{k} {scalar(v)}" for k, v in sorted(windows.items()) if not isinstance(v, list | dict)
+        )
+        return f"walk-forward windows: {parts}"
+    if windows is not None:
+        return f"walk-forward test windows: {scalar(windows)}"
+    return "walk-forward windows: n/a"
+
+
+def _baseline_text(summary: dict[str, Any], config: ReportConfig) -> str:
+    base = summary.get("baseline")
+    if isinstance(base, dict):
+        return ", ".join(f"{k} {scalar(v)}" for k, v in sorted(base.items()))
+    return str(base) if base else config.baseline
+
+
+def _header(md: Markdown, title: str, view: TournamentView, config: ReportConfig) -> bool:
+    md.h1(f"{title}: {config.as_of}")
+    if not view.available or view.summary is None:
+        md.missing(TOURNAMENT_SUMMARY, "the tournament (step 12) has not run for this run")
+        return False
+    md.add(
+        " · ".join(
+            [
+                f"market baseline {_baseline_text(view.summary, config)}",
+                _windows_text(view.summary),
+                f"{view.periods if view.periods is not None else 'n/a'} sessions per year",
+                _frictions(config),
+            ]
+        )
+    )
+    return True
+
+
+def _strategy_label(engine: str, profile: str) -> str:
+    return "market (100% long)" if engine == EngineName.MARKET.value else f"{engine} · {profile}"
+
+
+def render_backtest_comparison(arts: RunArtifacts, config: ReportConfig) -> str:
+    """Render ``backtest_comparison.md`` (the Strategy Resume); see the module docstring."""
+    view = TournamentView(arts)
+    md = Markdown()
+    if not _header(md, "Strategy Resume", view, config):
+        return md.render()
+    realized = SimulatorName.REALIZED.value
+    idealized = SimulatorName.IDEALIZED.value
+    custom = EngineName.CUSTOM.value
+    market_row = view.row(EngineName.MARKET.value, ProfileName.MARKET.value, realized)
+    md.h2("Realizable baseline (custom engine, realized simulator)")
+    rows = [r for r in view.rows() if r.get("engine") == custom and r.get("simulator") == realized]
+    rows.sort(key=_sharpe_key)
+    if rows:
+        headers = [
+            "Rank",
+            "Profile",
+            *[t for _, t, _ in METRIC_COLUMNS],
+            "CAGR vs market",
+            "Status",
+        ]
+        table = []
+        market_cagr = _metric(market_row, "cagr")
+        for rank, r in enumerate(rows, start=1):
+            cagr = _metric(r, "cagr")
+            excess = (
+                fmt_pct(float(cagr) - float(market_cagr), 2, signed=True)
+                if is_number(cagr) and is_number(market_cagr)
+                else "n/a"
+            )
+            profile = str(r.get("profile"))
+            mark = " (accepted)" if profile == config.accepted_profile else ""
+            table.append(
+                [
+                    rank if is_ok(r) else "—",
+                    f"{profile}{mark}",
+                    *_metric_cells(r, METRIC_COLUMNS),
+                    excess,
+                    "ok" if is_ok(r) else f"⚠ {r.get('status')}: {r.get('error') or ''}",
+                ]
+            )
+        md.table(headers, table, "rl" + "r" * (len(METRIC_COLUMNS) + 1) + "l")
+    else:
+        md.add("No custom-engine row with the realized simulator in the tournament summary.")
+    md.h2(f"Market ({config.baseline}, 100% long)")
+    if market_row is None:
+        md.add(
+            "No market row (engine `market`, profile `market`, realized) in the tournament summary."
+        )
+    else:
+        md.table(
+            [t for _, t, _ in METRIC_COLUMNS],
+            [_metric_cells(market_row, METRIC_COLUMNS)],
+            "r" * len(METRIC_COLUMNS),
+        )
+    md.h2("Idealized versus realized (custom engine)")
+    pairs = []
+    for profile in sorted(
+        {str(r.get("profile")) for r in view.rows() if r.get("engine") == custom}
+    ):
+        ideal = view.row(custom, profile, idealized)
+        real = view.row(custom, profile, realized)
+        pairs.append(
+            [
+                profile,
+                fmt_pct(_metric(ideal, "cagr"), 2),
+                fmt_pct(_metric(real, "cagr"), 2),
+                fmt_float(_metric(ideal, "sharpe"), 2),
+                fmt_float(_metric(real, "sharpe"), 2),
+                fmt_pct(_metric(real, "costs"), 2),
+            ]
+        )
+    if pairs:
+        md.table(
+            [
+                "Profile",
+                "Idealized CAGR",
+                "Realized CAGR",
+                "Idealized Sharpe",
+                "Realized Sharpe",
+                "Costs",
+            ],
+            pairs,
+            "lrrrrr",
+        )
+    else:
+        md.add("No custom-engine rows.")
+    _regime_attribution(md, arts, view, config)
+    return md.render()
+
+
+def _regime_attribution(
+    md: Markdown, arts: RunArtifacts, view: TournamentView, config: ReportConfig
+) -> None:
+    md.h2("Regime attribution")
+    if view.returns is None:
+        md.missing(TOURNAMENT_RETURNS)
+        return
+    series = arts.parquet(REGIME_SERIES)
+    if series is None or "label" not in series.columns:
+        md.missing(REGIME_SERIES)
+        return
+    columns = {}
+    for engine, profile, simulator in config.essential_combinations:
+        s = view.series(engine, profile, simulator)
+        if s is not None:
+            columns[_strategy_label(engine, profile)] = s
+    if not columns:
+        md.add("No essential combination (custom × profiles × realized, market) in the returns.")
+        return
+    frame = pd.DataFrame(columns)
+    labels = series["label"].copy()
+    labels.index = pd.DatetimeIndex(labels.index)
+    periods = view.periods or 252
+    table = analytics.regime_attribution(frame, labels, periods)
+    md.add(
+        "Each session's realized return is attributed to the regime in force (the label read "
+        "at the previous labelled session). Cells: compounded return over the regime's sessions, "
+        f"then its annualised volatility ({periods} sessions per year)."
+    )
+    regimes = [r for r in dict.fromkeys(table["regime"])]
+    sessions = table.groupby("regime", sort=False)["sessions"].max()
+    headers = ["Strategy", *[f"{r} ({int(sessions[r])} sessions)" for r in regimes]]
+    rows = []
+    for strategy in columns:
+        part = table[table["strategy"] == strategy].set_index("regime")
+        cells = []
+        for r in regimes:
+            if r in part.index:
+                row = part.loc[r]
+                cells.append(
+                    f"{fmt_pct(row['total_return'], 2)} (σ {fmt_pct(row['volatility'], 1)})"
+                )
+            else:
+                cells.append("—")
+        rows.append([strategy, *cells])
+    md.table(headers, rows, "l" + "r" * len(regimes))
+
+
+def render_engine_comparison(arts: RunArtifacts, config: ReportConfig) -> str:
+    """Render ``engine_comparison_report.md``; see the module docstring."""
+    view = TournamentView(arts)
+    md = Markdown()
+    if not _header(md, "Tournament Benchmark", view, config):
+        return md.render()
+    assert view.summary is not None
+    realized = SimulatorName.REALIZED.value
+    idealized = SimulatorName.IDEALIZED.value
+    capabilities = view.summary.get("capabilities")
+    if capabilities:
+        json_to_markdown(md, capabilities, title="Engine capabilities")
+    decay = {(str(d.get("engine")), str(d.get("profile"))): d for d in view.decay()}
+    profiles_present = {str(r.get("profile")) for r in view.rows()}
+    profiles = [p for p in config.profiles if p in profiles_present] + sorted(
+        p for p in profiles_present if p not in config.profiles
+    )
+    for profile in profiles:
+        md.h2(f"Profile: {profile}" + (" (accepted)" if profile == config.accepted_profile else ""))
+        engines = sorted({str(r.get("engine")) for r in view.rows() if r.get("profile") == profile})
+        real_rows = []
+        for engine in engines:
+            real = view.row(engine, profile, realized)
+            real_rows.append(real or {"engine": engine, "profile": profile, "status": "absent"})
+        real_rows.sort(key=_sharpe_key)
+        table = []
+        rank = 0
+        for r in real_rows:
+            engine = str(r.get("engine"))
+            ideal = view.row(engine, profile, idealized)
+            d = decay.get((engine, profile), {})
+            ok = is_ok(r) and r.get("status") != "absent"
+            rank += 1 if ok else 0
+            table.append(
+                [
+                    rank if ok else "—",
+                    engine,
+                    fmt_pct(_metric(r, "cagr"), 2),
+                    fmt_float(_metric(r, "sharpe"), 2),
+                    fmt_pct(_metric(r, "max_drawdown"), 2),
+                    fmt_float(_metric(r, "turnover"), 2),
+                    fmt_pct(_metric(r, "costs"), 2),
+                    fmt_pct(_metric(ideal, "cagr"), 2),
+                    fmt_float(_metric(ideal, "sharpe"), 2),
+                    fmt_pct(d.get("decay"), 2),
+                    "ok" if ok else f"⚠ {r.get('status')}: {r.get('error') or ''}".strip(),
+                ]
+            )
+        md.table(
+            [
+                "Rank",
+                "Engine",
+                "Realized CAGR",
+                "Realized Sharpe",
+                "Realized max DD",
+                "Turnover",
+                "Costs",
+                "Idealized CAGR",
+                "Idealized Sharpe",
+                "Decay",
+                "Status",
+            ],
+            table,
+            "rlrrrrrrrrl",
+        )
+        others = [
+            r
+            for r in view.rows()
+            if r.get("profile") == profile and r.get("simulator") not in (realized, idealized)
+        ]
+        if others:
+            md.add(
+                "Other simulators: "
+                + "; ".join(
+                    f"{r.get('engine')} × {r.get('simulator')}: CAGR {fmt_pct(_metric(r, 'cagr'), 2)}, "
+                    f"Sharpe {fmt_float(_metric(r, 'sharpe'), 2)}"
+                    + ("" if is_ok(r) else f" (⚠ {r.get('status')}: {r.get('error') or ''})")
+                    for r in sorted(
+                        others, key=lambda x: (str(x.get("engine")), str(x.get("simulator")))
+                    )
+                )
+            )
+    _windows(md, view)
+    return md.render()
+
+
+def _windows(md: Markdown, view: TournamentView) -> None:
+    md.h2("Windows by engine and simulator")
+    results = view.results
+    if results is None:
+        md.missing(TOURNAMENT_RESULTS)
+        return
+    needed = {"engine", "simulator", "status"}
+    if results.empty or not needed <= set(results.columns):
+        md.add(f"`{TOURNAMENT_RESULTS}` holds no window rows.")
+        return
+    frame = results.copy()
+    frame["ok"] = ~frame["status"].astype(str).str.lower().isin(_BAD_STATUS)
+    if "error" in frame.columns:
+        frame["ok"] &= frame["error"].isna() | (frame["error"].astype(str) == "")
+    grouped = (
+        frame.groupby(["engine", "simulator"], sort=True)["ok"].agg(["sum", "count"]).reset_index()
+    )
+    md.table(
+        ["Engine", "Simulator", "Windows ok", "Windows"],
+        [
+            [r["engine"], r["simulator"], int(r["sum"]), int(r["count"])]
+            for r in grouped.to_dict(orient="records")
+        ],
+        "llrr",
+    )
+
+
+def render_slippage_decay(arts: RunArtifacts, config: ReportConfig) -> str:
+    """Render ``slippage_decay_audit.md``; see the module docstring."""
+    view = TournamentView(arts)
+    md = Markdown()
+    md.h1(f"Slippage Decay Audit: {config.as_of}")
+    md.add(
+        f"Execution alpha decay: the CAGR lost between the idealized and the realized simulator ({_frictions(config)})."
+    )
+    doc = arts.json(SLIPPAGE_DECAY)
+    md.h2("High-fidelity decay analysis")
+    if doc is None:
+        why = (
+            "feat_decay_audit is off in this run"
+            if not config.decay_audit
+            else "the tournament did not write it"
+        )
+        md.missing(SLIPPAGE_DECAY, why)
+    else:
+        json_to_markdown(md, doc)
+    md.h2("Decay by engine and profile (tournament summary)")
+    rows = view.decay()
+    if not view.available:
+        md.missing(TOURNAMENT_SUMMARY)
+    elif not rows:
+        md.add("The tournament summary lists no decay rows.")
+    else:
+        rows = sorted(rows, key=lambda d: (str(d.get("profile")), str(d.get("engine"))))
+        md.table(
+            ["Profile", "Engine", "Idealized CAGR", "Realized CAGR", "Decay"],
+            [
+                [
+                    d.get("profile"),
+                    d.get("engine"),
+                    fmt_pct(d.get("idealized_cagr"), 2),
+                    fmt_pct(d.get("realized_cagr"), 2),
+                    fmt_pct(d.get("decay"), 2),
+                ]
+                for d in rows
+            ],
+            "llrrr",
+        )
+    return md.render()

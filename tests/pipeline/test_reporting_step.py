@@ -1,0 +1,118 @@
+"""Step 13, reporting: declared artifacts, the ledger, resume, and summaries/ outside the run."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from clusterfolio.enums import StepName, StepStatus
+from clusterfolio.manifest import ResolvedManifest, Settings
+from clusterfolio.pipeline.ledger import RunLedger
+from clusterfolio.pipeline.registry import StepRegistry
+from clusterfolio.pipeline.runner import Orchestrator
+from clusterfolio.pipeline.steps import reporting
+from clusterfolio.report import artifacts as A
+from clusterfolio.report.build import ALWAYS_WRITTEN, ESSENTIAL
+from clusterfolio.report.testing import make_sample_run
+
+
+def test_declared_artifacts() -> None:
+    step = reporting.STEP
+    assert step.name is StepName.REPORTING
+    assert step.writes == ALWAYS_WRITTEN
+    for name in (A.PORTFOLIO, A.CLUSTERS, A.REGIME, A.HEALTH_JSON, A.RETURNS):
+        assert name in step.reads
+    assert A.TOURNAMENT_SUMMARY in step.optional_reads and A.AUDIT_JSON in step.optional_reads
+    assert not set(step.reads) & set(step.optional_reads)
+    assert A.DECISION_LOG not in step.reads + step.optional_reads
+
+
+def _orchestrator(root: Path) -> Orchestrator:
+    registry = StepRegistry()
+    registry.register(reporting.STEP)
+    settings = Settings()
+    return Orchestrator(
+        registry,
+        ResolvedManifest(profile="test", settings=settings),
+        project_root=root,
+        as_of=date(2026, 11, 20),
+        provider_factory=lambda ctx: pytest.fail("the reporting step needs no provider"),
+    )
+
+
+def test_step_in_the_orchestrator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("clusterfolio.report.tearsheet.quantstats_available", lambda: False)
+    orchestrator = _orchestrator(tmp_path)
+    run_dir = orchestrator.runs_dir / orchestrator.run_id
+    make_sample_run(run_dir)
+    ledger = RunLedger.load(run_dir)
+    ledger.run_id = orchestrator.run_id
+    ledger.save(run_dir)
+    done = orchestrator.run(only="reporting")
+    record = done.steps["reporting"]
+    assert record.status is StepStatus.COMPLETED
+    assert set(record.outputs) == set(ALWAYS_WRITTEN)
+    assert record.counts["golden"] == 32 and record.counts["golden_absent"] == 0
+    summaries = tmp_path / "summaries"
+    manifest = json.loads((summaries / ESSENTIAL).read_text())
+    assert manifest["run_id"] == orchestrator.run_id
+    for name in manifest["files"]:
+        assert (summaries / name).read_bytes() == (run_dir / name).read_bytes(), name
+    decisions = (run_dir / "decisions").glob("*reporting.jsonl")
+    assert any("summaries" in p.read_text() for p in decisions)
+    resumed = _orchestrator(tmp_path).run(resume=orchestrator.run_id)
+    assert resumed.steps["reporting"].resumed, "unchanged inputs: the step is skipped on resume"
+    (run_dir / A.AUDIT_JSON).write_text(json.dumps({"passed": False, "checks": []}))
+    rerun = _orchestrator(tmp_path).run(resume=orchestrator.run_id)
+    assert not rerun.steps["reporting"].resumed, "a new optional input reruns the step"
+    assert "Audit: FAILED" in (summaries / "portfolio_report.md").read_text()
+
+
+def test_step_says_what_is_absent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    orchestrator = _orchestrator(tmp_path)
+    run_dir = orchestrator.runs_dir / orchestrator.run_id
+    make_sample_run(run_dir, tournament=False, audit=False, selection=False)
+    ledger = RunLedger.load(run_dir)
+    ledger.run_id = orchestrator.run_id
+    ledger.save(run_dir)
+    record = orchestrator.run(only="reporting").steps["reporting"]
+    assert record.status is StepStatus.COMPLETED
+    assert record.counts["golden_absent"] > 0
+    log = (run_dir / "decisions").glob("*reporting.jsonl")
+    text = "".join(p.read_text() for p in log)
+    assert "not available in this run" in text and "tournament_summary.json" in text
+    assert not (tmp_path / "summaries" / "tearsheets").exists()
+
+
+@pytest.mark.slow
+def test_full_pipeline_with_reporting(tmp_path: Path, repo_root: Path) -> None:
+    """The registered Golden Path on the development profile, then the reports (about a minute)."""
+    from clusterfolio.data.providers import make_provider
+    from clusterfolio.manifest import load
+    from clusterfolio.pipeline.steps import build_registry
+
+    registry = build_registry()
+    if StepName.REPORTING.value not in registry.names():
+        registry.register(reporting.STEP)
+    manifest = load(repo_root / "configs" / "manifest.json", "development", [])
+    orchestrator = Orchestrator(
+        registry,
+        manifest,
+        project_root=tmp_path,
+        as_of=date(2026, 11, 20),
+        provider_factory=make_provider,
+        config_root=repo_root,
+    )
+    ledger = orchestrator.run()
+    assert ledger.status is StepStatus.COMPLETED
+    run_dir = tmp_path / "data" / "runs" / ledger.run_id
+    portfolio = json.loads((run_dir / A.PORTFOLIO).read_text())
+    report = (tmp_path / "summaries" / "portfolio_report.md").read_text()
+    hrp = portfolio["profiles"]["hrp"]
+    assert f"gross exposure: {hrp['gross_exposure'] * 100:.2f}%" in report
+    golden = json.loads((tmp_path / "summaries" / ESSENTIAL).read_text())["files"]
+    for name in golden:
+        assert (tmp_path / "summaries" / name).read_bytes() == (run_dir / name).read_bytes()

@@ -1,0 +1,84 @@
+"""The terminal dashboard, driven headless with Textual's pilot."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from textual.widgets import DataTable, Static, TabbedContent
+
+from clusterfolio.report import artifacts as A
+from clusterfolio.report.dashboard import PortfolioDashboard
+from clusterfolio.report.dashboard_model import load_dashboard
+from clusterfolio.report.testing import SampleRun
+
+
+def _texts(app: PortfolioDashboard, prefix: str) -> list[str]:
+    return [str(w.content) for w in app.query(Static) if (w.id or "").startswith(prefix)]
+
+
+def test_tabs_and_profiles(sample_template: SampleRun) -> None:
+    model = load_dashboard(sample_template.run_dir)
+    assert [p.key for p in model.profiles][:2] == ["min_variance", "hrp"]
+
+    async def drive() -> None:
+        app = PortfolioDashboard(model)
+        async with app.run_test(size=(160, 48)) as pilot:
+            tabs = app.query_one("#tabs", TabbedContent)
+            assert tabs.active == "portfolios"
+            profiles = app.query_one("#profiles", TabbedContent)
+            assert profiles.active == "profile-min_variance"
+            await pilot.press("]")
+            await pilot.pause()
+            assert profiles.active == "profile-hrp"
+            hrp = app.query_one("#profile-hrp-table-0", DataTable)
+            assert hrp.row_count == len(model.profiles[1].tables[0].rows) == 7
+            await pilot.press("[", "[")
+            await pilot.pause()
+            assert profiles.active == "profile-market"
+            await pilot.press("2")
+            await pilot.pause()
+            assert tabs.active == "clusters"
+            assert app.query_one("#clusters-table-0", DataTable).row_count == len(
+                model.clusters.tables[0].rows
+            )
+            await pilot.press("3")
+            await pilot.pause()
+            assert tabs.active == "orders"
+            assert app.query_one("#orders-table-1", DataTable).row_count == 2  # orders.csv
+            assert any("Audit PASSED" in t for t in _texts(app, "orders-line"))
+            await pilot.press("4")
+            await pilot.pause()
+            assert tabs.active == "health"
+            assert app.query_one("#health-table-0", DataTable).row_count == 1  # NYSE:BAD
+            await pilot.press("5")
+            await pilot.pause()
+            assert tabs.active == "tournament"
+            assert app.query_one("#tournament-table-0", DataTable).row_count == len(
+                model.tournament.tables[0].rows
+            )
+            await pilot.press("q")
+
+    asyncio.run(drive())
+
+
+def test_absent_artifacts_are_said(sample_copy: Path) -> None:
+    for name in (A.AUDIT_JSON, A.DRIFT_JSON, A.ORDERS_CSV, A.TOURNAMENT_SUMMARY):
+        (sample_copy / name).unlink()
+    model = load_dashboard(sample_copy)
+    assert model.tournament.tables == []
+    assert model.tournament.lines == [
+        "not available in this run: tournament_summary.json (the tournament has not run)"
+    ]
+    assert model.orders.lines[0] == "not available in this run: audit.json (run make audit)"
+
+    async def drive() -> None:
+        app = PortfolioDashboard(model)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.press("5")
+            await pilot.pause()
+            assert app.query_one("#tabs", TabbedContent).active == "tournament"
+            assert any("not available in this run" in t for t in _texts(app, "tournament-line"))
+            assert not app.query("#tournament-table-0")
+
+    asyncio.run(drive())
