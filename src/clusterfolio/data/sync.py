@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pandas as pd
 
@@ -23,7 +23,7 @@ from clusterfolio.data.calendars import sessions_back
 from clusterfolio.data.lakehouse import Lakehouse
 from clusterfolio.data.provider import Provider
 from clusterfolio.data.schema import Listing
-from clusterfolio.errors import DataError
+from clusterfolio.errors import DataError, ProviderError
 from clusterfolio.io import atomic_write_json, read_json
 
 STATE_FILE = "_sync_state.json"
@@ -126,9 +126,68 @@ def needed_window(listing: Listing, as_of: date, n_sessions: int) -> pd.Datetime
     return sessions_back(listing.calendar, as_of, n_sessions)
 
 
+class CandleSource(Protocol):
+    """What a sync asks of a provider: candles of one symbol for a range of sessions."""
+
+    def candles(self, symbol: str, start: date, end: date) -> pd.DataFrame:
+        """Candles of ``symbol`` for sessions in ``[start, end]``."""
+        ...
+
+
+def plan_ranges(
+    lakehouse: Lakehouse, listing: Listing, *, as_of: date, n_sessions: int, state: SyncState
+) -> list[tuple[date, date]]:
+    """The ranges :func:`sync_listing` would ask the provider for (empty when fresh)."""
+    symbol = listing.symbol
+    window = needed_window(listing, as_of, n_sessions)
+    need_start, expected_last = window[0].date(), window[-1].date()
+    cov = lakehouse.coverage(symbol)
+    ranges: list[tuple[date, date]] = []
+    if cov.n == 0 or cov.first is None or cov.last is None:
+        if not state.covers(symbol, need_start, as_of):
+            ranges.append((need_start, as_of))
+    else:
+        if cov.last < expected_last and not state.covers(symbol, cov.last, as_of):
+            ranges.append((cov.last, as_of))
+        if cov.first > need_start and not state.covers(symbol, need_start, cov.first):
+            ranges.append((need_start, cov.first - timedelta(days=1)))
+    return ranges
+
+
+class _Prefetched:
+    """A provider whose ``candles`` answers from batches fetched beforehand (``candles_many``):
+    a prefetched range is served once from memory, a failed one raises its error again, any
+    other range goes to the provider."""
+
+    def __init__(self, provider: Provider) -> None:
+        self.provider = provider
+        self.frames: dict[tuple[str, date, date], pd.DataFrame] = {}
+        self.errors: dict[tuple[str, date, date], str] = {}
+
+    def fetch(self, symbols: Sequence[str], start: date, end: date) -> None:
+        many = getattr(self.provider, "candles_many", None)
+        if many is None or len(symbols) < 2:
+            return
+        frames = many(symbols, start, end, strict=False)
+        failures = getattr(self.provider, "failures", {})
+        for symbol in symbols:
+            if symbol in frames:
+                self.frames[(symbol, start, end)] = frames[symbol]
+            elif symbol in failures:
+                self.errors[(symbol, start, end)] = str(failures[symbol])
+
+    def candles(self, symbol: str, start: date, end: date) -> pd.DataFrame:
+        key = (symbol, start, end)
+        if key in self.errors:
+            raise ProviderError(self.errors.pop(key))
+        if key in self.frames:
+            return self.frames.pop(key)
+        return self.provider.candles(symbol, start, end)
+
+
 def sync_listing(
     lakehouse: Lakehouse,
-    provider: Provider,
+    provider: CandleSource,
     listing: Listing,
     *,
     as_of: date,
@@ -158,18 +217,8 @@ def sync_listing(
     SyncOutcome
     """
     symbol = listing.symbol
-    window = needed_window(listing, as_of, n_sessions)
-    need_start, expected_last = window[0].date(), window[-1].date()
+    ranges = plan_ranges(lakehouse, listing, as_of=as_of, n_sessions=n_sessions, state=state)
     cov = lakehouse.coverage(symbol)
-    ranges: list[tuple[date, date]] = []
-    if cov.n == 0 or cov.first is None or cov.last is None:
-        if not state.covers(symbol, need_start, as_of):
-            ranges.append((need_start, as_of))
-    else:
-        if cov.last < expected_last and not state.covers(symbol, cov.last, as_of):
-            ranges.append((cov.last, as_of))
-        if cov.first > need_start and not state.covers(symbol, need_start, cov.first):
-            ranges.append((need_start, cov.first - timedelta(days=1)))
     outcome = SyncOutcome(symbol, "fresh")
     if not ranges:
         return outcome
@@ -209,13 +258,27 @@ def sync_listings(
     killed sync resumes without asking twice.
     """
     state = SyncState(state_dir / STATE_FILE)
+    source = _Prefetched(provider)
+    if backfill:
+        batches: dict[tuple[date, date], list[str]] = {}
+        for listing in listings:
+            try:
+                ranges = plan_ranges(
+                    lakehouse, listing, as_of=as_of, n_sessions=n_sessions, state=state
+                )
+            except DataError:
+                continue  # sync_listing records it
+            for span in ranges:
+                batches.setdefault(span, []).append(listing.symbol)
+        for (start, end), symbols in sorted(batches.items()):
+            source.fetch(symbols, start, end)
     outcomes = []
     total = len(listings)
     for i, listing in enumerate(listings, start=1):
         try:
             outcome = sync_listing(
                 lakehouse,
-                provider,
+                source,
                 listing,
                 as_of=as_of,
                 n_sessions=n_sessions,

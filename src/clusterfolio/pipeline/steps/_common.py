@@ -11,6 +11,7 @@ from clusterfolio.data.schema import Listing
 from clusterfolio.errors import DataError
 from clusterfolio.io import read_json, read_parquet
 from clusterfolio.pipeline.context import RunContext
+from clusterfolio.pipeline.steps.remote_scan import has_remote_scanner
 
 RAW_POOL = "raw_pool.parquet"
 WINNERS = "winners.json"
@@ -23,7 +24,11 @@ def lakehouse(ctx: RunContext) -> Lakehouse:
 
 def listings_for(ctx: RunContext, symbols: Sequence[str]) -> dict[str, Listing]:
     """Provider metadata of ``symbols`` (``UnknownSymbolError`` names a symbol it lacks)."""
-    return {s: ctx.provider.metadata(s) for s in symbols}
+    provider = ctx.provider
+    if has_remote_scanner(provider):
+        found = provider.metadata_many(symbols)
+        return {s: found[s] for s in symbols}
+    return {s: provider.metadata(s) for s in symbols}
 
 
 def with_baseline(ctx: RunContext, symbols: Sequence[str]) -> list[str]:

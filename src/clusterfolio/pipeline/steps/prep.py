@@ -109,20 +109,27 @@ def _pass(ctx: RunContext, symbols: list[str], n_sessions: int, *, repair: bool)
         "as_of": ctx.as_of.isoformat(),
         "n_sessions": n_sessions,
         "symbols": symbols,
-        "coverage": {s: _coverage(candles[s]) for s in symbols},
+        "coverage": {
+            s: _coverage(candles[s], sessions_back(listings[s].calendar, ctx.as_of, n_sessions + 1))
+            for s in symbols
+        },
         "prices": prices,
         "returns": returns,
     }
 
 
-def _coverage(frame: pd.DataFrame) -> dict[str, object]:
+def _coverage(frame: pd.DataFrame, window: pd.DatetimeIndex) -> dict[str, object]:
+    """Stored bars inside the pass's window (so an earlier deeper pass changes nothing)."""
     if frame.empty:
         return {"first": None, "last": None, "rows": 0}
     sessions = frame["session"]
+    inside = sessions[(sessions >= window[0]) & (sessions <= window[-1])]
+    if inside.empty:
+        return {"first": None, "last": None, "rows": 0}
     return {
-        "first": sessions.iloc[0].date().isoformat(),
-        "last": sessions.iloc[-1].date().isoformat(),
-        "rows": len(frame),
+        "first": inside.iloc[0].date().isoformat(),
+        "last": inside.iloc[-1].date().isoformat(),
+        "rows": len(inside),
     }
 
 
