@@ -45,7 +45,7 @@ def test_tabs_and_profiles(sample_template: SampleRun) -> None:
             await pilot.press("3")
             await pilot.pause()
             assert tabs.active == "orders"
-            assert app.query_one("#orders-table-1", DataTable).row_count == 2  # orders.csv
+            assert app.query_one("#orders-table-0", DataTable).row_count == 2  # orders.csv
             assert any("Audit PASSED" in t for t in _texts(app, "orders-line"))
             await pilot.press("4")
             await pilot.pause()

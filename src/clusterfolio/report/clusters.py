@@ -93,7 +93,11 @@ def render_cluster_analysis(arts: RunArtifacts, config: ReportConfig) -> str:
                 cid,
                 c.get("size", len(c.get("members", []))),
                 c.get("lead_asset", ""),
-                fmt_float(c.get("mean_intra_correlation"), 2),
+                (
+                    fmt_float(c.get("mean_intra_correlation"), 2)
+                    if len(c.get("members", [])) > 1
+                    else "— (single)"
+                ),
                 fmt_pct(c.get("volatility"), 1),
                 fragility_marker(c.get("mean_fragility")),
                 c.get("dominant_sector") or "—",

@@ -148,6 +148,18 @@ def _clusters(arts: RunArtifacts, config: ReportConfig) -> Panel:
     )
 
 
+_WEIGHT_COLUMNS = frozenset({"delta", "delta_weight", "target", "actual", "held", "weight"})
+
+
+def _weight_cell(column: str, value: Any) -> str:
+    """Weights as percentages, anything else as it is."""
+    if hasattr(value, "item"):
+        value = value.item()
+    if column in _WEIGHT_COLUMNS and isinstance(value, int | float) and not isinstance(value, bool):
+        return fmt_pct(value, 2)
+    return scalar(value)
+
+
 def _orders(arts: RunArtifacts) -> Panel:
     panel = Panel(key="orders", title="Drift & orders")
     audit = arts.json(A.AUDIT_JSON)
@@ -180,6 +192,9 @@ def _orders(arts: RunArtifacts) -> Panel:
             panel.lines.append(
                 "Summary: " + ", ".join(f"{k} {scalar(v)}" for k, v in sorted(summary.items()))
             )
+    orders = arts.csv(A.ORDERS_CSV)
+    if isinstance(drift, dict) and orders is None:
+        # no order list (a failed audit writes none): the drift lines are all there is
         for key, value in sorted(drift.items()):
             if isinstance(value, list) and value and all(isinstance(x, dict) for x in value):
                 headers = list(dict.fromkeys(k for x in value for k in x))
@@ -187,10 +202,9 @@ def _orders(arts: RunArtifacts) -> Panel:
                     Table(
                         f"Drift: {key}",
                         headers,
-                        [[scalar(x.get(h)) for h in headers] for x in value],
+                        [[_weight_cell(h, x.get(h)) for h in headers] for x in value],
                     )
                 )
-    orders = arts.csv(A.ORDERS_CSV)
     if orders is None:
         panel.lines.append(_absent(A.ORDERS_CSV))
     else:
@@ -198,7 +212,10 @@ def _orders(arts: RunArtifacts) -> Panel:
             Table(
                 "Orders",
                 [str(c) for c in orders.columns],
-                [[scalar(v) for v in row] for row in orders.itertuples(index=False)],
+                [
+                    [_weight_cell(str(h), v) for h, v in zip(orders.columns, row, strict=True)]
+                    for row in orders.itertuples(index=False)
+                ],
             )
         )
     return panel
@@ -248,8 +265,9 @@ def _tournament(arts: RunArtifacts) -> Panel:
         panel.lines.append(_absent(A.TOURNAMENT_SUMMARY, "the tournament has not run"))
         return panel
     rows = []
+    hidden = [r for r in view.rows() if str(r.get("status")) in ("skipped", "not_applicable")]
     ordered = sorted(
-        view.rows(),
+        (r for r in view.rows() if r not in hidden),
         key=lambda r: (str(r.get("profile")), str(r.get("simulator")), str(r.get("engine"))),
     )
     for r in ordered:
@@ -266,7 +284,10 @@ def _tournament(arts: RunArtifacts) -> Panel:
                 fmt_float(m.get("turnover"), 2),
             ]
         )
-    panel.lines.append(f"{len(rows)} rows · {view.periods or 'n/a'} sessions per year")
+    panel.lines.append(
+        f"{len(rows)} rows · {view.periods or 'n/a'} sessions per year"
+        + (f" · {len(hidden)} skipped or not applicable (not shown)" if hidden else "")
+    )
     panel.tables.append(
         Table(
             "Results",

@@ -412,24 +412,27 @@ def regime_timeline_png(
             linewidth=1.1,
             label="composite score",
         )
+        lines = []
         for key, style in (("quiet_below", ":"), ("turbulent_above", "--"), ("crisis_above", "-.")):
             if thresholds and key in thresholds:
-                top.axhline(float(thresholds[key]), color="#555555", linestyle=style, linewidth=0.8)
-                top.text(
-                    float(x[0]),
-                    float(thresholds[key]),
-                    f" {key}",
-                    va="bottom",
-                    fontsize=7,
-                    color="#555555",
+                value = float(thresholds[key])
+                lines.append(
+                    top.axhline(
+                        value,
+                        color="#555555",
+                        linestyle=style,
+                        linewidth=0.8,
+                        label=f"{key.replace('_', ' ')} {value:.2f}",
+                    )
                 )
         top.set_ylim(0, 1)
         top.set_ylabel("score (0 calm .. 1 stressed)")
-        top.set_title("Regime timeline")
+        top.set_title("Regime timeline: composite score and labels")
         present = [label for label in REGIME_COLORS if label in set(labels)]
         top.legend(
             handles=[
-                Patch(color=REGIME_COLORS[label], alpha=0.4, label=label) for label in present
+                *[Patch(color=REGIME_COLORS[label], alpha=0.4, label=label) for label in present],
+                *lines,
             ],
             loc="upper left",
             bbox_to_anchor=(1.01, 1.0),

@@ -15,10 +15,13 @@ functions called on Series: ``comp``, ``cagr``, ``volatility``, ``sharpe``, ``so
 QuantStats to 1e-10) and the others are shown as ``n/a`` with a note.
 
 - NaN returns are dropped before any statistic (QuantStats would count them as zero returns).
-- The strategy is annualised with the tournament's sessions per year; the baseline with
-  :data:`BENCHMARK_PERIODS` (it trades on an exchange calendar).
-- Relative figures are computed on the baseline's sessions: the strategy's returns are
-  compounded over each baseline period
+- Standalone figures of the baseline are measured on the strategy's own session axis (the
+  tournament's: a session on which the baseline's market is closed is a 0 return, as in the
+  simulators) and annualised with the same sessions per year, so the market row and the
+  baseline agree (apart from the costs).
+- Relative figures are computed on the baseline's own sessions (alpha annualised with
+  :data:`BENCHMARK_PERIODS`, an exchange calendar): the strategy's returns are compounded over
+  each baseline period
   (:func:`clusterfolio.report.analytics.compound_to_sessions`), so weekend crypto moves land on
   the next baseline session instead of being paired with nothing.
 
@@ -221,9 +224,10 @@ def tearsheet_stats(
     sessions = pd.DatetimeIndex(bench_span.index)
     aligned = analytics.compound_to_sessions(r, sessions)
     bench_rel = bench_span.iloc[1:]
+    bench_axis = bench_span.reindex(r.index).fillna(0.0)
     return TearsheetStats(
         strategy=standalone(r, periods),
-        benchmark=standalone(bench_span, BENCHMARK_PERIODS) if len(bench_span) > 1 else {},
+        benchmark=standalone(bench_axis, periods) if len(bench_span) > 1 else {},
         relative=_relative(aligned, bench_rel, use_qs),
         source="quantstats" if use_qs else "clusterfolio",
         n_sessions=len(r),
@@ -279,8 +283,8 @@ def render_tearsheet(
     md.h1(f"Tear sheet: {title}")
     md.add(
         f"{r.index[0].date()} .. {r.index[-1].date()} · {stats.n_sessions} sessions · "
-        f"{periods} sessions per year · benchmark `{benchmark_name}` (Series from "
-        f"`returns.parquet`, {BENCHMARK_PERIODS} sessions per year) · statistics: "
+        f"{periods} sessions per year · benchmark `{benchmark_name}` (a Series from "
+        "`returns.parquet` on the same sessions, 0 where its market is closed) · statistics: "
         + (
             "`quantstats.stats`"
             if stats.source == "quantstats"

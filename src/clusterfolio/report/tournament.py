@@ -55,11 +55,14 @@ METRIC_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("sortino", "Sortino", "ratio"),
     ("calmar", "Calmar", "ratio"),
     ("max_drawdown", "Max drawdown", "pct"),
-    ("turnover", "Turnover", "ratio"),
-    ("costs", "Costs", "pct"),
+    ("turnover", "Turnover (annual)", "ratio"),
+    ("costs", "Costs (total)", "pct"),
     ("win_rate", "Win rate", "pct"),
 )
-_BAD_STATUS = frozenset({"failed", "error", "skipped", "unsupported", "infeasible"})
+_BAD_STATUS = frozenset(
+    {"failed", "error", "skipped", "unsupported", "infeasible", "not_applicable", "partial"}
+)
+_ABSENT_STATUS = frozenset({"skipped", "not_applicable"})
 _SEP = "|"
 
 
@@ -170,14 +173,25 @@ def _frictions(config: ReportConfig) -> str:
     )
 
 
+def _day(value: Any) -> str:
+    text = str(value)
+    return text[:10] if len(text) >= 10 and text[4] == "-" else text
+
+
 def _windows_text(summary: dict[str, Any]) -> str:
     windows = summary.get("windows")
+    settings = summary.get("settings") if isinstance(summary.get("settings"), dict) else {}
+    shape = ""
+    if settings and all(k in settings for k in ("train", "test", "step")):
+        shape = f", train {settings['train']} / test {settings['test']} / step {settings['step']} sessions"
     if isinstance(windows, list):
         if windows and all(isinstance(w, dict) for w in windows):
             first, last = windows[0], windows[-1]
-            start = first.get("test_start", first.get("start", "?"))
-            end = last.get("test_end", last.get("end", "?"))
-            return f"{len(windows)} walk-forward test windows ({start} .. {end})"
+            start = _day(first.get("test_start", first.get("start", "?")))
+            end = _day(last.get("test_end", last.get("end", "?")))
+            failed = sum(1 for w in windows if str(w.get("status", "ok")) != "ok")
+            note = f", ⚠ {failed} failed" if failed else ""
+            return f"{len(windows)} walk-forward test windows ({start} .. {end}{shape}{note})"
         return f"{len(windows)} walk-forward test windows"
     if isinstance(windows, dict):
         parts = ", ".join(
@@ -192,7 +206,8 @@ def _windows_text(summary: dict[str, Any]) -> str:
 def _baseline_text(summary: dict[str, Any], config: ReportConfig) -> str:
     base = summary.get("baseline")
     if isinstance(base, dict):
-        return ", ".join(f"{k} {scalar(v)}" for k, v in sorted(base.items()))
+        symbol = str(base.get("symbol") or config.baseline)
+        return symbol if base.get("present", True) else f"{symbol} (absent from the tournament)"
     return str(base) if base else config.baseline
 
 
@@ -201,16 +216,25 @@ def _header(md: Markdown, title: str, view: TournamentView, config: ReportConfig
     if not view.available or view.summary is None:
         md.missing(TOURNAMENT_SUMMARY, "the tournament (step 12) has not run for this run")
         return False
+    summary = view.summary
+    periods = f"{view.periods if view.periods is not None else 'n/a'} sessions per year"
+    if summary.get("periods_source"):
+        periods += f" ({summary['periods_source']})"
     md.add(
         " · ".join(
             [
-                f"market baseline {_baseline_text(view.summary, config)}",
-                _windows_text(view.summary),
-                f"{view.periods if view.periods is not None else 'n/a'} sessions per year",
+                f"market baseline {_baseline_text(summary, config)}",
+                _windows_text(summary),
+                periods,
                 _frictions(config),
             ]
         )
     )
+    parity = summary.get("live_parity")
+    if isinstance(parity, dict) and parity.get("checked"):
+        agree = all(parity.get(k) for k in ("clusters", "regime", "threshold", "statistics"))
+        mark = "" if agree else "⚠ "
+        md.add(f"> {mark}Live parity: {parity.get('detail', '')}.")
     return True
 
 
@@ -367,7 +391,13 @@ def render_engine_comparison(arts: RunArtifacts, config: ReportConfig) -> str:
     realized = SimulatorName.REALIZED.value
     idealized = SimulatorName.IDEALIZED.value
     capabilities = view.summary.get("capabilities")
-    if capabilities:
+    if isinstance(capabilities, dict) and all(isinstance(v, list) for v in capabilities.values()):
+        md.h2("Engine capabilities")
+        md.table(
+            ["Engine", "Profiles it implements"],
+            [[e, ", ".join(str(p) for p in v) or "—"] for e, v in sorted(capabilities.items())],
+        )
+    elif capabilities:
         json_to_markdown(md, capabilities, title="Engine capabilities")
     decay = {(str(d.get("engine")), str(d.get("profile"))): d for d in view.decay()}
     profiles_present = {str(r.get("profile")) for r in view.rows()}
@@ -378,8 +408,12 @@ def render_engine_comparison(arts: RunArtifacts, config: ReportConfig) -> str:
         md.h2(f"Profile: {profile}" + (" (accepted)" if profile == config.accepted_profile else ""))
         engines = sorted({str(r.get("engine")) for r in view.rows() if r.get("profile") == profile})
         real_rows = []
+        absent: list[str] = []
         for engine in engines:
             real = view.row(engine, profile, realized)
+            if real is not None and str(real.get("status")) in _ABSENT_STATUS:
+                absent.append(f"{engine} ({real.get('status')})")
+                continue
             real_rows.append(real or {"engine": engine, "profile": profile, "status": "absent"})
         real_rows.sort(key=_sharpe_key)
         table = []
@@ -412,8 +446,8 @@ def render_engine_comparison(arts: RunArtifacts, config: ReportConfig) -> str:
                 "Realized CAGR",
                 "Realized Sharpe",
                 "Realized max DD",
-                "Turnover",
-                "Costs",
+                "Turnover (annual)",
+                "Costs (total)",
                 "Idealized CAGR",
                 "Idealized Sharpe",
                 "Decay",
@@ -422,10 +456,14 @@ def render_engine_comparison(arts: RunArtifacts, config: ReportConfig) -> str:
             table,
             "rlrrrrrrrrl",
         )
+        if absent:
+            md.add("Not run for this profile: " + ", ".join(absent) + ".")
         others = [
             r
             for r in view.rows()
-            if r.get("profile") == profile and r.get("simulator") not in (realized, idealized)
+            if r.get("profile") == profile
+            and r.get("simulator") not in (realized, idealized)
+            and str(r.get("status")) not in _ABSENT_STATUS
         ]
         if others:
             md.add(
@@ -470,13 +508,76 @@ def _windows(md: Markdown, view: TournamentView) -> None:
     )
 
 
+def _decay_analysis(md: Markdown, doc: dict[str, Any]) -> None:
+    """``slippage_decay.json`` in the tournament's layout (rows with a slippage sensitivity)."""
+    if doc.get("definition"):
+        md.add(str(doc["definition"]).rstrip(".") + ".")
+    cost = doc.get("cost_model") or {}
+    if cost:
+        md.add(
+            f"Cost model: slippage {fmt_float(_num(cost.get('slippage')) * 1e4, 1)} bps, "
+            f"commission {fmt_float(_num(cost.get('commission')) * 1e4, 1)} bp, "
+            f"{fmt_float(_num(cost.get('per_unit')) * 1e4, 1)} bps per unit traded."
+        )
+    fit = doc.get("fit") or {}
+    if fit:
+        md.add(
+            f"Decay against annual turnover (least squares over {fit.get('n', 0)} engine × profile "
+            f"pairs): slope {fmt_pct(fit.get('slope'), 3)} of CAGR per unit of annual turnover, "
+            f"intercept {fmt_pct(fit.get('intercept'), 3)}, R² {fmt_float(fit.get('r2'), 3)}."
+        )
+    rows = [r for r in doc.get("rows", []) if isinstance(r, dict)]
+    levels = [f"{float(b):g}" if is_number(b) else str(b) for b in doc.get("sensitivity_bps", [])]
+    headers = [
+        "Profile",
+        "Engine",
+        "Turnover (annual)",
+        "Idealized CAGR",
+        "Realized CAGR",
+        "Decay",
+        "Decay per turnover",
+        "Costs (total)",
+        *[f"CAGR @ {b} bps" for b in levels],
+    ]
+    table = []
+    for r in sorted(rows, key=lambda x: (str(x.get("profile")), str(x.get("engine")))):
+        by_level = {
+            (
+                f"{float(x['slippage_bps']):g}"
+                if is_number(x.get("slippage_bps"))
+                else str(x.get("slippage_bps"))
+            ): x.get("cagr")
+            for x in r.get("sensitivity", [])
+            if isinstance(x, dict)
+        }
+        table.append(
+            [
+                r.get("profile"),
+                r.get("engine"),
+                fmt_float(r.get("turnover_annual"), 2),
+                fmt_pct(r.get("idealized_cagr"), 2),
+                fmt_pct(r.get("realized_cagr"), 2),
+                fmt_pct(r.get("decay"), 2),
+                fmt_pct(r.get("decay_per_turnover"), 3),
+                fmt_pct(r.get("costs"), 3),
+                *[fmt_pct(by_level.get(b), 2) for b in levels],
+            ]
+        )
+    md.table(headers, table, "ll" + "r" * (len(headers) - 2))
+
+
+def _num(value: Any) -> float:
+    return float(value) if is_number(value) else math.nan
+
+
 def render_slippage_decay(arts: RunArtifacts, config: ReportConfig) -> str:
     """Render ``slippage_decay_audit.md``; see the module docstring."""
     view = TournamentView(arts)
     md = Markdown()
     md.h1(f"Slippage Decay Audit: {config.as_of}")
     md.add(
-        f"Execution alpha decay: the CAGR lost between the idealized and the realized simulator ({_frictions(config)})."
+        "Execution alpha decay: the CAGR lost between the idealized and the realized simulator "
+        f"({_frictions(config)})."
     )
     doc = arts.json(SLIPPAGE_DECAY)
     md.h2("High-fidelity decay analysis")
@@ -487,6 +588,10 @@ def render_slippage_decay(arts: RunArtifacts, config: ReportConfig) -> str:
             else "the tournament did not write it"
         )
         md.missing(SLIPPAGE_DECAY, why)
+    elif isinstance(doc, dict) and any(
+        isinstance(r, dict) and "sensitivity" in r for r in doc.get("rows", [])
+    ):
+        _decay_analysis(md, doc)
     else:
         json_to_markdown(md, doc)
     md.h2("Decay by engine and profile (tournament summary)")
@@ -497,18 +602,27 @@ def render_slippage_decay(arts: RunArtifacts, config: ReportConfig) -> str:
         md.add("The tournament summary lists no decay rows.")
     else:
         rows = sorted(rows, key=lambda d: (str(d.get("profile")), str(d.get("engine"))))
-        md.table(
-            ["Profile", "Engine", "Idealized CAGR", "Realized CAGR", "Decay"],
-            [
-                [
-                    d.get("profile"),
-                    d.get("engine"),
-                    fmt_pct(d.get("idealized_cagr"), 2),
-                    fmt_pct(d.get("realized_cagr"), 2),
-                    fmt_pct(d.get("decay"), 2),
+        reference = any(d.get("cvxportfolio_cagr") is not None for d in rows)
+        headers = ["Profile", "Engine", "Idealized CAGR", "Realized CAGR", "Decay", "Costs (total)"]
+        if reference:
+            headers += ["cvxportfolio CAGR", "Realized vs cvxportfolio (max daily |Δ|)"]
+        table = []
+        for d in rows:
+            row = [
+                d.get("profile"),
+                d.get("engine"),
+                fmt_pct(d.get("idealized_cagr"), 2),
+                fmt_pct(d.get("realized_cagr"), 2),
+                fmt_pct(d.get("decay"), 2),
+                fmt_pct(d.get("costs"), 3),
+            ]
+            if reference:
+                diff = d.get("realized_vs_cvxportfolio_max_abs_diff")
+                cvx = d.get("cvxportfolio_cagr")
+                row += [
+                    fmt_pct(cvx, 2) if cvx is not None else "—",
+                    format(_num(diff), ".1e") if is_number(diff) else "—",
                 ]
-                for d in rows
-            ],
-            "llrrr",
-        )
+            table.append(row)
+        md.table(headers, table, "ll" + "r" * (len(headers) - 2))
     return md.render()
