@@ -210,6 +210,28 @@ def recover(
 
 
 @app.command()
+def explain(
+    subject: Annotated[str, typer.Argument(help="Symbol, ticker or identity (BTC, NASDAQ:AAPL).")],
+    run_id: RunIdOpt = "latest",
+    profile: ProfileOpt = None,
+    manifest: ManifestOpt = DEFAULT_MANIFEST,
+    root: RootOpt = Path("."),
+) -> None:
+    """Why is X in and Y out? The decision trail of one listing or identity."""
+    from clusterfolio.pipeline.runner import resolve_run_dir
+    from clusterfolio.selection.trail import explain as explain_subject
+
+    try:
+        settings = _resolve(root, manifest, profile, []).settings
+        run_dir = resolve_run_dir(root.resolve() / settings.run.runs_dir, run_id)
+        typer.echo(explain_subject(subject, run_dir))
+    except FileNotFoundError as exc:
+        _fail(ClusterfolioError(f"{exc}: natural selection has not run in this run"))
+    except ClusterfolioError as exc:
+        _fail(exc)
+
+
+@app.command()
 def steps() -> None:
     """List the 13 steps and which are registered."""
     from clusterfolio.enums import StepName
