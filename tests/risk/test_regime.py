@@ -7,13 +7,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from clusterfolio.enums import Direction, Regime
 from clusterfolio.errors import ConfigError, DataError
 from clusterfolio.manifest import RegimeSettings
 from clusterfolio.risk.regime import (
+    CALIBRATED_THRESHOLDS,
+    CALIBRATED_WEIGHTS,
+    DEFAULT_LEVEL_HISTORY,
+    DEFAULT_SHORT_WINDOW,
     FEATURES,
+    apply_persistence,
     classify,
+    composite_score,
     confusion_matrix,
     detect_regime,
     feature_scores,
@@ -21,7 +29,8 @@ from clusterfolio.risk.regime import (
     regime_series,
 )
 
-SETTINGS = RegimeSettings()
+#: The calibrated detector (the values recommended as the manifest defaults).
+SETTINGS = RegimeSettings(weights=dict(CALIBRATED_WEIGHTS), **CALIBRATED_THRESHOLDS)
 
 
 def _calm_then_violent(seed: int = 3, calm: int = 400, violent: int = 80) -> pd.Series:
@@ -36,6 +45,14 @@ def _calm_then_violent(seed: int = 3, calm: int = 400, violent: int = 80) -> pd.
         storm[i] = last
     index = pd.bdate_range("2015-01-02", periods=calm + violent)
     return pd.Series(np.concatenate([quiet, storm]), index=index, name="proxy")
+
+
+def _stages(seed: int, *stages: tuple[int, float]) -> pd.Series:
+    """Gaussian returns in stages of (sessions, daily volatility)."""
+    rng = np.random.default_rng(seed)
+    parts = [rng.normal(0.0, vol, n) for n, vol in stages]
+    values = np.concatenate(parts)
+    return pd.Series(values, index=pd.bdate_range("2010-01-04", periods=values.size), name="p")
 
 
 def test_market_proxy_ignores_shorts_and_nan() -> None:
@@ -67,7 +84,28 @@ def test_calm_then_violent_reads_quiet_normal_then_crisis() -> None:
     assert (storm != Regime.QUIET.value).all()
     folded = regime_series(proxy, SETTINGS, spectral=False)
     assert Regime.TURBULENT.value not in set(folded["label"])
+    assert Regime.TURBULENT.value not in set(folded["raw_label"])
     assert (folded.loc[storm.index, "label"] == Regime.CRISIS.value).mean() > 0.8
+
+
+def test_level_keeps_a_long_storm_stressed_and_reads_the_calm_after_it() -> None:
+    # 500 normal sessions, 300 stormy ones (3x the volatility), then 200 calm ones (0.4x)
+    proxy = _stages(11, (500, 0.01), (300, 0.03), (200, 0.004))
+    series = regime_series(proxy, SETTINGS, spectral=True)
+    normal = series.loc[proxy.index[250] : proxy.index[499]]
+    assert (normal["label"] == Regime.NORMAL.value).mean() > 0.6
+    assert not normal["label"].isin([Regime.CRISIS.value]).any()
+    late_storm = series.loc[proxy.index[700] : proxy.index[799]]
+    # the 250-session baseline is all storm by now: the relative ratio sees nothing unusual,
+    # the level against the long-run median still does
+    assert late_storm["vol_ratio"].median() == pytest.approx(1.0, abs=0.15)
+    assert late_storm["vol_level"].median() > 2.5
+    assert late_storm["label"].isin([Regime.TURBULENT.value, Regime.CRISIS.value]).all()
+    assert (late_storm["label"] == Regime.CRISIS.value).mean() > 0.5
+    relative_only = regime_series(proxy, RegimeSettings(weights={"vol_ratio": 1.0}), spectral=True)
+    assert (relative_only.loc[late_storm.index, "label"] == Regime.NORMAL.value).mean() > 0.5
+    calm = series.loc[proxy.index[880] :, "label"]
+    assert (calm == Regime.QUIET.value).all()
 
 
 def test_point_in_time() -> None:
@@ -89,11 +127,17 @@ def test_series_rows_equal_single_date_detection() -> None:
     proxy = _calm_then_violent(seed=4)
     series = regime_series(proxy, SETTINGS, spectral=True)
     assert series.index[0] == proxy.index[SETTINGS.window - 1]
-    for pos in (0, 1, 100, 190, 191, 192, 300, len(series) - 1):
+    for pos in (0, 1, 2, 3, 100, 190, 191, 192, 300, 350, 360, len(series) - 1):
         t = series.index[pos]
         one = detect_regime(proxy.loc[:t], SETTINGS, spectral=True)
         assert one.date == t
         assert one.label.value == series.loc[t, "label"]
+        assert set(one.features) == {
+            *FEATURES,
+            *(f"{n}_score" for n in FEATURES),
+            "baseline_sessions",
+            "level_sessions",
+        }
         for key, value in one.features.items():
             assert value == pytest.approx(series.loc[t, key], abs=1e-12, rel=1e-12), key
     record = detect_regime(proxy, SETTINGS, spectral=False).to_dict()
@@ -104,15 +148,77 @@ def test_series_rows_equal_single_date_detection() -> None:
 def test_warm_up_uses_available_history() -> None:
     proxy = _calm_then_violent()
     series = regime_series(proxy, SETTINGS, spectral=True)
-    assert series["baseline_sessions"].iloc[0] == SETTINGS.window
+    w = SETTINGS.window
+    assert series["baseline_sessions"].iloc[0] == w
     assert series["baseline_sessions"].max() == SETTINGS.baseline
-    assert series["vol_ratio"].iloc[0] == pytest.approx(1.0)
+    assert series["level_sessions"].iloc[0] == 1
+    assert series["level_sessions"].iloc[-1] == min(len(series), DEFAULT_LEVEL_HISTORY)
+    assert series["vol_level"].iloc[0] == pytest.approx(1.0)
+    # the first baseline is the recent window itself: the ratio is sqrt(std(short) / std(recent))
+    first = proxy.iloc[:w].to_numpy()
+    short = first[-DEFAULT_SHORT_WINDOW:].std(ddof=1)
+    expected = np.sqrt(short / first.std(ddof=1))
+    assert series["vol_ratio"].iloc[0] == pytest.approx(expected, rel=1e-12)
     with pytest.raises(DataError, match="window"):
-        detect_regime(proxy.iloc[: SETTINGS.window - 1], SETTINGS, spectral=True)
+        detect_regime(proxy.iloc[: w - 1], SETTINGS, spectral=True)
+
+
+def test_persistence_rule() -> None:
+    raw = np.array([1, 1, 3, 1, 1, 3, 3, 3, 2, 2, 1, 0, 0, 0, 0])
+    held = apply_persistence(raw, 3)
+    # a one-day spike is ignored; CRISIS after 3 days; the fall goes to the most stressed label
+    # of the last 3 days once all are below CRISIS; QUIET after 3 QUIET days
+    np.testing.assert_array_equal(held, [1, 1, 1, 1, 1, 1, 1, 3, 3, 3, 2, 2, 1, 0, 0])
+    np.testing.assert_array_equal(apply_persistence(raw, 1), raw)
+    np.testing.assert_array_equal(apply_persistence(np.array([2, 0, 0]), 5), [2, 2, 2])
+    assert apply_persistence(np.array([], dtype=np.int64), 3).size == 0
+
+
+@given(
+    raw=st.lists(st.integers(min_value=0, max_value=3), min_size=1, max_size=60),
+    persistence=st.integers(min_value=1, max_value=6),
+)
+def test_persistence_changes_only_after_a_held_move(raw: list[int], persistence: int) -> None:
+    path = np.array(raw)
+    held = apply_persistence(path, persistence)
+    assert held[0] == path[0]
+    for t in range(1, path.size):
+        last = path[max(0, t - persistence + 1) : t + 1]
+        if held[t] > held[t - 1]:  # a rise: every raw label of the last dates is that high
+            assert last.min() == held[t]
+        elif held[t] < held[t - 1]:  # a fall: every raw label of the last dates is that low
+            assert last.max() == held[t]
+        else:  # kept: the last dates straddle it
+            assert last.min() <= held[t] <= last.max()
+    # point in time: a prefix of the path gives a prefix of the labels
+    cut = path.size // 2 + 1
+    np.testing.assert_array_equal(apply_persistence(path[:cut], persistence), held[:cut])
+
+
+def test_persistence_in_the_series_and_parameter_checks() -> None:
+    proxy = _calm_then_violent(seed=5)
+    held = regime_series(proxy, SETTINGS, spectral=True)
+    raw = regime_series(proxy, SETTINGS, spectral=True, persistence=1)
+    assert (raw["label"] == raw["raw_label"]).all()
+    assert (held["raw_label"] == raw["raw_label"]).all()
+    changes = (held["label"] != held["label"].shift()).sum()
+    assert changes < (raw["label"] != raw["label"].shift()).sum()
+    one = detect_regime(proxy, SETTINGS, spectral=True, persistence=1)
+    assert one.label.value == raw["label"].iloc[-1]
+    with pytest.raises(ConfigError, match="short_window"):
+        regime_series(proxy, SETTINGS, spectral=True, short_window=SETTINGS.window + 1)
+    with pytest.raises(ConfigError, match="persistence"):
+        detect_regime(proxy, SETTINGS, spectral=True, persistence=0)
+    with pytest.raises(ConfigError, match="level_history"):
+        regime_series(proxy, SETTINGS, spectral=True, level_history=0)
+    # a shorter level history is a shorter median (the first rows agree)
+    short = regime_series(proxy, SETTINGS, spectral=True, level_history=100)
+    assert short["level_sessions"].max() == 100
+    pd.testing.assert_series_equal(short["vol_level"].iloc[:100], held["vol_level"].iloc[:100])
 
 
 def test_classify_and_fold_rule() -> None:
-    s = SETTINGS  # quiet 0.30, turbulent 0.55, crisis 0.72 (midpoint 0.635)
+    s = RegimeSettings(quiet_below=0.30, turbulent_above=0.55, crisis_above=0.72)  # mid 0.635
     assert classify(0.1, s, spectral=True) is Regime.QUIET
     assert classify(0.3, s, spectral=True) is Regime.NORMAL
     assert classify(0.6, s, spectral=True) is Regime.TURBULENT
@@ -127,22 +233,32 @@ def test_classify_and_fold_rule() -> None:
 def test_feature_scores_and_weights() -> None:
     raw = {
         "vol_ratio": np.array([0.25, 1.0, 2.0, np.inf]),
+        "vol_level": np.array([0.25, 1.0, 2.0, 16.0]),
         "turbulence": np.array([0.5, 1.0, np.sqrt(2.0), 3.0]),
         "vol_clustering": np.array([-0.2, 0.0, 0.2, 0.9]),
         "entropy": np.array([1.0, 0.95, 0.9, 0.5]),
     }
     scores = feature_scores(raw)
+    assert list(scores) == list(FEATURES)
     np.testing.assert_allclose(scores["vol_ratio"], [0.0, 0.5, 1.0, 1.0])
+    np.testing.assert_allclose(scores["vol_level"], [0.0, 0.5, 0.75, 1.0])
     np.testing.assert_allclose(scores["turbulence"], [0.0, 0.5, 1.0, 1.0])
     np.testing.assert_allclose(scores["vol_clustering"], [0.0, 0.0, 0.5, 1.0])
     np.testing.assert_allclose(scores["entropy"], [0.0, 0.5, 1.0, 1.0])
+    assert feature_scores({"vol_level": [np.nan]})["vol_level"][0] == 0.5
+    composite = composite_score(scores, SETTINGS)
+    weights = np.array([CALIBRATED_WEIGHTS[n] for n in FEATURES])
+    expected = np.stack([scores[n] for n in FEATURES]).T @ weights / weights.sum()
+    np.testing.assert_allclose(composite, expected)
     proxy = _calm_then_violent()
     with pytest.raises(ConfigError, match="unknown"):
         regime_series(proxy, RegimeSettings(weights={"hurst": 1.0}), spectral=True)
-    only_vol = RegimeSettings(weights={"vol_ratio": 2.0})
-    series = regime_series(proxy, only_vol, spectral=True)
-    np.testing.assert_allclose(series["score"], series["vol_ratio_score"])
-    assert set(FEATURES) == set(SETTINGS.weights)
+    with pytest.raises(ConfigError, match="non-negative"):
+        regime_series(proxy, RegimeSettings(weights={"vol_level": -1.0}), spectral=True)
+    only_level = RegimeSettings(weights={"vol_level": 2.0})
+    series = regime_series(proxy, only_level, spectral=True)
+    np.testing.assert_allclose(series["score"], series["vol_level_score"])
+    assert set(FEATURES) == set(CALIBRATED_WEIGHTS)
 
 
 def test_confusion_matrix() -> None:
@@ -176,8 +292,13 @@ def test_covid_crash_reads_crisis_and_2017_does_not(shared_data: Path) -> None:
         crash = series.loc["2020-03-16":"2020-03-31", "label"]
         assert len(crash) >= 10
         assert (crash == Regime.CRISIS.value).mean() >= 0.75
+        before = series.loc["2020-02-03":"2020-02-20", "label"]  # the calm before the crash
+        assert not (before == Regime.CRISIS.value).any()
         calm = series.loc["2017-10-01":"2017-12-31", "label"]
         assert len(calm) >= 55
         assert not (calm == Regime.CRISIS.value).any()
         assert not (calm == Regime.TURBULENT.value).any()
         assert (calm == Regime.QUIET.value).mean() >= 0.5
+        # the last date read alone (as the pipeline does) agrees with the series
+        now = detect_regime(proxy.loc[:"2020-03-20"], SETTINGS, spectral=spectral)
+        assert now.label is Regime.CRISIS
