@@ -102,7 +102,11 @@ def test_level_keeps_a_long_storm_stressed_and_reads_the_calm_after_it() -> None
     assert late_storm["vol_level"].median() > 2.5
     assert late_storm["label"].isin([Regime.TURBULENT.value, Regime.CRISIS.value]).all()
     assert (late_storm["label"] == Regime.CRISIS.value).mean() > 0.5
-    relative_only = regime_series(proxy, RegimeSettings(weights={"vol_ratio": 1.0}), spectral=True)
+    # a relative-only detector with the pre-calibration thresholds (a ratio of 1 scores 0.5)
+    relative = RegimeSettings(
+        weights={"vol_ratio": 1.0}, quiet_below=0.30, turbulent_above=0.55, crisis_above=0.72
+    )
+    relative_only = regime_series(proxy, relative, spectral=True)
     assert (relative_only.loc[late_storm.index, "label"] == Regime.NORMAL.value).mean() > 0.5
     calm = series.loc[proxy.index[880] :, "label"]
     assert (calm == Regime.QUIET.value).all()

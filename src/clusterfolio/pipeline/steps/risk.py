@@ -11,8 +11,8 @@ cluster registry carries members, lead asset, alternatives, intra-cluster correl
 volatility, fragility and sector homogeneity; the clustermap data (ordered distance matrix) is
 saved for the reports.
 
-Regime detection: the composite score (volatility ratio, DWT turbulence, volatility clustering,
-permutation entropy) on an equal-weight proxy of the LONG winners, labelled QUIET / NORMAL /
+Regime detection: the composite score (volatility ratio, volatility level against its own
+history, DWT turbulence, volatility clustering, permutation entropy) on an equal-weight proxy of the LONG winners, labelled QUIET / NORMAL /
 TURBULENT (with ``feat_spectral_regimes``) / CRISIS; the series over the window is saved, each
 date read from data up to that date only.
 """
