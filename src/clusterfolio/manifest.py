@@ -146,7 +146,7 @@ class SelectionSettings(_Model):
     threshold: float = Field(0.4, gt=0, le=2.0)
     min_overlap: int = Field(20, ge=2)
     momentum_gate: float = Field(-0.5, description="minimum 60-day return kept")
-    max_winners: int = Field(60, ge=2)
+    max_winners: int = Field(40, ge=2, description="global cap (~40 diverse winners)")
 
 
 class RegimeSettings(_Model):

@@ -139,7 +139,8 @@ def test_natural_selection_on_the_m6_universe(m6: tuple[pd.DataFrame, pd.DataFra
             "score": 0.0,
         }
     )
-    sel = SelectionSettings(top_n=2, momentum_gate=-0.9)
+    # a global cap above the number of clusters: every cluster keeps its leader
+    sel = SelectionSettings(top_n=2, momentum_gate=-0.9, max_winners=60)
     result = natural_selection(pool, window, None, settings=sel, xs_momentum=False, baseline="IVV")
     cand = result.candidates.set_index("symbol")
     chosen = cand[cand["fate"] == "selected"]

@@ -687,7 +687,7 @@ def _equities(settings: SyntheticSettings, taken: set[str]) -> tuple[list[_Unit]
             s_load = float(np.clip(rng.normal(1.0, 0.25), 0.3, 1.8))
             i_load = float(np.clip(rng.normal(1.0, 0.3), 0.2, 2.0))
             idio_mult = 1.5 if industry == "Biotechnology" else 1.0
-            idio = float(np.clip(0.016 * (cap / 1.5e10) ** -0.12 * idio_mult, 0.006, 0.045))
+            idio = float(np.clip(0.007 * (cap / 1.5e10) ** -0.12 * idio_mult, 0.004, 0.03))
             exposures: list[tuple[str, float]] = [
                 ("global", beta),
                 (_sec(sector.name), s_load),
@@ -930,7 +930,7 @@ def _build_universe(settings: SyntheticSettings) -> _Universe:
     for sector in _SECTORS:
         factors[_sec(sector.name)] = (sector.vol, 5.0, 0.07, 0.90)
         for industry, _ in sector.industries:
-            factors[_ind(sector.name, industry)] = (0.45 * sector.vol, 5.0, 0.05, 0.90)
+            factors[_ind(sector.name, industry)] = (1.0 * sector.vol, 5.0, 0.05, 0.90)
     taken = _reserved_tickers()
     parts = [
         _etfs(settings, taken),
