@@ -74,13 +74,32 @@ class ReportConfig:
     def from_ledger(
         cls, ledger: dict[str, Any], *, use_quantstats: bool | None = None
     ) -> ReportConfig:
-        """Build the configuration from a run ledger (``run_manifest.json``)."""
-        settings = Settings.model_validate(ledger.get("settings", {}))
-        return cls.from_settings(
-            settings,
+        """Build the configuration from a run ledger (``run_manifest.json``).
+
+        The few settings the reports need are read from the ledger's resolved settings one by
+        one (defaults where absent), so the ledger of a run made by an older or newer version of
+        the manifest models still renders.
+        """
+        raw = ledger.get("settings") or {}
+        defaults = Settings()
+
+        def get(section: str, key: str, default: Any) -> Any:
+            block = raw.get(section) if isinstance(raw, dict) else None
+            return block.get(key, default) if isinstance(block, dict) else default
+
+        profiles = get("risk", "profiles", [p.value for p in defaults.risk.profiles])
+        return cls(
             run_id=str(ledger.get("run_id", "")),
             as_of=str(ledger.get("as_of", "")),
             manifest_profile=str(ledger.get("profile", "")),
+            baseline=str(get("backtest", "baseline", defaults.backtest.baseline)),
+            accepted_profile=str(
+                get("run", "accepted_profile", defaults.run.accepted_profile.value)
+            ),
+            profiles=tuple(str(p) for p in profiles),
+            decay_audit=bool(get("features", "feat_decay_audit", False)),
+            slippage=float(get("backtest", "slippage", defaults.backtest.slippage)),
+            commission=float(get("backtest", "commission", defaults.backtest.commission)),
             use_quantstats=use_quantstats,
         )
 
