@@ -31,7 +31,8 @@ SETS := $(if $(TOP_N),--set selection.top_n=$(TOP_N)) \
 COMMON := $(if $(PROFILE),--profile $(PROFILE)) $(if $(AS_OF),--as-of $(AS_OF)) $(SETS)
 
 .PHONY: help install lint format test test-all bench daily-run clean-run prep validate recover \
-        steps schema scans select optimize-v2 audit accept-state drift
+        steps schema scans select optimize-v2 audit accept-state drift report display gist \
+        finalize
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
@@ -104,3 +105,14 @@ accept-state: install ## Snapshot an audited run's profile (RISK_PROFILE, defaul
 
 drift: install ## Target vs accepted state: drift.json, drift.md, orders.csv
 	$(CF) drift $(AUDIT_OPTS) $(if $(RISK_PROFILE),--profile $(RISK_PROFILE))
+
+report: install ## Render the reports of a run and refresh summaries/
+	$(CF) report --run $(RUN) $(if $(PROFILE),--profile $(PROFILE))
+
+display: install ## The interactive terminal dashboard over the latest run
+	$(CF) display --run $(RUN) $(if $(PROFILE),--profile $(PROFILE))
+
+gist: install ## Sync summaries/ to the private Gist (GIST_ID or GIST_REMOTE, GITHUB_TOKEN; GIST_ALLOW_EMPTY=1)
+	$(CF) publish --run $(RUN) $(if $(PROFILE),--profile $(PROFILE))
+
+finalize: audit drift report gist ## Audit, drift, reports, then publish

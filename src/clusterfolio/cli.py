@@ -347,9 +347,10 @@ def config_check(
 
 def _register_plugins() -> None:
     """Attach the command groups that live in their own modules."""
-    from clusterfolio import cli_audit
+    from clusterfolio import cli_audit, cli_report
 
     cli_audit.register(app)
+    cli_report.register(app)
 
 
 _register_plugins()

@@ -18,6 +18,7 @@ def build_registry(*, recover: bool = False) -> StepRegistry:
         health,
         optimization,
         prep,
+        reporting,
         risk,
         selection,
     )
@@ -35,6 +36,7 @@ def build_registry(*, recover: bool = False) -> StepRegistry:
         risk.FACTOR_ANALYSIS,
         risk.REGIME_DETECTION,
         optimization.STEP,
+        reporting.STEP,
     )
     for step in steps:
         registry.register(step)

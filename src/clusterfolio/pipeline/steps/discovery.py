@@ -18,10 +18,11 @@ from typing import Any
 
 import pandas as pd
 
-from clusterfolio.data.calendars import sessions
+from clusterfolio.data.calendars import sessions, sessions_back
+from clusterfolio.data.lakehouse import Lakehouse
 from clusterfolio.data.sync import STATE_FILE, SyncState, sync_listing
 from clusterfolio.discovery.evaluate import ScanExport, ScanStatus, discovery_summary
-from clusterfolio.enums import AssetClass, Direction, StepName
+from clusterfolio.enums import AssetClass, CalendarKind, Direction, StepName
 from clusterfolio.errors import DataError
 from clusterfolio.io import atomic_write_json, atomic_write_parquet, read_json
 from clusterfolio.pipeline.context import RunContext
@@ -32,6 +33,10 @@ SCANS_DIR = "scans/"
 SUMMARY = "discovery_summary.json"
 SCREENER = "screener.parquet"
 RAW_POOL_JSON = "raw_pool.json"
+#: The sync state is saved after this many listings that asked the provider for something (and
+#: at the end): a run killed in between asks again for at most these (saving after each one
+#: rewrites the whole, growing state file every time: quadratic on a cold lakehouse).
+STATE_SAVE_EVERY = 50
 
 
 def _screens(ctx: RunContext) -> list[Any]:
@@ -41,26 +46,75 @@ def _screens(ctx: RunContext) -> list[Any]:
     return load_screens(ctx.resolve_config_path(settings.scanners_dir), settings.scanners)
 
 
+def _read_stored(lake: Lakehouse, symbols: list[str]) -> dict[str, pd.DataFrame | DataError]:
+    """Stored candles of ``symbols`` in one concurrent batch (empty frame when none stored).
+
+    When the batch fails (a corrupt file), each symbol is read alone and its error returned in
+    its place, so one broken file costs only its own listing.
+    """
+    try:
+        return dict(lake.read_many(symbols, missing_ok=True))
+    except DataError:
+        out: dict[str, pd.DataFrame | DataError] = {}
+        for symbol in symbols:
+            try:
+                out[symbol] = lake.read(symbol, missing_ok=True)
+            except DataError as exc:
+                out[symbol] = exc
+        return out
+
+
+def _spans(frame: pd.DataFrame | DataError, window: pd.DatetimeIndex) -> bool:
+    """Whether stored candles reach from the window's first to its last session."""
+    if isinstance(frame, DataError) or frame.empty:
+        return False
+    column = list(frame.columns).index("session")  # iat: no Series built per frame
+    first: Any = frame.iat[0, column]
+    last: Any = frame.iat[-1, column]
+    return bool(pd.Timestamp(first) <= window[0] and pd.Timestamp(last) >= window[-1])
+
+
 def _local_table(ctx: RunContext, screens: list[Any]) -> pd.DataFrame:
+    """Screener table of every listing from ``discovery.history_days`` of stored candles.
+
+    The stored candles are read in one concurrent batch; a listing whose stored candles already
+    span the sessions its calendar needs is fresh (:func:`~clusterfolio.data.sync.sync_listing`
+    would ask nothing), every other one is synced and read again. The needed sessions are
+    computed once per calendar; the sync state is saved every :data:`STATE_SAVE_EVERY` listings
+    that asked the provider for something, and at the end.
+    """
     from clusterfolio.discovery.columns import screener_table
     from clusterfolio.discovery.evaluate import required_columns
 
     provider = ctx.provider
     listings = {listing.symbol: listing for listing in provider.listings()}
+    symbols = sorted(listings)
     start = ctx.as_of - timedelta(days=ctx.settings.discovery.history_days)
     lake = lakehouse(ctx)
     state = SyncState(ctx.lakehouse_root / STATE_FILE)
-    total = len(listings)
+    windows: dict[CalendarKind, pd.DatetimeIndex] = {}
+    stored = _read_stored(lake, symbols)
     candles: dict[str, pd.DataFrame] = {}
-    for i, (symbol, listing) in enumerate(sorted(listings.items()), start=1):
-        n = len(sessions(listing.calendar, start, ctx.as_of))
+    synced: list[str] = []
+    unsaved = 0
+    for i, symbol in enumerate(symbols, start=1):
+        listing = listings[symbol]
+        kind = listing.calendar
+        if kind not in windows:
+            n = max(len(sessions(kind, start, ctx.as_of)), 2)
+            windows[kind] = sessions_back(kind, ctx.as_of, n)
+        frame = stored[symbol]
+        if isinstance(frame, pd.DataFrame) and _spans(frame, windows[kind]):
+            candles[symbol] = frame
+            ctx.tick("screener candles", i, len(symbols))
+            continue
         try:
             outcome = sync_listing(
                 lake,
                 provider,
                 listing,
                 as_of=ctx.as_of,
-                n_sessions=max(n, 2),
+                n_sessions=len(windows[kind]),
                 state=state,
                 backfill=ctx.settings.data.backfill,
             )
@@ -68,20 +122,27 @@ def _local_table(ctx: RunContext, screens: list[Any]) -> pd.DataFrame:
             ctx.recorder.warn(f"{symbol}: sync failed: {exc}")
             continue
         if outcome.requests:
-            state.save()
+            unsaved += 1
+            if unsaved >= STATE_SAVE_EVERY:
+                state.save()
+                unsaved = 0
         if outcome.duplicates_collapsed:
             ctx.recorder.warn(
                 f"fallback duplicate_sessions: {symbol}: duplicated sessions "
                 f"{outcome.duplicates_collapsed}; kept the last bar of each"
             )
-        frame = lake.read(symbol, missing_ok=True)
-        frame = frame[
-            (frame["session"] >= pd.Timestamp(start))
-            & (frame["session"] <= pd.Timestamp(ctx.as_of))
-        ]
-        candles[symbol] = frame.reset_index(drop=True)
-        ctx.tick("screener candles", i, total)
-    return screener_table(candles, listings, required_columns(screens), as_of=ctx.as_of)
+        synced.append(symbol)
+        ctx.tick("screener candles", i, len(symbols))
+    if unsaved:
+        state.save()
+    for symbol, frame in _read_stored(lake, synced).items():
+        if isinstance(frame, DataError):
+            ctx.recorder.warn(f"{symbol}: read failed after sync: {frame}")
+            continue
+        candles[symbol] = frame
+    return screener_table(
+        candles, listings, required_columns(screens), as_of=ctx.as_of, start=start
+    )
 
 
 def run_discovery(ctx: RunContext) -> None:

@@ -18,6 +18,7 @@ reruns a step reruns this one anyway.
 from __future__ import annotations
 
 from clusterfolio.enums import StepName
+from clusterfolio.errors import AuditError
 from clusterfolio.pipeline.context import RunContext
 from clusterfolio.pipeline.registry import Step
 from clusterfolio.report import artifacts as A
@@ -56,7 +57,15 @@ OPTIONAL: tuple[str, ...] = (
 
 
 def run(ctx: RunContext) -> None:
-    """Render the reports and copy the golden artifacts to ``summaries/``."""
+    """Audit the portfolio, measure drift, render the reports, copy the golden artifacts.
+
+    The audit gate runs first (``audit.json``, ``audit.md``) and the drift against the accepted
+    state next (``drift.json``, ``drift.md``; ``orders.csv`` only for a passing audit), so the
+    reports show the verdict. A failed audit fails the step after the reports are written: the
+    run is never marked complete, ``latest`` does not move to it, and it cannot be published or
+    accepted.
+    """
+    from clusterfolio.audit.gate import audit_run, drift_run, load_run_inputs
     from clusterfolio.report.build import build_reports
     from clusterfolio.report.config import ReportConfig
     from clusterfolio.report.summaries import sync_summaries
@@ -66,6 +75,15 @@ def run(ctx: RunContext) -> None:
         run_id=ctx.run_id,
         as_of=ctx.as_of.isoformat(),
         manifest_profile=ctx.manifest.profile,
+    )
+    audit = audit_run(load_run_inputs(ctx.run_dir, fallback=ctx.settings))
+    drift_run(
+        load_run_inputs(ctx.run_dir, fallback=ctx.settings), lakehouse_root=ctx.lakehouse_root
+    )
+    ctx.recorder.decide(
+        "portfolio",
+        "audit_passed" if audit.passed else "audit_failed",
+        audit.failure_summary() if not audit.passed else "every check passed",
     )
     build = build_reports(ctx.run_dir, config)
     summaries = ctx.resolve_path(ctx.settings.run.summaries_dir)
@@ -86,6 +104,8 @@ def run(ctx: RunContext) -> None:
         )
     for name in build.removed:
         ctx.recorder.decide(name, "removed", "stale report of an earlier rendering")
+    if not audit.passed:
+        raise AuditError(f"audit failed: {audit.failure_summary()}")
     ctx.recorder.counts.update(
         {
             "reports": len(build.written),

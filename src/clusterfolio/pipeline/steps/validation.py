@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from clusterfolio.enums import StepName
+from clusterfolio.errors import ClusterfolioError
 from clusterfolio.io import read_json, read_parquet
 from clusterfolio.pipeline.context import RunContext
 from clusterfolio.pipeline.registry import Step
@@ -73,8 +74,8 @@ def live_parity(
     -------
     dict
         ``clusters``, ``regime``, ``threshold`` and ``statistics`` (each True when equal),
-        ``checked`` (False with the dynamic universe, whose universe differs by design) and
-        ``detail``.
+        ``checked`` (False with the dynamic universe, whose universe differs by design, or when
+        the whole-matrix decision fails) and ``detail``.
     """
     from clusterfolio.backtest.decision import decide
 
@@ -84,7 +85,10 @@ def live_parity(
     buckets = read_json(ctx.artifact(CLUSTERS))
     regime_doc = read_json(ctx.artifact(REGIME))
     table = read_parquet(ctx.artifact(ANTIFRAGILITY))
-    decision = decide(returns, directions, None, settings)
+    try:
+        decision = decide(returns, directions, None, settings)
+    except ClusterfolioError as exc:
+        return {"checked": False, "detail": f"decide failed on the whole matrix: {exc}"}
     live = {str(k): int(v) for k, v in buckets["labels"].items()}
     same_clusters = live == dict(decision.clusters)
     same_regime = str(regime_doc["label"]) == decision.regime.value
