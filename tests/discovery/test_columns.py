@@ -447,3 +447,127 @@ def test_missing_candle_columns(xlk: pd.DataFrame) -> None:
 
 def test_shared_fixture_path(shared_data: Path) -> None:
     assert (shared_data / "etfs" / "m6_universe" / "XLK.csv.gz").is_file()
+
+
+# ------------------------------------------------------------------------- panels
+
+
+ALL_COLUMNS: list[str] = [
+    *INDICATOR_COLUMNS,
+    *(f"{n}[1]" for n in INDICATOR_COLUMNS),
+    *(f"{n}|1W" for n in INDICATOR_COLUMNS),
+    *(f"{n}[2]|1M" for n in INDICATOR_COLUMNS),
+]
+
+
+def _assert_tables_equal(got: pd.DataFrame, want: pd.DataFrame, columns: Sequence[str]) -> None:
+    for name in columns:
+        a = got[name].to_numpy(dtype=float)
+        b = want[name].to_numpy(dtype=float)
+        np.testing.assert_array_equal(np.isnan(a), np.isnan(b), err_msg=name)
+        ok = ~np.isnan(b)
+        np.testing.assert_allclose(a[ok], b[ok], rtol=TOL, atol=TOL, err_msg=name)
+
+
+@pytest.fixture(scope="module")
+def mixed_universe(
+    crypto_universe: tuple[dict, dict],
+    m6_universe: tuple[dict, dict],
+    fx_universe: tuple[dict, dict],
+) -> dict[str, pd.DataFrame]:
+    """Real candles of three calendars and very different lengths (232 to 2600 bars)."""
+    out: dict[str, pd.DataFrame] = {}
+    for part in (crypto_universe, m6_universe, fx_universe):
+        out.update(part[0])
+    return out
+
+
+def test_table_equals_each_symbol_alone(mixed_universe: dict[str, pd.DataFrame]) -> None:
+    """Stacking symbols of every calendar and length in panels changes no value."""
+    symbols = sorted(mixed_universe)[::9]
+    candles = {s: mixed_universe[s] for s in symbols}
+    table = screener_table(candles, {}, ALL_COLUMNS, as_of="2020-06-30")
+    alone = pd.DataFrame.from_records(
+        [screener_row(candles[s], ALL_COLUMNS, symbol=s, as_of="2020-06-30") for s in symbols],
+        index=pd.Index(symbols, name="symbol"),
+    )
+    _assert_tables_equal(table, alone, ALL_COLUMNS)
+
+
+def test_small_panels_and_edge_lengths(
+    mixed_universe: dict[str, pd.DataFrame], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows split over many small panels, empty and one-bar histories, unsorted input."""
+    from clusterfolio.discovery import columns
+
+    symbols = sorted(mixed_universe)[:40]
+    candles = {s: mixed_universe[s] for s in symbols}
+    btc = mixed_universe["BITSTAMP:BTCUSD"]
+    candles["X:EMPTY"] = btc.iloc[0:0]
+    candles["X:ONE"] = btc.iloc[:1]
+    candles["X:SHUFFLED"] = btc.sample(frac=1.0, random_state=3)
+    names = [*INDICATOR_COLUMNS, "RSI|1W", "close[1]|1M", "SMA20[5]"]
+    reference = screener_table(candles, {}, names)
+    monkeypatch.setattr(columns, "PANEL_CELLS", 5000)
+    assert len(columns._panels(np.array([len(f) for f in candles.values()]))) > 10
+    _assert_tables_equal(screener_table(candles, {}, names), reference, names)
+    alone = screener_row(btc, names)
+    for name in names:
+        assert_close(float(reference.loc["X:SHUFFLED", name]), alone[name], name)
+    assert reference.loc["X:EMPTY", names].isna().all()
+    assert reference.loc["X:ONE", "close"] == btc["close"].iloc[0]
+    assert np.isnan(reference.loc["X:ONE", "change"])
+
+
+def test_start_bounds_the_history(xlk: pd.DataFrame) -> None:
+    start, as_of = pd.Timestamp("2019-01-15"), pd.Timestamp("2020-02-28")
+    cut = xlk.loc[(xlk["session"] >= start) & (xlk["session"] <= as_of)]
+    names = ["EMA200", "RSI", "Perf.Y", "Recommend.All", "MACD.signal|1W"]
+    got = screener_table({"AMEX:XLK": xlk}, {}, names, as_of=as_of, start=start)
+    want = screener_row(cut, names)
+    for name in names:
+        assert_close(float(got.loc["AMEX:XLK", name]), want[name], name)
+    # the seeded EMA depends on where the history starts
+    full = screener_row(xlk, ["EMA200"], as_of=as_of)
+    assert full["EMA200"] != pytest.approx(want["EMA200"], rel=1e-9)
+
+
+def test_recursion_with_a_gap_after_the_seed() -> None:
+    """A row with a missing value after its seed is smoothed by pandas' ewm rules, the others
+    by the vectorised loop; both agree with independent computations."""
+    from clusterfolio.discovery.columns import rma, seeded_smooth
+
+    rng = np.random.default_rng(5)
+    panel = rng.normal(1.0, 0.3, size=(3, 60))
+    panel[0, :7] = np.nan  # starts late
+    panel[1, 30] = np.nan  # a gap after the seed
+    out = seeded_smooth(panel, 14, 1.0 / 14)
+    for r in (0, 2):
+        assert_close_seq(out[r], ref_rma(list(panel[r]), 14))
+    seq = panel[1, 13:].copy()
+    seq[0] = panel[1, :14].mean()
+    expected = pd.Series(seq).ewm(alpha=1.0 / 14, adjust=False).mean().to_numpy()
+    np.testing.assert_allclose(out[1, 13:], expected, rtol=TOL)
+    assert np.isnan(out[1, :13]).all()
+    np.testing.assert_allclose(rma(panel[2], 14), out[2], rtol=0, atol=0)
+
+
+def assert_close_seq(actual: np.ndarray, expected: Sequence[float]) -> None:
+    for k, (a, e) in enumerate(zip(actual, expected, strict=True)):
+        assert_close(float(a), e, f"bar {k}")
+
+
+def test_windows_with_missing_values() -> None:
+    """SMA and rolling extremes are NaN unless the whole window is defined."""
+    from clusterfolio.discovery.columns import _rolling_extreme, sma
+
+    x = np.array([[1.0, 2.0, 3.0, np.nan, 5.0, 6.0, 7.0, 8.0], [8.0, 1.0, 7.0, 2.0, 6.0, 3, 5, 4]])
+    got = sma(x, 3)
+    want = pd.DataFrame(x.T).rolling(3, min_periods=3).mean().to_numpy().T
+    np.testing.assert_allclose(got, want, rtol=TOL)
+    for n in (1, 2, 3, 5, 8, 9):
+        frame = pd.DataFrame(x.T).rolling(n, min_periods=n)
+        hi = _rolling_extreme(x, n, highest=True)
+        lo = _rolling_extreme(x, n, highest=False)
+        np.testing.assert_array_equal(hi, frame.max().to_numpy().T)
+        np.testing.assert_array_equal(lo, frame.min().to_numpy().T)

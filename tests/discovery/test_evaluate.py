@@ -21,7 +21,7 @@ from clusterfolio.discovery.evaluate import (
     required_columns,
     run_scanners,
 )
-from clusterfolio.discovery.screens import Screen, load_screens
+from clusterfolio.discovery.screens import Filter2Expression, Filter2Node, Screen, load_screens
 from clusterfolio.enums import AssetClass, Direction
 from clusterfolio.errors import ConfigError, DataError
 
@@ -188,6 +188,8 @@ def _python_filter(row: pd.Series, flt: Any, table: pd.DataFrame) -> bool:
         return row[x] if isinstance(x, str) and x in table.columns else x
 
     left, right, op = row[flt.left], flt.right, flt.operation
+    if op == "nempty":
+        return not (left is None or (isinstance(left, float) and math.isnan(left)))
     if op in ("has",):
         return isinstance(left, list) and bool(set(left) & set(right))
     if op == "equal":
@@ -211,6 +213,24 @@ def _python_filter(row: pd.Series, flt: Any, table: pd.DataFrame) -> bool:
         prev_l, prev_r = row[f"{flt.left}[1]"], row[f"{right}[1]"]
         return bool(prev_l <= prev_r and left > r)
     raise AssertionError(op)
+
+
+def _python_tree(row: pd.Series, node: Filter2Node, table: pd.DataFrame) -> bool:
+    """Row-by-row evaluation of a ``filter2`` tree."""
+    results = [
+        _python_filter(row, operand.expression, table)
+        if isinstance(operand, Filter2Expression)
+        else _python_tree(row, operand.operation, table)
+        for operand in node.operands
+    ]
+    return all(results) if node.operator == "and" else any(results)
+
+
+def _python_keep(row: pd.Series, screen: Screen, table: pd.DataFrame) -> bool:
+    tree = screen.request.filter2
+    return all(_python_filter(row, f, table) for f in screen.filters) and (
+        tree is None or _python_tree(row, tree, table)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -240,11 +260,7 @@ def test_project_screens_agree_with_row_by_row_evaluation(
             table["market"].isin(screen.request.markets or [])
             & (table["asset_class"] == str(screen.asset_class))
         ]
-        keep = [
-            sym
-            for sym, row in universe.iterrows()
-            if all(_python_filter(row, f, table) for f in screen.filters)
-        ]
+        keep = [sym for sym, row in universe.iterrows() if _python_keep(row, screen, table)]
         assert set(got.index) <= set(keep), screen.name
         expected_n = min(len(keep), screen.request.range[1]) if screen.request.range else len(keep)
         assert len(got) == expected_n, screen.name
@@ -257,10 +273,12 @@ def test_project_screens_agree_with_row_by_row_evaluation(
 
 def test_forex_multi_timeframe_screens(fx_universe: tuple[dict, dict], scanners_root: Path) -> None:
     candles, listings = fx_universe
-    screens = [s for s in load_screens(scanners_root) if s.asset_class is AssetClass.FOREX]
-    table = screener_table(candles, listings, required_columns(screens), as_of="2022-09-30")
-    long_ = evaluate_screen(next(s for s in screens if s.direction is Direction.LONG), table)
-    short = evaluate_screen(next(s for s in screens if s.direction is Direction.SHORT), table)
+    screens = {s.name: s for s in load_screens(scanners_root) if s.asset_class is AssetClass.FOREX}
+    table = screener_table(
+        candles, listings, required_columns(screens.values()), as_of="2022-09-30"
+    )
+    long_ = evaluate_screen(screens["forex_mtf_trend_long"], table)
+    short = evaluate_screen(screens["forex_mtf_trend_short"], table)
     # September 2022, the dollar at a 20-year high: long USD/JPY, short EUR/USD and GBP/USD
     assert "FX_IDC:USDJPY" in long_.index
     assert {"FX_IDC:EURUSD", "FX_IDC:GBPUSD"} <= set(short.index)
@@ -274,6 +292,14 @@ def test_forex_multi_timeframe_screens(fx_universe: tuple[dict, dict], scanners_
         row = table.loc[sym]
         assert row["close|1M"] < row["SMA10|1M"]
         assert row["MACD.macd|1W"] < row["MACD.signal|1W"]
+    # the bias twins put every pair with a monthly trend on one side, the confirmed ones inside
+    bias_long = set(evaluate_screen(screens["forex_mtf_bias_long"], table).index)
+    bias_short = set(evaluate_screen(screens["forex_mtf_bias_short"], table).index)
+    trended = table.index[table["close|1M"] != table["SMA10|1M"]]
+    trended = trended[table.loc[trended, "SMA10|1M"].notna()]
+    assert not bias_long & bias_short
+    assert bias_long | bias_short == set(trended)
+    assert set(long_.index) <= bias_long and set(short.index) <= bias_short
 
 
 # ------------------------------------------------------------------------- scanner run

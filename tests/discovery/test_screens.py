@@ -65,7 +65,14 @@ def test_project_scanners_load(scanners_root: Path) -> None:
     by_class: dict[AssetClass | None, list[Screen]] = {}
     for s in screens:
         by_class.setdefault(s.asset_class, []).append(s)
-    for klass in (AssetClass.EQUITY, AssetClass.CRYPTO, AssetClass.BOND, AssetClass.FOREX):
+    for klass in (
+        AssetClass.EQUITY,
+        AssetClass.ETF,
+        AssetClass.BOND,
+        AssetClass.COMMODITY,
+        AssetClass.CRYPTO,
+        AssetClass.FOREX,
+    ):
         assert len(by_class[klass]) >= 2, klass
         assert {s.direction for s in by_class[klass]} == {Direction.LONG, Direction.SHORT}
     forex = by_class[AssetClass.FOREX]

@@ -1,8 +1,8 @@
 """TradingView screener columns computed locally from daily candles.
 
-Every column is computed for the whole history of one candle frame with vectorised numpy /
-pandas operations and read at the last bar (as of ``as_of``: later bars are dropped first, so a
-column never sees the future). Column names follow TradingView's scanner fields:
+Every column is computed for the whole history of each candle frame with vectorised numpy
+operations and read at the last bar (as of ``as_of``: later bars are dropped first, so a column
+never sees the future). Column names follow TradingView's scanner fields:
 
 ``NAME``           the value at the last bar;
 ``NAME[k]``        the value ``k`` bars earlier (``RSI[1]``: previous bar; crossing filters use it);
@@ -54,6 +54,26 @@ first ``n`` values, as Pine's ``ta.rma`` and ``ta.ema``):
   ``base_currency``, ``type``/``typespecs`` (stock/common, fund/etf, spot/crypto,
   swap/perpetual, futures, forex), ``market`` (america, uk, germany ... crypto, forex) and the
   clusterfolio extras ``asset_class`` and ``kind``.
+
+Computation
+-----------
+The symbols of a table are computed together. Their candles are stacked in *panels*: 2-D
+arrays (one row per symbol, bars along the columns) right-aligned on each symbol's last bar, NaN
+before its first bar. Symbols whose histories have similar lengths share a panel (those of one
+calendar have the same length; a panel holds at most :data:`PANEL_CELLS` cells). Every indicator
+is one array operation along the bars of the whole panel:
+
+- windows (SMA, average volumes, Stoch smoothing, AO) are differences of suffix sums
+  cumulated from the last bar backwards, so a value read near the last bar carries the rounding
+  of its own window only; rolling extremes and the CCI use sliding windows;
+- the seeded Wilder and EMA recursions are one loop over bars vectorised across the rows (a
+  row whose input has a gap after the seed, e.g. the DI of flat prices, is smoothed alone with
+  pandas' ``ewm`` rules for missing values);
+- calendar columns (``Perf.*``, ``Volatility.W/M``) search every bar's reference date at once in
+  keys ``(row, rank of the session among the panel's sessions)``;
+- ``|1W`` and ``|1M`` bars of every row are aggregated with one ``reduceat`` per field.
+
+Each symbol's values equal those computed on its candles alone (1e-12 relative in the tests).
 """
 
 from __future__ import annotations
@@ -75,6 +95,8 @@ from clusterfolio.enums import AssetClass
 from clusterfolio.errors import DataError, SchemaError
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
+IntArray = np.ndarray[Any, np.dtype[np.int64]]
+BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
 
 MA_LENGTHS: tuple[int, ...] = (10, 20, 30, 50, 100, 200)
 PERF_PERIODS: dict[str, pd.DateOffset] = {
@@ -86,6 +108,11 @@ PERF_PERIODS: dict[str, pd.DateOffset] = {
 }
 #: Timeframes computed from resampled daily bars, and the pandas rule they are equivalent to.
 RESAMPLE_RULES: dict[str, str] = {"1W": "W-FRI", "1M": "ME"}
+#: Most cells (series x bars) of one panel: bounds the memory of the cached indicator arrays
+#: (about 2 MiB each) whatever the number of symbols.
+PANEL_CELLS = 1 << 18
+#: Series whose history is at least this fraction of the longest one share its panel.
+PANEL_FILL = 0.75
 
 #: Metadata columns (taken from the listing, identical on every timeframe).
 METADATA_COLUMNS: tuple[str, ...] = (
@@ -171,16 +198,19 @@ def previous_column(name: str, k: int = 1) -> str:
 
 
 # --------------------------------------------------------------------------- smoothing helpers
+#
+# Every helper works along the last axis: a 1-D array is one series, a 2-D array a panel
+# (one series per row, bars along the columns). A value is NaN where its window or its seed
+# is not fully defined.
 
 
-def seeded_smooth(values: FloatArray, n: int, alpha: float) -> FloatArray:
-    """Exponential smoothing seeded with the mean of the first ``n`` defined values.
-
-    ``y[s] = mean(x[f : f + n])`` with ``f`` the first non-NaN index and ``s = f + n - 1``;
-    then ``y[t] = alpha x[t] + (1 - alpha) y[t - 1]``; NaN before ``s``. ``alpha = 1 / n`` is
-    Wilder's RMA, ``alpha = 2 / (n + 1)`` the EMA.
-    """
+def _rows(values: FloatArray) -> FloatArray:
     x = np.asarray(values, dtype="float64")
+    return x if x.ndim == 2 else x.reshape(1, -1)
+
+
+def _seeded_smooth_1d(x: FloatArray, n: int, alpha: float) -> FloatArray:
+    """One series with pandas' rules for missing values after the seed (the reference path)."""
     out = np.full(x.shape, np.nan)
     defined = np.flatnonzero(~np.isnan(x))
     if defined.size == 0:
@@ -195,6 +225,71 @@ def seeded_smooth(values: FloatArray, n: int, alpha: float) -> FloatArray:
     return out
 
 
+def seeded_smooth(values: FloatArray, n: int, alpha: float) -> FloatArray:
+    """Exponential smoothing seeded with the mean of the first ``n`` defined values.
+
+    ``y[s] = mean(x[f : f + n])`` with ``f`` the first non-NaN index and ``s = f + n - 1``;
+    then ``y[t] = alpha x[t] + (1 - alpha) y[t - 1]``; NaN before ``s``. ``alpha = 1 / n`` is
+    Wilder's RMA, ``alpha = 2 / (n + 1)`` the EMA.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        One series (1-D) or a panel (2-D, one series per row).
+    n : int
+        Seed length.
+    alpha : float
+        Smoothing factor.
+
+    Returns
+    -------
+    numpy.ndarray
+        Same shape. The recursion is one loop over bars, vectorised across the rows; a row
+        with a missing value after its seed (a DI of flat prices) is smoothed alone with
+        pandas' ``ewm(adjust=False)`` rules (the missing value is skipped, the weight decays).
+    """
+    raw = np.asarray(values, dtype="float64")
+    x = _rows(raw)
+    n_rows, n_bars = x.shape
+    out = np.full(x.shape, np.nan)
+    if n_rows == 0 or n_bars == 0:
+        return out.reshape(raw.shape)
+    defined = ~np.isnan(x)
+    first = np.argmax(defined, axis=1)
+    start = first + n - 1
+    live = defined.any(axis=1) & (start < n_bars)
+    if live.any():
+        window = np.minimum(first[:, None] + np.arange(n)[None, :], n_bars - 1)
+        seed = np.take_along_axis(x, window, axis=1).mean(axis=1)
+        gap = (~defined & (np.arange(n_bars)[None, :] > start[:, None])).any(axis=1)
+        exact = live & ~gap & ~np.isnan(seed)
+        for r in np.flatnonzero(live & ~exact):
+            out[r] = _seeded_smooth_1d(x[r], n, alpha)
+        fast = np.flatnonzero(exact)
+        if fast.size:
+            out[fast] = _recursion(x[fast], start[fast], seed[fast], alpha)
+    return out.reshape(raw.shape)
+
+
+def _recursion(x: FloatArray, start: IntArray, seed: FloatArray, alpha: float) -> FloatArray:
+    """``y[start] = seed``, ``y[t] = alpha x[t] + (1 - alpha) y[t - 1]`` after it, NaN before."""
+    xt = np.ascontiguousarray(x.T)  # bars x series: each step reads one contiguous row
+    yt = np.full(xt.shape, np.nan)
+    y = np.full(xt.shape[1], np.nan)
+    step = np.empty_like(y)
+    beta = 1.0 - alpha
+    seeds = {int(t): np.flatnonzero(start == t) for t in np.unique(start)}
+    for t in range(int(start.min()), xt.shape[0]):
+        np.multiply(xt[t], alpha, out=step)
+        np.multiply(y, beta, out=y)
+        np.add(step, y, out=y)
+        rows = seeds.get(t)
+        if rows is not None:
+            y[rows] = seed[rows]
+        yt[t] = y
+    return np.ascontiguousarray(yt.T)
+
+
 def rma(values: FloatArray, n: int) -> FloatArray:
     """Wilder's moving average (Pine ``ta.rma``)."""
     return seeded_smooth(values, n, 1.0 / n)
@@ -206,14 +301,57 @@ def ema(values: FloatArray, n: int) -> FloatArray:
 
 
 def sma(values: FloatArray, n: int) -> FloatArray:
-    """Simple moving average over ``n`` bars (NaN until ``n`` bars exist)."""
-    return pd.Series(values).rolling(n, min_periods=n).mean().to_numpy()
+    """Simple moving average over ``n`` bars (NaN unless the ``n`` bars are all defined).
+
+    Window sums are differences of *suffix* sums (cumulated from the last bar backwards), so
+    the rounding of a value read ``k`` bars before the end grows with ``n + k``, not with the
+    length of the history.
+    """
+    raw = np.asarray(values, dtype="float64")
+    x = _rows(raw)
+    n_bars = x.shape[1]
+    out = np.full(x.shape, np.nan)
+    if n_bars >= n:
+        defined = ~np.isnan(x)
+        total = _suffix_sums(np.where(defined, x, 0.0))
+        count = _suffix_sums(defined.astype("float64"))
+        sums = total[:, : n_bars - n + 1] - total[:, n:]
+        full = (count[:, : n_bars - n + 1] - count[:, n:]) == n
+        out[:, n - 1 :] = np.where(full, sums / n, np.nan)
+    return out.reshape(raw.shape)
+
+
+def _suffix_sums(x: FloatArray) -> FloatArray:
+    """``out[:, j] = x[:, j:].sum(axis=1)``, with a last column of zeros."""
+    out = np.zeros((x.shape[0], x.shape[1] + 1))
+    out[:, :-1] = np.cumsum(x[:, ::-1], axis=1)[:, ::-1]
+    return out
+
+
+def _windows(values: FloatArray, n: int) -> FloatArray:
+    """Sliding windows of ``n`` bars along the last axis (rows x (bars - n + 1) x n)."""
+    return sliding_window_view(_rows(values), n, axis=1)
+
+
+def _rolling_extreme(values: FloatArray, n: int, *, highest: bool) -> FloatArray:
+    """Rolling max (or min) over ``n`` bars by doubling: the extreme of ``2w`` bars is the
+    extreme of two overlapping ``w``-bar extremes (exact; NaN when a window holds a NaN)."""
+    pick = np.maximum if highest else np.minimum
+    out = _rows(values).copy()
+    width = 1
+    while width < n:
+        step = min(width, n - width)
+        out = pick(out, _shift(out, step))
+        width += step
+    return out
 
 
 def _shift(values: FloatArray, k: int = 1) -> FloatArray:
+    """The value ``k`` bars earlier (NaN for the first ``k`` bars), along the last axis."""
     out = np.full(values.shape, np.nan)
-    if k < values.size:
-        out[k:] = values[: values.size - k]
+    size = values.shape[-1]
+    if k < size:
+        out[..., k:] = values[..., : size - k]
     return out
 
 
@@ -224,14 +362,16 @@ def _ratio(num: FloatArray, den: FloatArray) -> FloatArray:
     return out
 
 
-def _vote(buy: FloatArray | np.ndarray, sell: np.ndarray, defined: np.ndarray) -> FloatArray:
+def _vote(buy: BoolArray, sell: BoolArray, defined: BoolArray) -> FloatArray:
     out = np.where(buy, 1.0, np.where(sell, -1.0, 0.0))
     return np.where(defined, out, np.nan)
 
 
-def _nanmean_rows(stack: FloatArray) -> FloatArray:
-    counts = (~np.isnan(stack)).sum(axis=1)
-    sums = np.nansum(stack, axis=1)
+def _nanmean(stack: Sequence[FloatArray]) -> FloatArray:
+    """Mean of the defined values across ``stack`` (NaN where none is defined)."""
+    arr = np.stack(list(stack))
+    counts = (~np.isnan(arr)).sum(axis=0)
+    sums = np.nansum(arr, axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
         out = sums / counts
     return np.where(counts > 0, out, np.nan)
@@ -240,45 +380,124 @@ def _nanmean_rows(stack: FloatArray) -> FloatArray:
 # --------------------------------------------------------------------------- the indicator set
 
 
-class Bars:
-    """Indicators of one candle frame, each computed once on demand for the whole history.
+@dataclass(frozen=True)
+class CandleArrays:
+    """The candles of one symbol as arrays (sorted by session, cut to the history window)."""
 
-    Parameters
-    ----------
-    candles : pandas.DataFrame
-        Canonical candles (:data:`~clusterfolio.data.schema.CANDLE_COLUMNS`), sorted by session.
-    """
-
-    def __init__(self, candles: pd.DataFrame) -> None:
-        self.sessions = pd.DatetimeIndex(candles["session"].to_numpy(dtype="datetime64[ns]"))
-        self.open = candles["open"].to_numpy(dtype="float64")
-        self.high = candles["high"].to_numpy(dtype="float64")
-        self.low = candles["low"].to_numpy(dtype="float64")
-        self.close = candles["close"].to_numpy(dtype="float64")
-        self.volume = candles["volume"].to_numpy(dtype="float64")
-        self._cache: dict[str, FloatArray] = {}
+    sessions: np.ndarray  # datetime64[ns]
+    open: FloatArray
+    high: FloatArray
+    low: FloatArray
+    close: FloatArray
+    volume: FloatArray
 
     def __len__(self) -> int:
         return int(self.close.size)
 
+
+_FIELDS: tuple[str, ...] = ("open", "high", "low", "close", "volume")
+
+
+class Bars:
+    """Indicators of a panel of candle series, each computed once on demand for all of them.
+
+    A panel holds one series per row, right-aligned: the last column is every series' last bar
+    and a series shorter than the panel is NaN (``NaT`` for sessions) before its first bar.
+    Every indicator is a 2-D array of the panel's shape, computed along the bars of each row
+    exactly as it would be on that series alone.
+
+    Parameters
+    ----------
+    lengths : numpy.ndarray
+        Number of bars of each row.
+    sessions : numpy.ndarray
+        The sessions of every row, one after the other (``datetime64[ns]``, each row sorted).
+    open, high, low, close, volume : numpy.ndarray
+        The bars, in the same order.
+    """
+
+    def __init__(
+        self,
+        lengths: IntArray,
+        sessions: np.ndarray,
+        open: FloatArray,
+        high: FloatArray,
+        low: FloatArray,
+        close: FloatArray,
+        volume: FloatArray,
+    ) -> None:
+        lengths = np.asarray(lengths, dtype="int64")
+        n_bars = int(lengths.max()) if lengths.size else 0
+        self.lengths: IntArray = lengths
+        self.shape: tuple[int, int] = (int(lengths.size), n_bars)
+        #: positions of the defined cells in the flattened panel (row-major: by row, then bar)
+        self.cells: IntArray = _cells(lengths, n_bars)
+        self.sessions = self._place(sessions, "datetime64[ns]")
+        self.open = self._place(open)
+        self.high = self._place(high)
+        self.low = self._place(low)
+        self.close = self._place(close)
+        self.volume = self._place(volume)
+        self.pad: BoolArray = np.arange(n_bars)[None, :] < (n_bars - lengths)[:, None]
+        self._cache: dict[str, FloatArray] = {}
+
+    @classmethod
+    def from_series(cls, series: Sequence[CandleArrays]) -> Bars:
+        """A panel of several series (one row each, in order)."""
+        lengths = np.array([len(s) for s in series], dtype="int64")
+
+        def joined(field: str, dtype: str) -> np.ndarray:
+            if not series:
+                return np.zeros(0, dtype=dtype)
+            return np.concatenate([np.asarray(getattr(s, field), dtype=dtype) for s in series])
+
+        return cls(
+            lengths,
+            joined("sessions", "datetime64[ns]"),
+            *(joined(f, "float64") for f in _FIELDS),
+        )
+
+    @classmethod
+    def from_candles(cls, candles: pd.DataFrame) -> Bars:
+        """A one-row panel of canonical candles (sorted by session)."""
+        return cls.from_series([_series_of(candles)])
+
+    def _place(self, values: np.ndarray, dtype: str = "float64") -> np.ndarray:
+        fill = np.datetime64("NaT") if dtype.startswith("datetime64") else np.nan
+        out = np.full(self.shape, fill, dtype=dtype)
+        out.ravel()[self.cells] = np.asarray(values, dtype=dtype)
+        return out
+
+    def __len__(self) -> int:
+        return self.shape[1]
+
     def series(self, base: str) -> FloatArray:
-        """The whole-history array of indicator ``base``."""
+        """The whole-history panel (rows x bars) of indicator ``base``."""
         if base not in self._cache:
             try:
                 fn = _INDICATORS[base]
             except KeyError as exc:
                 raise DataError(f"unknown indicator {base!r}") from exc
-            self._cache[base] = np.asarray(fn(self), dtype="float64")
+            values = np.asarray(fn(self), dtype="float64")
+            self._cache[base] = np.where(self.pad, np.nan, values)
         return self._cache[base]
 
-    def value(self, base: str, shift: int = 0) -> float:
-        """Indicator ``base`` ``shift`` bars before the last bar (NaN when out of range)."""
-        n = len(self)
-        if shift >= n:
-            return float("nan")
-        return float(self.series(base)[n - 1 - shift])
+    def value(self, base: str, shift: int = 0) -> FloatArray:
+        """Indicator ``base`` ``shift`` bars before each row's last bar (NaN out of range)."""
+        column = self.shape[1] - 1 - shift
+        if column < 0:
+            return np.full(self.shape[0], np.nan)
+        return self.series(base)[:, column].copy()
 
     # ---- building blocks
+    @cached_property
+    def first_bar(self) -> BoolArray:
+        """True on each row's first bar."""
+        out = np.zeros(self.shape, dtype=bool)
+        rows = np.flatnonzero(self.lengths > 0)
+        out[rows, self.shape[1] - self.lengths[rows]] = True
+        return out
+
     @cached_property
     def prev_close(self) -> FloatArray:
         """Close of the previous bar (NaN on the first)."""
@@ -300,9 +519,9 @@ class Bars:
         down = _shift(self.low) - self.low
         plus_dm = np.where((up > down) & (up > 0), up, 0.0)
         minus_dm = np.where((down > up) & (down > 0), down, 0.0)
-        plus_dm[0] = minus_dm[0] = np.nan
-        tr = self.true_range.copy()
-        tr[0] = np.nan
+        before = self.pad | self.first_bar  # TR and DM start on the second bar
+        plus_dm[before] = minus_dm[before] = np.nan
+        tr = np.where(before, np.nan, self.true_range)
         atr = rma(tr, n)
         plus = 100.0 * _ratio(rma(plus_dm, n), atr)
         minus = 100.0 * _ratio(rma(minus_dm, n), atr)
@@ -322,46 +541,138 @@ class Bars:
         return np.where(np.isnan(gain) | np.isnan(loss), np.nan, out)
 
     def _extremes(self, n: int) -> tuple[FloatArray, FloatArray]:
-        hh = pd.Series(self.high).rolling(n, min_periods=n).max().to_numpy()
-        ll = pd.Series(self.low).rolling(n, min_periods=n).min().to_numpy()
-        return hh, ll
+        return (
+            _rolling_extreme(self.high, n, highest=True),
+            _rolling_extreme(self.low, n, highest=False),
+        )
+
+    # ---- calendar columns: searches over (row, session rank) keys of the defined cells
+    @cached_property
+    def _timeline(self) -> _Timeline:
+        return _Timeline(self)
+
+    def _at_or_before(self, ref: np.ndarray) -> FloatArray:
+        """Close of the last bar of the same row on or before ``ref`` (one date per distinct
+        session of the panel, aligned with ``_timeline.days``), as a panel."""
+        line = self._timeline
+        found = line.last_at_or_before(ref)
+        closes = self.close.ravel()[self.cells]
+        ref_close = np.where(found >= 0, closes[np.clip(found, 0, None)], np.nan)
+        return self._spread(ref_close)
+
+    def _spread(self, flat: FloatArray) -> FloatArray:
+        out = np.full(self.shape, np.nan)
+        out.ravel()[self.cells] = flat
+        return out
 
     def perf(self, offset: pd.DateOffset) -> FloatArray:
         """100 (close / close on or before session - offset - 1)."""
-        ref_dates = (self.sessions - offset).to_numpy()
-        idx = np.searchsorted(self.sessions.to_numpy(), ref_dates, side="right") - 1
-        ref = np.where(idx >= 0, self.close[np.clip(idx, 0, None)], np.nan)
-        return 100.0 * (self.close / ref - 1.0)
+        days = self._timeline.days
+        ref = (pd.DatetimeIndex(days) - offset).to_numpy(dtype="datetime64[ns]")
+        return 100.0 * (self.close / self._at_or_before(ref) - 1.0)
 
     def perf_ytd(self) -> FloatArray:
         """100 (close / last close of the previous calendar year - 1)."""
-        years = self.sessions.year.to_numpy()
-        ref_dates = pd.to_datetime({"year": years - 1, "month": 12, "day": 31}).to_numpy()
-        idx = np.searchsorted(self.sessions.to_numpy(), ref_dates, side="right") - 1
-        ref = np.where(idx >= 0, self.close[np.clip(idx, 0, None)], np.nan)
-        return 100.0 * (self.close / ref - 1.0)
+        years = pd.DatetimeIndex(self._timeline.days).year.to_numpy()
+        ref = pd.to_datetime({"year": years - 1, "month": 12, "day": 31}).to_numpy()
+        return 100.0 * (self.close / self._at_or_before(ref.astype("datetime64[ns]")) - 1.0)
 
     def trailing_range_mean(self, days: int) -> FloatArray:
         """Mean of 100 (high - low) / low over bars in (session - days, session]."""
+        line = self._timeline
         rng = 100.0 * (self.high - self.low) / np.abs(self.low)
-        cs = np.concatenate([[0.0], np.cumsum(rng)])
-        sessions = self.sessions.to_numpy()
-        start = np.searchsorted(sessions, sessions - np.timedelta64(days, "D"), side="right")
-        end = np.arange(1, sessions.size + 1)
-        return (cs[end] - cs[start]) / (end - start)
+        cs = np.zeros((self.shape[0], self.shape[1] + 1))
+        cs[:, 1:] = np.cumsum(np.where(self.pad, 0.0, rng), axis=1)
+        ref = line.days - np.timedelta64(days, "D")
+        found = line.last_at_or_before(ref)  # last bar at or before session - days
+        start = np.maximum(found + 1, line.row_start)  # first bar inside the window
+        cols = self.cells % max(self.shape[1], 1)
+        start_cols = cols - (np.arange(self.cells.size) - start)
+        rows = line.rows
+        total = cs[rows, cols + 1] - cs[rows, start_cols]
+        return self._spread(total / (cols + 1 - start_cols))
 
     def cci(self, n: int = 20) -> FloatArray:
         """Commodity channel index of the typical price."""
         tp = (self.high + self.low + self.close) / 3.0
         out = np.full(tp.shape, np.nan)
-        if tp.size >= n:
-            windows = sliding_window_view(tp, n)
-            mean = windows.mean(axis=1)
-            mad = np.abs(windows - mean[:, None]).mean(axis=1)
+        if tp.shape[1] >= n:
+            windows = _windows(tp, n)
+            mean = windows.mean(axis=2)
+            mad = np.abs(windows - mean[:, :, None]).mean(axis=2)
             with np.errstate(divide="ignore", invalid="ignore"):
-                out[n - 1 :] = (tp[n - 1 :] - mean) / (0.015 * mad)
+                out[:, n - 1 :] = (tp[:, n - 1 :] - mean) / (0.015 * mad)
             out[~np.isfinite(out)] = np.nan
         return out
+
+    # ---- timeframes
+    def resample(self, timeframe: str) -> Bars:
+        """The panel of ``1W`` (W-FRI) or ``1M`` (month-end) bars of every row.
+
+        Same bars as :func:`resample_candles` on each row alone: open = first, high = max,
+        low = min, close = last, volume = sum; the session is the period's label.
+        """
+        line = self._timeline
+        flat = {f: getattr(self, f).ravel()[self.cells] for f in _FIELDS}
+        sessions = self.sessions.ravel()[self.cells]
+        labels = period_labels(sessions, timeframe)
+        size = sessions.size
+        new = np.ones(size, dtype=bool)
+        new[1:] = (line.rows[1:] != line.rows[:-1]) | (labels[1:] != labels[:-1])
+        starts = np.flatnonzero(new)
+        ends = np.r_[starts[1:] - 1, size - 1].astype("int64")
+        counts = np.bincount(line.rows[starts], minlength=self.shape[0]).astype("int64")
+        if size == 0:
+            return Bars(counts, labels, *(flat[f] for f in _FIELDS))
+        return Bars(
+            counts,
+            labels[starts],
+            flat["open"][starts],
+            np.maximum.reduceat(flat["high"], starts),
+            np.minimum.reduceat(flat["low"], starts),
+            flat["close"][ends],
+            np.add.reduceat(flat["volume"], starts),
+        )
+
+
+class _Timeline:
+    """The defined cells of a panel in row-major order, keyed by (row, session rank).
+
+    ``days`` are the distinct sessions of the panel (sorted); a cell's key is
+    ``row * (len(days) + 1) + rank + 1``, increasing along the cells, so "the last bar of the
+    same row on or before a date" is one ``searchsorted`` for every cell at once.
+    """
+
+    def __init__(self, bars: Bars) -> None:
+        n_bars = max(bars.shape[1], 1)
+        sessions = bars.sessions.ravel()[bars.cells]
+        self.rows: IntArray = (bars.cells // n_bars).astype("int64")
+        self.days, rank = np.unique(sessions, return_inverse=True)
+        self.rank: IntArray = rank.reshape(-1).astype("int64")
+        self.width = int(self.days.size) + 1
+        self.keys: IntArray = self.rows * self.width + self.rank + 1
+        #: index (among the cells) of the first cell of each cell's row
+        firsts = np.r_[0, np.cumsum(bars.lengths)[:-1]].astype("int64")
+        self.row_start: IntArray = firsts[self.rows] if self.rows.size else self.rows
+
+    def last_at_or_before(self, ref: np.ndarray) -> IntArray:
+        """For every cell, the index of the last cell of its row whose session is on or before
+        ``ref[rank of the cell's session]``; -1 when there is none."""
+        ref_rank = np.searchsorted(self.days, ref, side="right") - 1  # -1: before every session
+        query = self.rows * self.width + ref_rank[self.rank] + 1
+        found = np.searchsorted(self.keys, query, side="right") - 1
+        return np.where(found >= self.row_start, found, -1)
+
+
+def _cells(lengths: IntArray, n_bars: int) -> IntArray:
+    """Flat positions of the defined cells of a right-aligned panel, row by row."""
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, dtype="int64")
+    rows = np.repeat(np.arange(lengths.size), lengths)
+    offsets = np.r_[0, np.cumsum(lengths)[:-1]]
+    within = np.arange(total) - np.repeat(offsets, lengths)
+    return (rows * n_bars + (n_bars - lengths)[rows] + within).astype("int64")
 
 
 def _stoch_k(b: Bars) -> FloatArray:
@@ -390,11 +701,11 @@ def _recommend_ma(b: Bars) -> FloatArray:
         for ma in (b.series(f"SMA{n}"), b.series(f"EMA{n}")):
             diff = b.close - ma
             votes.append(_vote(diff > 0, diff < 0, ~np.isnan(ma)))
-    return _nanmean_rows(np.column_stack(votes))
+    return _nanmean(votes)
 
 
-def _osc_votes(b: Bars) -> FloatArray:
-    def rising(x: FloatArray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _osc_votes(b: Bars) -> list[FloatArray]:
+    def rising(x: FloatArray) -> tuple[BoolArray, BoolArray, BoolArray]:
         prev = _shift(x)
         return x > prev, x < prev, ~np.isnan(x) & ~np.isnan(prev)
 
@@ -430,11 +741,11 @@ def _osc_votes(b: Bars) -> FloatArray:
     wr = b.series("W.R")
     up, dn, ok = rising(wr)
     v_wr = _vote((wr < -80) & up, (wr > -20) & dn, ok)
-    return np.column_stack([v_rsi, v_stoch, v_cci, v_adx, v_ao, v_mom, v_macd, v_wr])
+    return [v_rsi, v_stoch, v_cci, v_adx, v_ao, v_mom, v_macd, v_wr]
 
 
 def _recommend_all(b: Bars) -> FloatArray:
-    return _nanmean_rows(np.column_stack([b.series("Recommend.MA"), b.series("Recommend.Other")]))
+    return _nanmean([b.series("Recommend.MA"), b.series("Recommend.Other")])
 
 
 def _avg_volume(n: int) -> Callable[[Bars], FloatArray]:
@@ -485,7 +796,7 @@ def _build_registry() -> dict[str, Callable[[Bars], FloatArray]]:
         "W.R": _williams,
         "AO": _ao,
         "Recommend.MA": _recommend_ma,
-        "Recommend.Other": lambda b: _nanmean_rows(_osc_votes(b)),
+        "Recommend.Other": lambda b: _nanmean(_osc_votes(b)),
         "Recommend.All": _recommend_all,
     }
     for n in (10, 30, 60, 90):
@@ -580,16 +891,125 @@ def _as_timestamp(as_of: date | datetime | str | pd.Timestamp | None) -> pd.Time
     return pd.Timestamp(as_of).normalize()
 
 
-def _prepare(candles: pd.DataFrame, as_of: pd.Timestamp | None, source: str) -> pd.DataFrame:
+def _check_columns(candles: pd.DataFrame, source: str) -> None:
     missing = [c for c in CANDLE_COLUMNS if c not in candles.columns]
     if missing:
         raise SchemaError(f"{source}: missing candle columns {missing}")
-    frame = candles.loc[:, list(CANDLE_COLUMNS)]
-    if as_of is not None:
-        frame = frame.loc[frame["session"] <= as_of]
-    if not frame["session"].is_monotonic_increasing:
-        frame = frame.sort_values("session", kind="mergesort")
-    return frame.reset_index(drop=True)
+
+
+def _cut(
+    sessions: np.ndarray,
+    fields: Sequence[FloatArray],
+    first: pd.Timestamp | None,
+    last: pd.Timestamp | None,
+) -> CandleArrays:
+    """The bars with sessions in ``[first, last]`` (open bounds when None), sorted (stable)."""
+    keep: np.ndarray | None = None
+    if last is not None:
+        keep = sessions <= last.to_datetime64()
+    if first is not None:
+        after = sessions >= first.to_datetime64()
+        keep = after if keep is None else keep & after
+    if sessions.size > 1 and (np.diff(sessions.view("int64")) < 0).any():
+        order = np.argsort(sessions, kind="stable")
+        if keep is not None:
+            order = order[keep[order]]
+        keep = None
+        sessions, fields = sessions[order], [f[order] for f in fields]
+    if keep is not None and not keep.all():
+        sessions, fields = sessions[keep], [f[keep] for f in fields]
+    return CandleArrays(sessions, *fields)
+
+
+def _series_of(
+    candles: pd.DataFrame, as_of: pd.Timestamp | None = None, source: str = "candles"
+) -> CandleArrays:
+    """The candle arrays of one frame, bars after ``as_of`` dropped, sorted by session.
+
+    Raises
+    ------
+    SchemaError
+        A candle column is missing.
+    """
+    _check_columns(candles, source)
+    sessions = candles["session"].to_numpy(dtype="datetime64[ns]")
+    fields = [candles[f].to_numpy(dtype="float64") for f in _FIELDS]
+    return _cut(sessions, fields, None, as_of)
+
+
+def _stack(
+    frames: Sequence[pd.DataFrame],
+    sources: Sequence[str],
+    first: pd.Timestamp | None,
+    last: pd.Timestamp | None,
+) -> list[CandleArrays]:
+    """:func:`_series_of` of many frames, their columns read once from one concatenation
+    (reading a column costs pandas far more per frame than per row)."""
+    for frame, source in zip(frames, sources, strict=True):
+        _check_columns(frame, source)
+    lengths = np.array([len(f) for f in frames], dtype="int64")
+    filled = [f.loc[:, list(CANDLE_COLUMNS)] if f.shape[1] != 6 else f for f in frames if len(f)]
+    if not filled:
+        empty = np.zeros(0, dtype="float64")
+        return [CandleArrays(np.zeros(0, "datetime64[ns]"), *([empty] * 5)) for _ in frames]
+    joined = pd.concat(filled, ignore_index=True, sort=False) if len(filled) > 1 else filled[0]
+    sessions = joined["session"].to_numpy(dtype="datetime64[ns]")
+    fields = [joined[f].to_numpy(dtype="float64") for f in _FIELDS]
+    bounds = np.r_[0, np.cumsum(lengths)]
+    return [
+        _cut(sessions[lo:hi], [f[lo:hi] for f in fields], first, last)
+        for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)
+    ]
+
+
+def _panels(lengths: IntArray) -> list[IntArray]:
+    """Rows grouped into panels: similar history lengths, at most :data:`PANEL_CELLS` cells."""
+    order = np.argsort(-lengths, kind="stable")
+    panels: list[IntArray] = []
+    i = 0
+    while i < order.size:
+        longest = int(lengths[order[i]])
+        if longest == 0:
+            panels.append(order[i:])
+            break
+        most = max(1, PANEL_CELLS // longest)
+        j = i + 1
+        while j < order.size and j - i < most and lengths[order[j]] >= PANEL_FILL * longest:
+            j += 1
+        panels.append(order[i:j])
+        i = j
+    return panels
+
+
+def indicator_values(
+    series: Sequence[CandleArrays], specs: Sequence[ColumnSpec]
+) -> dict[str, FloatArray]:
+    """Indicator columns of many series, computed panel by panel.
+
+    Parameters
+    ----------
+    series : sequence of CandleArrays
+        One entry per symbol (sorted by session, cut at the as-of date).
+    specs : sequence of ColumnSpec
+        Parsed indicator columns (no metadata).
+
+    Returns
+    -------
+    dict
+        Column name to an array of one value per series (NaN when the history is too short).
+    """
+    out = {spec.name: np.full(len(series), np.nan) for spec in specs}
+    if not specs:
+        return out
+    lengths = np.array([len(s) for s in series], dtype="int64")
+    for rows in _panels(lengths):
+        daily = Bars.from_series([series[int(r)] for r in rows])
+        frames: dict[str, Bars] = {"1D": daily}
+        for spec in specs:
+            if spec.timeframe not in frames:
+                frames[spec.timeframe] = daily.resample(spec.timeframe)
+            out[spec.name][rows] = frames[spec.timeframe].value(spec.base, spec.shift)
+    return out
 
 
 def listing_metadata(symbol: str, listing: Listing | None) -> dict[str, Any]:
@@ -676,21 +1096,35 @@ def screener_row(
     dict
         Column name to value (NaN when the history is too short).
     """
-    specs = [parse_column(c) for c in columns]
-    frame = _prepare(candles, _as_timestamp(as_of), symbol or "candles")
-    bars: dict[str, Bars] = {}
-    meta: dict[str, Any] | None = None
-    row: dict[str, Any] = {}
-    for spec in specs:
-        if spec.is_metadata:
-            if meta is None:
-                meta = listing_metadata(symbol, listing)
-            row[spec.name] = meta[spec.base]
-            continue
-        if spec.timeframe not in bars:
-            bars[spec.timeframe] = Bars(resample_candles(frame, spec.timeframe))
-        row[spec.name] = bars[spec.timeframe].value(spec.base, spec.shift)
-    return row
+    table = _table(
+        [symbol], [candles], {symbol: listing} if listing is not None else {}, columns, as_of=as_of
+    )
+    return {name: _scalar(table[name][0]) for name in dict.fromkeys(columns)}
+
+
+def _scalar(value: Any) -> Any:
+    return float(value) if isinstance(value, np.floating) else value
+
+
+def _table(
+    symbols: Sequence[str],
+    frames: Sequence[pd.DataFrame],
+    listings: Mapping[str, Listing | None],
+    columns: Iterable[str],
+    *,
+    as_of: date | datetime | str | pd.Timestamp | None,
+    start: date | datetime | str | pd.Timestamp | None = None,
+) -> dict[str, Any]:
+    specs = [parse_column(c) for c in dict.fromkeys(columns)]
+    sources = [symbol or "candles" for symbol in symbols]
+    series = _stack(frames, sources, _as_timestamp(start), _as_timestamp(as_of))
+    values: dict[str, Any] = dict(indicator_values(series, [s for s in specs if not s.is_metadata]))
+    meta_specs = [s for s in specs if s.is_metadata]
+    if meta_specs:
+        metas = [listing_metadata(s, listings.get(s)) for s in symbols]
+        for spec in meta_specs:
+            values[spec.name] = [m[spec.base] for m in metas]
+    return {spec.name: values[spec.name] for spec in specs}
 
 
 def screener_table(
@@ -699,6 +1133,7 @@ def screener_table(
     columns: Iterable[str] | None = None,
     *,
     as_of: date | datetime | str | pd.Timestamp | None = None,
+    start: date | datetime | str | pd.Timestamp | None = None,
 ) -> pd.DataFrame:
     """Screener table of many symbols: one row per symbol, one column per requested field.
 
@@ -713,29 +1148,29 @@ def screener_table(
         Metadata columns ``asset_class``, ``market``, ``type`` and ``typespecs`` are always
         included (the local evaluator restricts on them).
     as_of : date-like, optional
-        Point in time for every symbol.
+        Point in time for every symbol (later bars are ignored).
+    start : date-like, optional
+        First session used (earlier bars are ignored): the history window is
+        ``[start, as_of]``.
 
     Returns
     -------
     pandas.DataFrame
         Index ``symbol`` (sorted), the requested columns in order, then the added metadata.
+        The indicators of all symbols are computed together, panel by panel (module
+        docstring); each value equals the one computed on that symbol's candles alone.
     """
     wanted = list(dict.fromkeys(columns if columns is not None else DEFAULT_COLUMNS))
     if columns is None:
         wanted += [c for c in METADATA_COLUMNS if c not in wanted]
     wanted += [c for c in ("asset_class", "market", "type", "typespecs") if c not in wanted]
-    for name in wanted:
-        parse_column(name)
-    rows = [
-        screener_row(
-            candles_by_symbol[symbol],
-            wanted,
-            symbol=symbol,
-            listing=listings.get(symbol),
-            as_of=as_of,
-        )
-        for symbol in sorted(candles_by_symbol)
-    ]
-    table = pd.DataFrame.from_records(rows, columns=wanted)
-    table.index = pd.Index(sorted(candles_by_symbol), name="symbol")
-    return table
+    symbols = sorted(candles_by_symbol)
+    data = _table(
+        symbols,
+        [candles_by_symbol[s] for s in symbols],
+        {s: listings.get(s) for s in symbols},
+        wanted,
+        as_of=as_of,
+        start=start,
+    )
+    return pd.DataFrame(data, index=pd.Index(symbols, name="symbol"), columns=wanted)
