@@ -59,9 +59,9 @@ class SyntheticSettings(_Model):
 
     seed: int = 7
     start: str = Field("2019-01-02", description="first session generated (fixed epoch)")
-    n_equities: int = Field(330, ge=11)
-    n_etfs: int = Field(90, ge=4)
-    n_crypto_coins: int = Field(30, ge=2)
+    n_equities: int = Field(600, ge=11)
+    n_etfs: int = Field(100, ge=4)
+    n_crypto_coins: int = Field(50, ge=2)
     n_forex: int = Field(28, ge=2)
     faults: FaultSettings = FaultSettings()
 
@@ -125,7 +125,7 @@ class DiscoverySettings(_Model):
     scanners: list[str] = Field(default_factory=list, description="names; empty means all")
     max_per_class: dict[str, int] = Field(
         default_factory=lambda: {
-            "equity": 400,
+            "equity": 520,
             "etf": 120,
             "bond": 60,
             "commodity": 40,

@@ -92,7 +92,7 @@ def run(ctx: RunContext) -> None:
     ctx.recorder.decide(
         "summaries",
         "published",
-        f"{len(copied)} golden artifacts copied to {summaries}",
+        f"{len(copied)} golden artifacts copied to {ctx.settings.run.summaries_dir}/",
         files=copied,
     )
     if absent:
