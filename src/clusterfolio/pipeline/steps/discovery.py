@@ -28,6 +28,11 @@ from clusterfolio.io import atomic_write_json, atomic_write_parquet, read_json
 from clusterfolio.pipeline.context import RunContext
 from clusterfolio.pipeline.registry import Step
 from clusterfolio.pipeline.steps._common import RAW_POOL, lakehouse
+from clusterfolio.pipeline.steps.remote_scan import (
+    has_remote_scanner,
+    remote_exports,
+    remote_listings,
+)
 
 SCANS_DIR = "scans/"
 SUMMARY = "discovery_summary.json"
@@ -152,9 +157,12 @@ def run_discovery(ctx: RunContext) -> None:
     screens = _screens(ctx)
     if not screens:
         raise DataError(f"no screens in {ctx.settings.discovery.scanners_dir}")
-    table = _local_table(ctx, screens)
+    if has_remote_scanner(ctx.provider):
+        exports, table = remote_exports(ctx, screens)
+    else:
+        table = _local_table(ctx, screens)
+        exports = run_scanners(screens, table, as_of=ctx.as_of, run_id=ctx.run_id)
     atomic_write_parquet(ctx.artifact(SCREENER), table)
-    exports = run_scanners(screens, table, as_of=ctx.as_of, run_id=ctx.run_id)
     for export in exports:
         atomic_write_json(ctx.artifact(f"scans/{export.scanner}.json"), export.to_json_dict())
         if export.status is ScanStatus.FAILED:
@@ -203,9 +211,13 @@ def run_aggregation(ctx: RunContext) -> None:
     from clusterfolio.discovery.pool import build_raw_pool
 
     settings = ctx.settings
-    listings = {listing.symbol: listing for listing in ctx.provider.listings()}
+    exports = load_exports(ctx)
+    if has_remote_scanner(ctx.provider):
+        listings = remote_listings(ctx, exports)
+    else:
+        listings = {listing.symbol: listing for listing in ctx.provider.listings()}
     pool = build_raw_pool(
-        load_exports(ctx),
+        exports,
         listings,
         max_per_class=settings.discovery.max_per_class,
         xs_momentum=settings.features.feat_xs_momentum,
