@@ -383,7 +383,6 @@ def test_results_do_not_depend_on_task_order(base: TournamentResult, tmp_path: P
     assert artifacts(shuffled, tmp_path / "shuffled") == artifacts(base, tmp_path / "base")
 
 
-@pytest.mark.slow
 def test_same_artifacts_with_one_or_two_workers(tmp_path: Path) -> None:
     # profiles without cvxpy keep the spawned workers' start-up short
     settings = tiny_settings(

@@ -278,6 +278,7 @@ class EngineOutcome:
     simulation_errors: dict[SimulatorName, str] = field(default_factory=dict)
     skipped: tuple[SimulatorName, ...] = ()
     sensitivity: dict[float, SimulationResult] = field(default_factory=dict)
+    sensitivity_errors: dict[float, str] = field(default_factory=dict)
     seconds_weights: float = 0.0
     seconds_simulators: dict[SimulatorName, float] = field(default_factory=dict)
 
@@ -356,13 +357,14 @@ def run_engine_task(task: EngineTask) -> EngineOutcome:
             errors[simulator] = _error_text(exc)
         timing[simulator] = time.perf_counter() - started
     sensitivity: dict[float, SimulationResult] = {}
+    sensitivity_errors: dict[float, str] = {}
     if periods:
         for bps in task.sensitivity_bps:
             model = CostModel(slippage=bps / 1e4, commission=cost_model.commission)
             try:
                 sensitivity[bps] = simulate(periods, returns, cost_model=model)
-            except Exception:  # a bankrupt sensitivity run is left out of the audit
-                continue
+            except Exception as exc:  # e.g. bankrupt: shown in the audit with its error
+                sensitivity_errors[bps] = _error_text(exc)
     return EngineOutcome(
         engine=task.engine,
         profile=task.profile,
@@ -371,6 +373,7 @@ def run_engine_task(task: EngineTask) -> EngineOutcome:
         simulation_errors=errors,
         skipped=tuple(skipped),
         sensitivity=sensitivity,
+        sensitivity_errors=sensitivity_errors,
         seconds_weights=seconds,
         seconds_simulators=timing,
     )
@@ -735,17 +738,24 @@ def _slippage_decay(
         turnover_annual = stats["turnover_annual"]
         decay = None if ideal is None or real is None else ideal - real
         sensitivity = []
-        for bps, result in sorted(outcome.sensitivity.items()):
-            cagr = _cagr(result, periods)
-            sensitivity.append(
-                {
-                    "slippage_bps": bps,
-                    "per_unit": bps / 1e4 + cost_model.commission,
-                    "cagr": cagr,
-                    "decay": None if ideal is None or cagr is None else ideal - cagr,
-                    "costs": result.total_costs,
-                }
-            )
+        for bps in sorted({*outcome.sensitivity, *outcome.sensitivity_errors}):
+            level: dict[str, Any] = {
+                "slippage_bps": bps,
+                "per_unit": bps / 1e4 + cost_model.commission,
+                "cagr": None,
+                "decay": None,
+                "costs": None,
+                "error": outcome.sensitivity_errors.get(bps),
+            }
+            if bps in outcome.sensitivity:
+                result = outcome.sensitivity[bps]
+                cagr = _cagr(result, periods)
+                level.update(
+                    cagr=cagr,
+                    decay=None if ideal is None or cagr is None else ideal - cagr,
+                    costs=result.total_costs,
+                )
+            sensitivity.append(level)
         rows.append(
             {
                 "engine": outcome.engine.value,
