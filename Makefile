@@ -32,7 +32,7 @@ COMMON := $(if $(PROFILE),--profile $(PROFILE)) $(if $(AS_OF),--as-of $(AS_OF)) 
 
 .PHONY: help install lint format test test-all bench daily-run clean-run prep validate recover \
         steps schema scans select optimize-v2 audit accept-state drift report display gist \
-        finalize
+        finalize tournament
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 18
@@ -80,20 +80,20 @@ prep: install ## Backfill/gap-fill: LOOKBACK<=light pass runs light_prep, else d
 	$(CF) prep $(COMMON) $(if $(LOOKBACK),--lookback $(LOOKBACK)) --run $(RUN)
 
 validate: install ## Health audit of the implementation universe (latest run)
-	$(CF) run --resume $(RUN) --only health_audit $(SETS)
+	$(CF) run --resume $(RUN) --only health_audit $(if $(PROFILE),--profile $(PROFILE)) $(SETS)
 
 recover: install ## Intensive repair, then a refresh of the return matrix (latest run)
 	$(CF) recover --run $(RUN) $(SETS)
 
 scans: install ## Discovery: run the screens into the latest run (scans/*.json)
-	$(CF) run --resume $(RUN) --only discovery $(SETS)
+	$(CF) run --resume $(RUN) --only discovery $(if $(PROFILE),--profile $(PROFILE)) $(SETS)
 
 select: install ## Natural selection on the light pass (TOP_N, THRESHOLD)
-	$(CF) run --resume $(RUN) --only natural_selection $(SETS)
-	$(CF) run --resume $(RUN) --only enrichment $(SETS)
+	$(CF) run --resume $(RUN) --only natural_selection $(if $(PROFILE),--profile $(PROFILE)) $(SETS)
+	$(CF) run --resume $(RUN) --only enrichment $(if $(PROFILE),--profile $(PROFILE)) $(SETS)
 
 optimize-v2: install ## Cluster-aware optimisation of the latest run (portfolio_optimized.json)
-	$(CF) run --resume $(RUN) --only optimization $(SETS)
+	$(CF) run --resume $(RUN) --only optimization $(if $(PROFILE),--profile $(PROFILE)) $(SETS)
 
 AUDIT_OPTS = --run $(RUN) $(if $(PROFILE),--manifest-profile $(PROFILE)) $(SETS)
 
@@ -116,3 +116,17 @@ gist: install ## Sync summaries/ to the private Gist (GIST_ID or GIST_REMOTE, GI
 	$(CF) publish --run $(RUN) $(if $(PROFILE),--profile $(PROFILE))
 
 finalize: audit drift report gist ## Audit, drift, reports, then publish
+
+ENGINES    ?=
+PROFILES   ?=
+SIMULATORS ?=
+comma := ,
+empty :=
+space := $(empty) $(empty)
+jsonlist = [$(subst $(space),$(comma),$(patsubst %,"%",$(subst $(comma),$(space),$(1))))]
+TSETS := $(if $(ENGINES),--set 'tournament.engines=$(call jsonlist,$(ENGINES))') \
+         $(if $(PROFILES),--set 'tournament.profiles=$(call jsonlist,$(PROFILES))') \
+         $(if $(SIMULATORS),--set 'tournament.simulators=$(call jsonlist,$(SIMULATORS))')
+
+tournament: install ## Step 12 on a run: ENGINES=custom,skfolio PROFILES=hrp SIMULATORS=idealized,realized
+	$(CF) run --resume $(RUN) --only validation $(if $(PROFILE),--profile $(PROFILE)) $(SETS) $(TSETS)

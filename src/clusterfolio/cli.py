@@ -117,6 +117,15 @@ def _orchestrate(
         from clusterfolio.pipeline.steps import build_registry
 
         resolved = _resolve(root, manifest, profile, sets)
+        if resume is not None and profile is None:
+            # a resumed run keeps its own profile unless another is named
+            from clusterfolio.pipeline.ledger import RunLedger
+            from clusterfolio.pipeline.runner import resolve_run_dir
+
+            runs_dir = root.resolve() / resolved.settings.run.runs_dir
+            if resume != LATEST or (runs_dir / LATEST).exists():
+                ledger_profile = RunLedger.load(resolve_run_dir(runs_dir, resume)).profile
+                resolved = _resolve(root, manifest, ledger_profile, sets)
         progress: StepProgress
         if quiet:
             progress = StepProgress()

@@ -252,7 +252,7 @@ def _pypfopt(
     cov = returns.cov() * PERIODS_PER_YEAR
     ef = EfficientFrontier(mu, cov, weight_bounds=(0.0, asset_cap), solver="CLARABEL")
     mapper = dict(zip(columns, names, strict=True))
-    ef.add_sector_constraints(mapper, {}, {g: cluster_cap for g in set(names)})
+    ef.add_sector_constraints(mapper, {}, {g: cluster_cap for g in sorted(set(names))})
     if profile is ProfileName.MAX_SHARPE:
         weights = ef.max_sharpe(risk_free_rate=risk_free_rate)
     else:

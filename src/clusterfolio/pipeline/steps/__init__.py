@@ -21,6 +21,7 @@ def build_registry(*, recover: bool = False) -> StepRegistry:
         reporting,
         risk,
         selection,
+        validation,
     )
 
     registry = StepRegistry()
@@ -36,6 +37,7 @@ def build_registry(*, recover: bool = False) -> StepRegistry:
         risk.FACTOR_ANALYSIS,
         risk.REGIME_DETECTION,
         optimization.STEP,
+        validation.STEP,
         reporting.STEP,
     )
     for step in steps:
