@@ -27,6 +27,12 @@ TINY = [
     "data.light_lookback_days=30",
     "backtest.train=40",
     "backtest.realized_target=20",
+    "backtest.test=10",
+    "backtest.step=10",
+    "risk.regime.window=20",
+    "risk.regime.short_window=10",
+    "risk.regime.baseline=40",
+    "tournament.engines=[\"custom\",\"market\"]",
 ]
 AS_OF = "2026-11-20"
 VOLATILE = {"run_manifest.json", "run.log"}

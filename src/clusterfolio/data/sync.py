@@ -27,6 +27,7 @@ from clusterfolio.errors import DataError, ProviderError
 from clusterfolio.io import atomic_write_json, read_json
 
 STATE_FILE = "_sync_state.json"
+NOTES_FILE = "_sync_notes.json"
 
 
 @dataclass
@@ -61,12 +62,32 @@ class SyncState:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.notes_path = path.with_name(NOTES_FILE)
         self.ranges: dict[str, list[str]] = {}
+        self.notes: dict[str, list[list[str]]] = {}
         if path.exists():
             raw = read_json(path)
             if not isinstance(raw, dict):
                 raise DataError(f"{path}: expected an object of symbol -> [from, through]")
             self.ranges = {str(k): list(v) for k, v in raw.items()}
+        if self.notes_path.exists():
+            raw_notes = read_json(self.notes_path)
+            if not isinstance(raw_notes, dict):
+                raise DataError(f"{self.notes_path}: expected an object of symbol -> notes")
+            self.notes = {str(k): [list(n) for n in v] for k, v in raw_notes.items()}
+
+    def note(self, symbol: str, as_of: date, text: str) -> None:
+        """Remember a repair made while syncing ``symbol`` on ``as_of`` (shown by every pass
+        of that date that uses the listing, whether or not it fetched it itself)."""
+        entry = [as_of.isoformat(), text]
+        notes = self.notes.setdefault(symbol, [])
+        if entry not in notes:
+            notes.append(entry)
+
+    def notes_for(self, symbol: str, as_of: date) -> list[str]:
+        """Notes recorded for ``symbol`` on ``as_of``."""
+        day = as_of.isoformat()
+        return [text for d, text in self.notes.get(symbol, []) if d == day]
 
     def covers(self, symbol: str, start: date, end: date) -> bool:
         """Whether ``[start, end]`` was already asked for."""
@@ -84,7 +105,9 @@ class SyncState:
         self.ranges[symbol] = [lo, hi]
 
     def save(self) -> None:
-        """Write atomically."""
+        """Write atomically (notes first: a range is never remembered without its notes)."""
+        if self.notes:
+            atomic_write_json(self.notes_path, dict(sorted(self.notes.items())))
         atomic_write_json(self.path, dict(sorted(self.ranges.items())))
 
 
@@ -232,6 +255,13 @@ def sync_listing(
         state.add(symbol, start, end)
         frame, collapsed = collapse_duplicates(frame)
         outcome.duplicates_collapsed.extend(collapsed)
+        if collapsed:
+            state.note(
+                symbol,
+                as_of,
+                f"fallback duplicate_sessions: {symbol}: provider served duplicated sessions "
+                f"{collapsed}; kept the last bar of each",
+            )
         if frame.empty:
             continue
         report = lakehouse.merge(symbol, frame)

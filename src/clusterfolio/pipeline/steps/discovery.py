@@ -131,15 +131,13 @@ def _local_table(ctx: RunContext, screens: list[Any]) -> pd.DataFrame:
             if unsaved >= STATE_SAVE_EVERY:
                 state.save()
                 unsaved = 0
-        if outcome.duplicates_collapsed:
-            ctx.recorder.warn(
-                f"fallback duplicate_sessions: {symbol}: duplicated sessions "
-                f"{outcome.duplicates_collapsed}; kept the last bar of each"
-            )
         synced.append(symbol)
         ctx.tick("screener candles", i, len(symbols))
     if unsaved:
         state.save()
+    for symbol in symbols:  # repairs of this date, whichever run fetched the listing
+        for note in state.notes_for(symbol, ctx.as_of):
+            ctx.recorder.warn(note)
     for symbol, frame in _read_stored(lake, synced).items():
         if isinstance(frame, DataError):
             ctx.recorder.warn(f"{symbol}: read failed after sync: {frame}")

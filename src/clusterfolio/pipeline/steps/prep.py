@@ -54,14 +54,12 @@ def _pass(ctx: RunContext, symbols: list[str], n_sessions: int, *, repair: bool)
     )
     # What the sync did depends on the cache's state (fresh or fetched), so it goes to the
     # ledger and the log, not into the artifacts: they depend only on the data.
+    notes = SyncState(ctx.lakehouse_root / STATE_FILE)
     for outcome in outcomes:
         if outcome.action == "failed":
             ctx.recorder.warn(f"{outcome.symbol}: sync failed: {outcome.error}")
-        if outcome.duplicates_collapsed:
-            ctx.recorder.warn(
-                f"fallback duplicate_sessions: {outcome.symbol}: provider served duplicated "
-                f"sessions {outcome.duplicates_collapsed}; kept the last bar of each"
-            )
+        for note in notes.notes_for(outcome.symbol, ctx.as_of):
+            ctx.recorder.warn(note)
         if outcome.conflicts:
             ctx.recorder.warn(
                 f"{outcome.symbol}: {outcome.conflicts} conflicting bars kept as stored"
