@@ -32,7 +32,7 @@ TINY = [
     "risk.regime.window=20",
     "risk.regime.short_window=10",
     "risk.regime.baseline=40",
-    "tournament.engines=[\"custom\",\"market\"]",
+    'tournament.engines=["custom","market"]',
 ]
 AS_OF = "2026-11-20"
 VOLATILE = {"run_manifest.json", "run.log"}
