@@ -36,12 +36,14 @@ GICS_SECTORS = {
     "Real Estate",
     "Materials",
 }
+CATALOGUE = SyntheticSettings(n_equities=330, n_etfs=90, n_crypto_coins=30, n_forex=28)
 SHORT = SyntheticSettings(start="2024-06-03", n_equities=22, n_etfs=8, n_crypto_coins=4, n_forex=4)
 
 
 @pytest.fixture(scope="module")
 def provider() -> SyntheticProvider:
-    return SyntheticProvider(SyntheticSettings(), as_of=AS_OF)
+    # the catalogue these tests were written against (the manifest's default is larger)
+    return SyntheticProvider(CATALOGUE, as_of=AS_OF)
 
 
 def _log_returns(p: SyntheticProvider, symbol: str, start: date = date(2023, 1, 1)) -> pd.Series:
@@ -299,7 +301,7 @@ def test_fault_ground_truth_is_deterministic_and_spares_the_market(
     }
     everyone = [s for symbols in faults.values() for s in symbols]
     assert len(everyone) == len(set(everyone)) and MARKET_SYMBOL not in everyone
-    assert SyntheticProvider(SyntheticSettings(), as_of=date(2025, 6, 1)).faults() == faults
+    assert SyntheticProvider(CATALOGUE, as_of=date(2025, 6, 1)).faults() == faults
 
 
 def test_missing_bars_are_real_gaps(provider: SyntheticProvider) -> None:

@@ -43,8 +43,39 @@ def _orchestrator(root: Path) -> Orchestrator:
     )
 
 
+class _PassingAudit:
+    passed = True
+
+    def failure_summary(self) -> str:
+        return ""
+
+
+def _keep_sample_audit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sample run's portfolio is for rendering, not a valid one: keep its audit.json."""
+    monkeypatch.setattr("clusterfolio.audit.gate.audit_run", lambda inputs: _PassingAudit())
+    monkeypatch.setattr("clusterfolio.audit.gate.drift_run", lambda inputs, **kw: None)
+
+
+def test_failed_audit_fails_the_step_after_the_reports(tmp_path: Path) -> None:
+    from clusterfolio.errors import AuditError
+
+    orchestrator = _orchestrator(tmp_path)
+    run_dir = orchestrator.runs_dir / orchestrator.run_id
+    make_sample_run(run_dir, tournament=False)
+    ledger = RunLedger.load(run_dir)
+    ledger.run_id = orchestrator.run_id
+    ledger.save(run_dir)
+    with pytest.raises(AuditError, match="audit failed"):
+        orchestrator.run(only="reporting")
+    assert json.loads((run_dir / A.AUDIT_JSON).read_text())["passed"] is False
+    assert "Audit: FAILED" in (run_dir / "portfolio_report.md").read_text()
+    assert RunLedger.load(run_dir).steps["reporting"].status is StepStatus.FAILED
+    assert not (orchestrator.runs_dir / "latest").exists()
+
+
 def test_step_in_the_orchestrator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("clusterfolio.report.tearsheet.quantstats_available", lambda: False)
+    _keep_sample_audit(monkeypatch)
     orchestrator = _orchestrator(tmp_path)
     run_dir = orchestrator.runs_dir / orchestrator.run_id
     make_sample_run(run_dir)
@@ -72,6 +103,7 @@ def test_step_in_the_orchestrator(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 
 def test_step_says_what_is_absent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _keep_sample_audit(monkeypatch)
     orchestrator = _orchestrator(tmp_path)
     run_dir = orchestrator.runs_dir / orchestrator.run_id
     make_sample_run(run_dir, tournament=False, audit=False, selection=False)
