@@ -53,12 +53,13 @@ def directions_of(winners: dict[str, dict[str, Any]], symbols: list[str]) -> dic
 
 
 def synthetic_long(returns: pd.DataFrame, directions: dict[str, Direction]) -> pd.DataFrame:
-    """Negate the SHORT columns exactly once."""
-    out = returns.copy()
-    for symbol, direction in directions.items():
-        if direction is Direction.SHORT and symbol in out.columns:
-            out[symbol] = -out[symbol]
-    return out
+    """Negate the SHORT columns exactly once (the selection step's rule, columns kept in order)."""
+    from clusterfolio.selection.natural import synthetic_long as held
+
+    signs = pd.Series(
+        {c: directions.get(c, Direction.LONG).value for c in returns.columns}, dtype=object
+    )
+    return held(returns, signs)
 
 
 def _risk_universe(
