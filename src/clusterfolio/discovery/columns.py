@@ -122,6 +122,7 @@ METADATA_COLUMNS: tuple[str, ...] = (
     "sector",
     "industry",
     "market_cap_basic",
+    "market_cap_calc",
     "currency",
     "base_currency",
     "type",
@@ -1058,6 +1059,8 @@ def listing_metadata(symbol: str, listing: Listing | None) -> dict[str, Any]:
         "sector": listing.sector if listing is not None else "",
         "industry": listing.industry if listing is not None else "",
         "market_cap_basic": float(listing.market_cap) if listing is not None else float("nan"),
+        # TradingView's crypto market names the same figure market_cap_calc
+        "market_cap_calc": float(listing.market_cap) if listing is not None else float("nan"),
         "currency": currency,
         "base_currency": base if kind is not None and quote else "",
         "type": type_,
