@@ -345,3 +345,20 @@ def test_empty_pool_carries_only_the_baseline(three_blocks: Market) -> None:
     )  # fmt: skip
     assert result.selected_symbols == [BASELINE]
     assert result.summary["clusters"] == 1
+
+
+def test_global_cap_keeps_the_best_leader_of_every_asset_class() -> None:
+    """The cap removes depth and then cluster leaders, but never a whole asset class."""
+    from clusterfolio.selection.natural import _apply_cap
+
+    cand = pd.DataFrame(
+        {
+            "rank": [1, 1, 1, 2, 1],
+            "global_score": [0.9, 0.8, 0.7, 0.95, -0.5],
+            "symbol": ["NYSE:A", "NYSE:B", "NYSE:C", "NYSE:D", "BINANCE:BTCUSDT"],
+            "asset_class": ["equity", "equity", "equity", "equity", "crypto"],
+        }
+    )
+    capped = _apply_cap(cand, pd.Series(True, index=cand.index), 2)
+    kept = set(cand.loc[~capped, "symbol"])
+    assert kept == {"NYSE:A", "BINANCE:BTCUSDT"}

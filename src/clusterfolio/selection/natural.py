@@ -35,7 +35,9 @@ Rules, in order (each candidate gets exactly one *fate*, :class:`SelectionFate`,
 8. **Top N per cluster and direction**: the candidates of each ``(cluster, direction)`` are
    ranked by execution score (ties: alpha score, then symbol); ranks ``<= selection.top_n`` are
    kept, the others are ``below_top_n`` (the reason names the kept ones).
-9. **Global cap**: when more than ``selection.max_winners`` remain, they are kept by (rank in
+9. **Global cap**: when more than ``selection.max_winners`` remain, the best cluster leader of
+   every asset class is kept first (a multi-asset floor: the most volatile class is never
+   crowded out entirely), then the others by (rank in
    cluster ascending, ``global_score`` descending, symbol): every cluster's leader comes before
    any runner-up, so the cap removes depth before it removes diversity; among equal ranks the
    comparison across clusters uses ``global_score``, the execution score normalised by global
@@ -530,11 +532,19 @@ def _apply_cap(cand: pd.DataFrame, within: pd.Series, max_winners: int) -> pd.Se
     capped = pd.Series(False, index=cand.index)
     if int(within.sum()) <= max_winners:
         return capped
-    part = cand.loc[within, ["rank", "global_score", "symbol"]].assign(
+    part = cand.loc[within, ["rank", "global_score", "symbol", "asset_class"]].assign(
         rank=lambda f: f["rank"].astype("int64")
     )
     part = part.sort_values(
         ["rank", "global_score", "symbol"], ascending=[True, False, True], kind="mergesort"
+    )
+    # asset-class floor: the best cluster leader of every asset class is kept first
+    leaders = part[part["rank"] == 1]
+    floor = leaders.drop_duplicates("asset_class", keep="first").index
+    part = part.assign(floor=~part.index.isin(floor)).sort_values(
+        ["floor", "rank", "global_score", "symbol"],
+        ascending=[True, True, False, True],
+        kind="mergesort",
     )
     capped.loc[part.index[max_winners:]] = True
     return capped
@@ -601,7 +611,7 @@ def _reasons(cand: pd.DataFrame, settings: SelectionSettings, baseline: str) -> 
             else:
                 out.append(
                     f"{group}: within top_n={settings.top_n} but beyond the global cap "
-                    f"max_winners={settings.max_winners} (kept by rank, then global score "
+                    f"max_winners={settings.max_winners} (kept by asset-class floor, rank, then global score "
                     f"{_score(float(row['global_score']))})"
                 )
     return out
@@ -720,7 +730,7 @@ def _decisions(
                 "action": "global_cap",
                 "reason": (
                     f"{n_capped} candidates within top_n were dropped by the global cap "
-                    f"max_winners={settings.max_winners} (kept by rank, then global score)"
+                    f"max_winners={settings.max_winners} (kept by asset-class floor, rank, then global score)"
                 ),
                 "details": {"dropped": int(n_capped), "max_winners": int(settings.max_winners)},
             }
