@@ -13,8 +13,6 @@ plus Ward linkage and the threshold cut on the resulting distance. Writes
 
 from __future__ import annotations
 
-import os
-import platform
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from _machine import machine_info
 from clusterfolio.io import atomic_write_json
 from clusterfolio.risk.clustering import cut, ward_linkage
 from clusterfolio.risk.correlation import correlation_distance, intersection_correlation
@@ -118,27 +117,11 @@ def _one_size(n_assets: int) -> dict[str, Any]:
     }
 
 
-def _machine() -> dict[str, Any]:
-    import scipy
-
-    return {
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "pandas": pd.__version__,
-        "scipy": scipy.__version__,
-        "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "default"),
-        "load_average_1m": os.getloadavg()[0],
-    }
-
-
 def main() -> dict[str, Any]:
     """Run the benchmark, write ``bench/results/correlation.json`` and print the figures."""
-    before = _machine()
+    before = machine_info()
     rows = [_one_size(n) for n in SIZES]
-    machine = _machine()
+    machine = machine_info()
     machine["load_average_1m_before"] = before["load_average_1m"]
     result = {"benchmark": "correlation", "machine": machine, "results": rows}
     atomic_write_json(RESULTS, result)

@@ -19,8 +19,6 @@ Targets: under 1 s for 600 identities and under 10 s for 5,000. Writes
 
 from __future__ import annotations
 
-import os
-import platform
 import resource
 import time
 import tracemalloc
@@ -31,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from _machine import machine_info
 from clusterfolio.io import atomic_write_json
 from clusterfolio.manifest import SelectionSettings
 from clusterfolio.selection.natural import cluster_candidates, natural_selection, synthetic_long
@@ -158,28 +157,12 @@ def _one_size(n: int, settings: SelectionSettings) -> dict[str, Any]:
     }
 
 
-def _machine() -> dict[str, Any]:
-    import scipy
-
-    return {
-        "platform": platform.platform(),
-        "processor": platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "pandas": pd.__version__,
-        "scipy": scipy.__version__,
-        "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS", "default"),
-        "load_average_1m": os.getloadavg()[0],
-    }
-
-
 def main() -> dict[str, Any]:
     """Run the benchmark, write ``bench/results/selection.json`` and print the figures."""
-    before = _machine()
+    before = machine_info()
     settings = SelectionSettings()
     rows = [_one_size(n, settings) for n in SIZES]
-    machine = _machine()
+    machine = machine_info()
     machine["load_average_1m_before"] = before["load_average_1m"]
     machine["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     result = {
