@@ -76,10 +76,9 @@ def run(ctx: RunContext) -> None:
         as_of=ctx.as_of.isoformat(),
         manifest_profile=ctx.manifest.profile,
     )
-    audit = audit_run(load_run_inputs(ctx.run_dir, fallback=ctx.settings))
-    drift_run(
-        load_run_inputs(ctx.run_dir, fallback=ctx.settings), lakehouse_root=ctx.lakehouse_root
-    )
+    inputs = load_run_inputs(ctx.run_dir, fallback=ctx.settings)
+    audit = audit_run(inputs)
+    drift_run(inputs, lakehouse_root=ctx.lakehouse_root)  # reuses the audit.json just written
     ctx.recorder.decide(
         "portfolio",
         "audit_passed" if audit.passed else "audit_failed",
