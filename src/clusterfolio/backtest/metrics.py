@@ -31,6 +31,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from clusterfolio.backtest.windows import Window
+from clusterfolio.data.calendars import PERIODS_PER_YEAR
 from clusterfolio.enums import CalendarKind
 from clusterfolio.errors import ConfigError, DataError
 
@@ -44,14 +45,6 @@ __all__ = [
     "periods_per_year",
     "summary_metrics",
 ]
-
-PERIODS_PER_YEAR: dict[CalendarKind, int] = {
-    CalendarKind.NYSE: 252,
-    CalendarKind.LSE: 252,
-    CalendarKind.CRYPTO_24_7: 365,
-    CalendarKind.FOREX_24_5: 260,
-}
-"""Sessions per year of each calendar family."""
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 """Column labels of :func:`monthly_returns_matrix`."""

@@ -31,6 +31,14 @@ from clusterfolio.errors import DataError
 if TYPE_CHECKING:
     from exchange_calendars import ExchangeCalendar
 
+PERIODS_PER_YEAR: dict[CalendarKind, int] = {
+    CalendarKind.NYSE: 252,
+    CalendarKind.LSE: 252,
+    CalendarKind.CRYPTO_24_7: 365,
+    CalendarKind.FOREX_24_5: 260,
+}
+"""Sessions per year of each calendar family: the one place annualisation factors are defined."""
+
 #: First date covered by the exchange calendars (NYSE, LSE).
 CALENDAR_START = date(2000, 1, 1)
 #: Last date covered by the exchange calendars (NYSE, LSE).
