@@ -113,6 +113,15 @@ class ExecutorName(StrEnum):
     RAY = "ray"
 
 
+class UniverseMode(StrEnum):
+    """Where each walk-forward window's universe and directions come from."""
+
+    POINT_IN_TIME = "point_in_time"
+    """Re-decided in every window from data up to its training end (screens, pool, selection)."""
+    AS_OF_WINNERS = "as_of_winners"
+    """The as-of ``winners.json`` in every window: look-ahead, labelled in every report."""
+
+
 class StepName(StrEnum):
     """The 13 steps of the Golden Path, in order."""
 

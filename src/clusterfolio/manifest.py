@@ -34,6 +34,7 @@ from clusterfolio.enums import (
     ProviderName,
     Regime,
     SimulatorName,
+    UniverseMode,
 )
 from clusterfolio.errors import ConfigError
 from clusterfolio.io import canonical_json, sha256_text
@@ -224,11 +225,50 @@ class BacktestSettings(_Model):
     train: int = Field(252, ge=20)
     test: int = Field(20, ge=1)
     step: int = Field(20, ge=1)
-    realized_target: int = Field(200, ge=1)
+    realized_target: int | None = Field(
+        None,
+        ge=1,
+        description=(
+            "test sessions the walk-forward covers (the last windows); null: every window that "
+            "fits in the history (backtest.history_days)"
+        ),
+    )
     slippage: float = Field(0.0005, ge=0)
     commission: float = Field(0.0001, ge=0)
     baseline: str = "AMEX:SPY"
-    dynamic_universe: bool = False
+    universe: UniverseMode = Field(
+        UniverseMode.POINT_IN_TIME,
+        description=(
+            "point_in_time: every window re-runs the screens, the raw pool and natural "
+            "selection on data up to its training end; as_of_winners: the as-of winners and "
+            "directions in every window (look-ahead, flagged in every report)"
+        ),
+    )
+    reselect_every: int = Field(
+        3,
+        ge=1,
+        description=(
+            "point_in_time: windows between two universe choices (screens, raw pool, natural "
+            "selection); the windows in between keep the last universe chosen before them"
+        ),
+    )
+    reference_sessions: int | None = Field(
+        200,
+        ge=1,
+        description=(
+            "test sessions the cvxportfolio reference simulator replays (the latest windows, "
+            "compared with our realized simulator over the same span); null: all"
+        ),
+    )
+    history_days: int = Field(
+        1095,
+        ge=60,
+        description=(
+            "calendar days of history before the as-of date the point-in-time walk-forward "
+            "covers (training of the first window included); the screens read "
+            "discovery.history_days more before each training end"
+        ),
+    )
 
 
 class TournamentSettings(_Model):

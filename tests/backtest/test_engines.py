@@ -20,7 +20,7 @@ from clusterfolio.backtest.engines import (
 )
 from clusterfolio.backtest.executors import LocalExecutor
 from clusterfolio.backtest.tournament import run_tournament
-from clusterfolio.enums import Direction, EngineName, ProfileName, SimulatorName
+from clusterfolio.enums import Direction, EngineName, ProfileName, SimulatorName, UniverseMode
 from clusterfolio.errors import OptimizationError
 from clusterfolio.manifest import Settings
 from clusterfolio.optimize import OptimizationProblem, optimize_profile
@@ -67,6 +67,7 @@ def settings_for(asset_cap: float = 0.3, cluster_cap: float = 0.6) -> Settings:
     settings.risk.cluster_cap = cluster_cap
     settings.selection.min_overlap = 10
     settings.data.light_lookback_days = 40
+    settings.backtest.universe = UniverseMode.AS_OF_WINNERS  # the engines on a given matrix
     return settings
 
 
@@ -74,7 +75,7 @@ def decision_for(
     frame: pd.DataFrame, settings: Settings, **directions: Direction
 ) -> DecisionInputs:
     given = {k.replace("_", ":", 1): v for k, v in directions.items()}
-    return decide(frame, given, None, settings)
+    return decide(frame, given, settings)
 
 
 def test_capability_table_is_honest() -> None:

@@ -13,7 +13,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clusterfolio.backtest import decision as decision_module
 from clusterfolio.backtest.costs import CostModel
 from clusterfolio.backtest.decision import decide
 from clusterfolio.backtest.executors import LocalExecutor, RayExecutor
@@ -27,7 +26,14 @@ from clusterfolio.backtest.tournament import (
     series_key,
     write_tournament_artifacts,
 )
-from clusterfolio.enums import Direction, EngineName, ExecutorName, ProfileName, SimulatorName
+from clusterfolio.enums import (
+    Direction,
+    EngineName,
+    ExecutorName,
+    ProfileName,
+    SimulatorName,
+    UniverseMode,
+)
 from clusterfolio.errors import ConfigError
 from clusterfolio.manifest import Settings
 
@@ -65,6 +71,7 @@ def tiny_settings(**engines_profiles: Any) -> Settings:
     settings.backtest.test = 20
     settings.backtest.step = 20
     settings.backtest.realized_target = 40
+    settings.backtest.universe = UniverseMode.AS_OF_WINNERS  # the mechanics on a given matrix
     settings.risk.regime.window = 20
     settings.risk.regime.baseline = 40
     settings.risk.lookbacks = [40, 80]
@@ -238,8 +245,8 @@ def test_decide_reads_only_its_slice() -> None:
     frame = market_returns()
     settings = tiny_settings()
     train = frame.iloc[:80]
-    one = decide(train, None, None, settings)
-    two = decide(frame.iloc[:80].copy(), None, None, settings)
+    one = decide(train, None, settings)
+    two = decide(frame.iloc[:80].copy(), None, settings)
     assert one.to_dict() == two.to_dict()
     assert one.train_end == frame.index[79]
     assert SPY not in one.symbols
@@ -336,29 +343,11 @@ def test_cvxportfolio_simulator_agrees_and_can_be_bounded() -> None:
     assert entry["realized_vs_cvxportfolio_max_abs_diff"] < 1e-12
 
 
-def test_dynamic_universe_reruns_natural_selection() -> None:
-    settings = tiny_settings(profiles=[ProfileName.EQUAL_WEIGHT])
-    settings.backtest.dynamic_universe = True
-    settings.selection.top_n = 1
-    settings.selection.threshold = 0.5
-    result = run(settings)
-    for window in result.summary["windows"]:
-        selection = window["decision"]["selection"]
-        assert selection["sessions"] == 30
-        assert window["decision"]["universe"] == len(selection["winners"]) >= 1
-
-
-def test_dynamic_universe_without_natural_selection_is_a_config_error(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    from clusterfolio.selection import natural
-
-    monkeypatch.delattr(natural, "natural_selection")
+def test_point_in_time_without_history_is_a_config_error() -> None:
     settings = tiny_settings()
-    settings.backtest.dynamic_universe = True
-    with pytest.raises(ConfigError, match=r"dynamic_universe needs .*natural_selection"):
+    settings.backtest.universe = UniverseMode.POINT_IN_TIME
+    with pytest.raises(ConfigError, match=r"point_in_time needs the market history"):
         run(settings)
-    assert decision_module.DYNAMIC_UNIVERSE_NEEDS.endswith("natural_selection")
 
 
 class _ShuffledExecutor:

@@ -4,11 +4,11 @@
 steps 5 (with ``backtest.dynamic_universe``), 9 and 10 before the optimiser of step 11 runs, with
 the same library functions:
 
-1. **Universe** (static): the columns of the slice except the market baseline, with the
-   directions of ``winners.json`` (LONG when unknown). With ``backtest.dynamic_universe``
-   natural selection (:func:`clusterfolio.selection.natural.natural_selection`) is re-run on the
-   last ``data.light_lookback_days`` rows of the slice (the analogue of the live light pass) and
-   its winners, with their directions, are the universe.
+1. **Universe**: with ``universe`` (``backtest.universe = point_in_time``, the default), the
+   winners and directions :func:`~clusterfolio.backtest.universe.choose_universe` decided from
+   the market known at the training end (screens, raw pool, natural selection); without it
+   (``as_of_winners``, labelled look-ahead in every report) the columns of the slice except the
+   market baseline, with the directions given (those of the as-of ``winners.json``).
 2. **Eligibility**: a symbol with fewer than ``selection.min_overlap`` observations in the slice
    is left out (recorded in :attr:`DecisionInputs.excluded`); it cannot be clustered.
 3. **Synthetic long**: SHORT candidates are negated exactly once
@@ -21,8 +21,8 @@ the same library functions:
    linkage, cut at ``risk.base_threshold x risk.threshold_by_regime[regime]``.
 6. **Statistics** (step 9): :func:`~clusterfolio.risk.antifragility.antifragility_table` of the
    synthetic-long slice (fragility, antifragility).
-7. **Execution scores** (the hybrid within-cluster weights and the barbell use them): with the
-   dynamic universe, the scores natural selection computed on the slice; otherwise the Execution
+7. **Execution scores** (the hybrid within-cluster weights and the barbell use them): with a
+   point-in-time universe, the scores natural selection computed at the cut; otherwise the Execution
    Intelligence score (:mod:`clusterfolio.selection.execution`) of the last
    ``data.light_lookback_days`` rows of the synthetic-long slice, normalised within the window's
    clusters (global percentile ranks with ``features.feat_xs_momentum``). The liquidity signals
@@ -31,32 +31,27 @@ the same library functions:
    reading them here would leak later data into earlier windows.)
 
 Nothing else is read: a change of the data after the slice's last session cannot change the
-decision (a test checks it).
+decision (a test rewrites the future and checks it). :attr:`DecisionInputs.data_until` records
+the last session any input read.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from clusterfolio.enums import Direction, Regime
-from clusterfolio.errors import ConfigError, DataError
+from clusterfolio.errors import DataError
 from clusterfolio.manifest import Settings
 
-__all__ = [
-    "DYNAMIC_UNIVERSE_NEEDS",
-    "DecisionInputs",
-    "decide",
-    "natural_selection_function",
-    "pool_from_winners",
-]
+if TYPE_CHECKING:
+    from clusterfolio.backtest.universe import UniverseChoice
 
-DYNAMIC_UNIVERSE_NEEDS = "clusterfolio.selection.natural.natural_selection"
-"""The function ``backtest.dynamic_universe`` re-runs on every training slice."""
+__all__ = ["DecisionInputs", "decide"]
 
 
 def _copy(mapping: Mapping[str, Any]) -> dict[str, Any]:
@@ -95,7 +90,9 @@ class DecisionInputs:
     notes : tuple of str
         Anything that deviated from the first-choice procedure.
     selection : Mapping[str, Any] or None
-        Summary of the natural selection re-run (dynamic universe only).
+        Summary of the point-in-time universe choice (screens, pool, winners), when made.
+    data_until : pandas.Timestamp or None
+        Last session any input of the decision read (``<= train_end``); None: ``train_end``.
     """
 
     train_start: pd.Timestamp
@@ -113,6 +110,7 @@ class DecisionInputs:
     excluded: Mapping[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     selection: Mapping[str, Any] | None = None
+    data_until: pd.Timestamp | None = None
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -183,6 +181,8 @@ class DecisionInputs:
             "regime": self.regime.value,
             "regime_score": float(self.regime_score),
             "threshold": float(self.threshold),
+            "data_until": (self.data_until or self.train_end).isoformat(),
+            "symbols": {s: Direction(self.directions[s]).value for s in self.symbols},
             "clusters": len(counts),
             "largest_cluster": max(counts.values()) if counts else 0,
             "excluded": dict(sorted(self.excluded.items())),
@@ -193,122 +193,18 @@ class DecisionInputs:
         return out
 
 
-def natural_selection_function() -> Any:
-    """The natural selection function of ``backtest.dynamic_universe``.
-
-    Returns
-    -------
-    callable
-        :func:`clusterfolio.selection.natural.natural_selection`.
-
-    Raises
-    ------
-    ConfigError
-        When that function cannot be imported: ``dynamic_universe`` is never faked.
-    """
-    try:
-        from clusterfolio.selection import natural
-    except ImportError as exc:
-        raise ConfigError(
-            f"backtest.dynamic_universe needs {DYNAMIC_UNIVERSE_NEEDS}, which cannot be "
-            f"imported ({exc}); set backtest.dynamic_universe=false"
-        ) from exc
-    function = getattr(natural, "natural_selection", None)
-    if not callable(function):
-        raise ConfigError(
-            f"backtest.dynamic_universe needs {DYNAMIC_UNIVERSE_NEEDS}, which does not exist; "
-            "set backtest.dynamic_universe=false"
-        )
-    return function
-
-
-def pool_from_winners(
-    symbols: list[str],
-    directions: Mapping[str, Direction],
-    winners_info: Mapping[str, Mapping[str, Any]] | None,
-) -> pd.DataFrame:
-    """A candidate pool for natural selection built from ``winners.json`` records.
-
-    Parameters
-    ----------
-    symbols : list of str
-        Candidates (the columns of the audited return matrix).
-    directions : Mapping[str, Direction]
-        Direction of each candidate.
-    winners_info : Mapping[str, Mapping[str, Any]] or None
-        ``symbol -> winner record`` (identity, asset_class, alpha_score ...), when present.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``symbol``, ``identity``, ``asset_class``, ``direction``, ``score`` (alpha
-        score; NaN when unknown). No ``value_traded``: liquidity is not point in time.
-    """
-    info = winners_info or {}
-    rows = []
-    for symbol in symbols:
-        record = info.get(symbol, {})
-        alpha = record.get("alpha_score")
-        rows.append(
-            {
-                "symbol": symbol,
-                "identity": str(record.get("identity") or symbol.split(":", 1)[-1]),
-                "asset_class": str(record.get("asset_class") or ""),
-                "direction": Direction(directions.get(symbol, Direction.LONG)).value,
-                "score": float(alpha) if isinstance(alpha, int | float) else np.nan,
-            }
-        )
-    return pd.DataFrame(rows, columns=["symbol", "identity", "asset_class", "direction", "score"])
-
-
 def _observations(frame: pd.DataFrame) -> pd.Series:
     return frame.notna().sum(axis=0).astype(np.int64)
 
 
-def _dynamic_universe(
-    train: pd.DataFrame,
-    directions: Mapping[str, Direction],
-    winners_info: Mapping[str, Mapping[str, Any]] | None,
-    pool: pd.DataFrame | None,
-    settings: Settings,
-) -> tuple[list[str], dict[str, Direction], dict[str, float], dict[str, Any]]:
-    natural_selection = natural_selection_function()
-    baseline = settings.backtest.baseline
-    candidates = [str(c) for c in train.columns if str(c) != baseline]
-    if pool is None:
-        frame = pool_from_winners(candidates, directions, winners_info)
-    else:
-        key = "symbol" if "symbol" in pool.columns else "lead_symbol"
-        frame = pool.loc[pool[key].astype(str).isin([*candidates, baseline])].copy()
-        frame = frame.drop(columns=[c for c in ("value_traded",) if c in frame.columns])
-    light = train.iloc[-settings.data.light_lookback_days :]
-    result = natural_selection(
-        frame,
-        light,
-        None,
-        settings=settings.selection,
-        xs_momentum=settings.features.feat_xs_momentum,
-        baseline=baseline,
-    )
-    symbols: list[str] = []
-    dirs: dict[str, Direction] = {}
-    scores: dict[str, float] = {}
-    for winner in result.winners:
-        symbol = str(winner["symbol"])
-        if symbol == baseline or bool(winner.get("baseline", False)):
-            continue
-        symbols.append(symbol)
-        dirs[symbol] = Direction(str(winner["direction"]))
-        score = winner.get("execution_score")
-        if isinstance(score, int | float) and np.isfinite(score):
-            scores[symbol] = float(score)
-    summary = {
-        "candidates": len(frame),
-        "sessions": len(light),
-        "winners": sorted(symbols),
-        "clusters": int(result.summary.get("clusters", 0)),
-    }
-    return symbols, dirs, scores, summary
+def _last_observation(
+    train: pd.DataFrame, columns: list[str], universe: UniverseChoice | None
+) -> pd.Timestamp:
+    """Last session with a value in the columns the decision read (and the universe's data)."""
+    used = train.loc[:, [c for c in columns if c in train.columns]]
+    rows = used.index[used.notna().any(axis=1).to_numpy()]
+    last = pd.Timestamp(rows[-1]) if len(rows) else pd.Timestamp(train.index[0])
+    return last if universe is None else max(last, universe.data_until)
 
 
 def _static_scores(
@@ -336,10 +232,9 @@ def _static_scores(
 def decide(
     train_returns: pd.DataFrame,
     directions: Mapping[str, Direction] | None,
-    winners_info: Mapping[str, Mapping[str, Any]] | None,
     settings: Settings,
     *,
-    pool: pd.DataFrame | None = None,
+    universe: UniverseChoice | None = None,
 ) -> DecisionInputs:
     """Recompute the decision inputs from a training slice only (rules in the module docstring).
 
@@ -347,18 +242,14 @@ def decide(
     ----------
     train_returns : pandas.DataFrame
         Raw returns of the training slice (sessions x symbols, NaN where closed), the baseline
-        included when available.
+        included when available; with ``universe``, at least its symbols.
     directions : Mapping[str, Direction] or None
-        Direction per symbol (LONG when missing).
-    winners_info : Mapping[str, Mapping[str, Any]] or None
-        ``winners.json`` records by symbol; only used to build the candidate pool of the dynamic
-        universe when ``pool`` is None.
+        Direction per symbol (LONG when missing); ignored with ``universe``.
     settings : Settings
-        ``risk`` (lookbacks, threshold, regime), ``selection`` (``min_overlap`` and the dynamic
-        universe), ``features``, ``backtest`` (baseline, ``dynamic_universe``) and
-        ``data.light_lookback_days``.
-    pool : pandas.DataFrame, optional
-        The raw pool (``raw_pool.parquet``) for the dynamic universe.
+        ``risk`` (lookbacks, threshold, regime), ``selection.min_overlap``, ``features``,
+        ``backtest.baseline`` and ``data.light_lookback_days``.
+    universe : UniverseChoice, optional
+        The point-in-time universe of the window (its symbols, directions and scores).
 
     Returns
     -------
@@ -367,9 +258,8 @@ def decide(
     Raises
     ------
     DataError
-        When the slice is empty, no symbol is eligible, or the regime cannot be read.
-    ConfigError
-        When ``dynamic_universe`` is on and natural selection is unavailable.
+        When the slice is empty, no symbol is eligible, the regime cannot be read, or the
+        universe's data end after the slice.
     """
     from clusterfolio.risk.antifragility import antifragility_table
     from clusterfolio.risk.clustering import adaptive_threshold, cut, ward_linkage
@@ -384,14 +274,19 @@ def decide(
         raise DataError(f"training slice has {len(train_returns)} sessions; need at least 2")
     risk, baseline = settings.risk, settings.backtest.baseline
     min_overlap = settings.selection.min_overlap
-    given = {str(k): Direction(v) for k, v in (directions or {}).items()}
+    end = pd.Timestamp(train_returns.index[-1])
     selection: dict[str, Any] | None = None
-    dynamic_scores: dict[str, float] = {}
-    if settings.backtest.dynamic_universe:
-        candidates, dirs, dynamic_scores, selection = _dynamic_universe(
-            train_returns, given, winners_info, pool, settings
-        )
+    if universe is not None:
+        if universe.data_until > end:
+            raise DataError(
+                f"universe read data until {universe.data_until.date()}, after the training "
+                f"end {end.date()}"
+            )
+        candidates = [s for s in universe.symbols if s != baseline]
+        dirs = {s: Direction(universe.directions[s]) for s in candidates}
+        selection = dict(universe.summary)
     else:
+        given = {str(k): Direction(v) for k, v in (directions or {}).items()}
         candidates = [str(c) for c in train_returns.columns if str(c) != baseline]
         dirs = {s: given.get(s, Direction.LONG) for s in candidates}
     counts = _observations(train_returns.loc[:, candidates]) if candidates else pd.Series()
@@ -423,8 +318,8 @@ def decide(
     clusters = {s: int(v) for s, v in zip(distance.index, labels, strict=True)}
     table = antifragility_table(synth)
     notes: list[str] = []
-    if settings.backtest.dynamic_universe:
-        scores = {s: v for s, v in dynamic_scores.items() if s in clusters}
+    if universe is not None:
+        scores = {s: v for s, v in universe.execution_scores.items() if s in clusters}
     else:
         scores, notes = _static_scores(synth, clusters, settings)
     return DecisionInputs(
@@ -443,4 +338,5 @@ def decide(
         excluded=excluded,
         notes=tuple(notes),
         selection=selection,
+        data_until=_last_observation(train_returns, [*symbols, baseline], universe),
     )

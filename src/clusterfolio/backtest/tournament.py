@@ -88,7 +88,7 @@ import numpy as np
 import pandas as pd
 
 from clusterfolio.backtest.costs import CostModel
-from clusterfolio.backtest.decision import DecisionInputs, decide, natural_selection_function
+from clusterfolio.backtest.decision import DecisionInputs, decide
 from clusterfolio.backtest.engines import (
     caps_enforced,
     check_gross,
@@ -96,11 +96,13 @@ from clusterfolio.backtest.engines import (
     make_engine,
 )
 from clusterfolio.backtest.executors import Executor, make_executor
+from clusterfolio.backtest.history import MarketHistory
 from clusterfolio.backtest.metrics import periods_per_year, summary_metrics
 from clusterfolio.backtest.simulators import SimulationResult, simulate, simulate_with
+from clusterfolio.backtest.universe import UniverseChoice, choose_universe
 from clusterfolio.backtest.windows import Window, covered_sessions, walk_forward_windows
-from clusterfolio.enums import Direction, EngineName, ProfileName, SimulatorName
-from clusterfolio.errors import DataError
+from clusterfolio.enums import Direction, EngineName, ProfileName, SimulatorName, UniverseMode
+from clusterfolio.errors import ConfigError, DataError
 from clusterfolio.io import atomic_write_json, atomic_write_parquet
 from clusterfolio.manifest import Settings
 
@@ -203,15 +205,50 @@ def _error_text(exc: BaseException) -> str:
 
 
 @dataclass(frozen=True)
+class UniverseTask:
+    """One point-in-time universe choice (picklable, see :func:`run_universe_task`)."""
+
+    window: int
+    history: MarketHistory
+    day: pd.Timestamp
+    settings: Settings
+
+
+@dataclass(frozen=True)
+class UniverseOutcome:
+    """A universe chosen at a window's training end, or the error that prevented it."""
+
+    window: int
+    choice: UniverseChoice | None
+    error: str | None
+    seconds: float
+
+
+def run_universe_task(task: UniverseTask) -> UniverseOutcome:
+    """Screens, raw pool and natural selection on the history cut at ``task.day``."""
+    started = time.perf_counter()
+    try:
+        choice = choose_universe(task.history, task.day, task.settings)
+    except Exception as exc:  # a window that cannot choose is a recorded failure
+        return UniverseOutcome(task.window, None, _error_text(exc), time.perf_counter() - started)
+    return UniverseOutcome(task.window, choice, None, time.perf_counter() - started)
+
+
+@dataclass(frozen=True)
 class DecideTask:
-    """One window's decision request (picklable, see :func:`run_decide_task`)."""
+    """One window's decision request (picklable, see :func:`run_decide_task`).
+
+    ``universe`` is the point-in-time universe the window holds, or None for the as-of
+    winners' universe (the columns of ``train`` with ``directions``); ``universe_error`` says
+    why a point-in-time universe is missing.
+    """
 
     window: int
     train: pd.DataFrame
     directions: dict[str, Direction]
-    winners_info: dict[str, dict[str, Any]] | None
-    pool: pd.DataFrame | None
+    universe: UniverseChoice | None
     settings: Settings
+    universe_error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -225,12 +262,12 @@ class DecideOutcome:
 
 
 def run_decide_task(task: DecideTask) -> DecideOutcome:
-    """Run :func:`~clusterfolio.backtest.decision.decide` on one training slice (top level)."""
+    """Decide a window on its training slice (and its point-in-time universe)."""
     started = time.perf_counter()
+    if task.universe_error is not None:
+        return DecideOutcome(task.window, None, task.universe_error, 0.0)
     try:
-        decision = decide(
-            task.train, task.directions, task.winners_info, task.settings, pool=task.pool
-        )
+        decision = decide(task.train, task.directions, task.settings, universe=task.universe)
     except Exception as exc:  # a window that cannot decide is a recorded failure
         return DecideOutcome(task.window, None, _error_text(exc), time.perf_counter() - started)
     return DecideOutcome(task.window, decision, None, time.perf_counter() - started)
@@ -281,6 +318,8 @@ class EngineOutcome:
     sensitivity_errors: dict[float, str] = field(default_factory=dict)
     seconds_weights: float = 0.0
     seconds_simulators: dict[SimulatorName, float] = field(default_factory=dict)
+    reference_realized: SimulationResult | None = None
+    """The realized simulator over the reference span, when it is shorter than the whole."""
 
 
 def _allowed(engine: EngineName, profile: ProfileName, decision: DecisionInputs) -> list[str]:
@@ -323,6 +362,24 @@ def _window_weights(task: EngineTask) -> tuple[list[WindowWeights], float]:
     return out, time.perf_counter() - started
 
 
+def _reference_periods(
+    periods: list[tuple[tuple[pd.Timestamp, pd.Timestamp], pd.Series]],
+    returns: pd.DataFrame,
+    sessions: int | None,
+) -> list[tuple[tuple[pd.Timestamp, pd.Timestamp], pd.Series]]:
+    """The latest periods covering at least ``sessions`` test sessions (all when None)."""
+    if sessions is None:
+        return periods
+    index = returns.index
+    covered = 0
+    for k in range(len(periods) - 1, -1, -1):
+        (start, end), _ = periods[k]
+        covered += int(index.searchsorted(end, side="right") - index.searchsorted(start))
+        if covered >= sessions:
+            return periods[k:]
+    return periods
+
+
 def run_engine_task(task: EngineTask) -> EngineOutcome:
     """Weights of every window, then every simulator (a top-level function for executors)."""
     weights, seconds = _window_weights(task)
@@ -341,6 +398,8 @@ def run_engine_task(task: EngineTask) -> EngineOutcome:
     errors: dict[SimulatorName, str] = {}
     skipped: list[SimulatorName] = []
     timing: dict[SimulatorName, float] = {}
+    reference = _reference_periods(periods, returns, task.settings.backtest.reference_sessions)
+    reference_realized: SimulationResult | None = None
     for simulator in task.simulators:
         if simulator is SimulatorName.CVXPORTFOLIO and not task.run_cvxportfolio:
             skipped.append(simulator)
@@ -349,10 +408,11 @@ def run_engine_task(task: EngineTask) -> EngineOutcome:
             errors[simulator] = NO_WEIGHTS
             continue
         started = time.perf_counter()
+        span = reference if simulator is SimulatorName.CVXPORTFOLIO else periods
         try:
-            simulations[simulator] = simulate_with(
-                simulator, periods, returns, cost_model=cost_model
-            )
+            simulations[simulator] = simulate_with(simulator, span, returns, cost_model=cost_model)
+            if simulator is SimulatorName.CVXPORTFOLIO and len(span) < len(periods):
+                reference_realized = simulate(span, returns, cost_model=cost_model)
         except Exception as exc:
             errors[simulator] = _error_text(exc)
         timing[simulator] = time.perf_counter() - started
@@ -376,6 +436,7 @@ def run_engine_task(task: EngineTask) -> EngineOutcome:
         sensitivity_errors=sensitivity_errors,
         seconds_weights=seconds,
         seconds_simulators=timing,
+        reference_realized=reference_realized,
     )
 
 
@@ -702,9 +763,10 @@ def _decay(outcomes: list[EngineOutcome], periods: int) -> list[dict[str, Any]]:
         reference = outcome.simulations.get(SimulatorName.CVXPORTFOLIO)
         ideal_cagr, real_cagr = _cagr(idealized, periods), _cagr(realized, periods)
         agreement = None
-        if reference is not None:
+        if reference is not None:  # compared over the same (reference) span
+            ours = outcome.reference_realized or realized
             agreement = float(
-                np.max(np.abs(reference.returns.to_numpy() - realized.returns.to_numpy()))
+                np.max(np.abs(reference.returns.to_numpy() - ours.returns.to_numpy()))
             )
         out.append(
             {
@@ -835,13 +897,66 @@ def _window_docs(windows: list[Window], outcomes: list[DecideOutcome]) -> list[d
     return docs
 
 
+def _history_cut(
+    history: MarketHistory | None, window: Window, settings: Settings
+) -> MarketHistory:
+    """The market a window may read: bars up to its training end, back far enough for screens."""
+    if history is None:  # guarded by run_tournament
+        raise ConfigError("point_in_time needs a market history")
+    days = settings.discovery.history_days + 2 * settings.data.light_lookback_days
+    return history.until(window.train_end, since=window.train_end - pd.Timedelta(days=days))
+
+
+def _universes(
+    runner: Executor, history: MarketHistory | None, windows: list[Window], settings: Settings
+) -> list[UniverseOutcome]:
+    """Choose the universe at every ``reselect_every``-th window's training end (the first too)."""
+    every = settings.backtest.reselect_every
+    tasks = [
+        UniverseTask(w.index, _history_cut(history, w, settings), w.train_end, settings)
+        for w in windows[::every]
+    ]
+    return runner.map(run_universe_task, tasks)
+
+
+def _decide_task(
+    window: Window,
+    returns: pd.DataFrame,
+    directions: dict[str, Direction],
+    universes: list[UniverseOutcome],
+    settings: Settings,
+) -> DecideTask:
+    """A window's decision task: the latest universe chosen at or before it (point in time)."""
+    train = returns.iloc[window.train]
+    if not universes:
+        return DecideTask(window.index, train, directions, None, settings)
+    outcome = universes[window.index // settings.backtest.reselect_every]
+    if outcome.choice is None:
+        error = f"universe chosen at window {outcome.window} failed: {outcome.error}"
+        return DecideTask(window.index, train, directions, None, settings, error)
+    columns = [
+        c for c in train.columns if c in {*outcome.choice.symbols, settings.backtest.baseline}
+    ]
+    return DecideTask(window.index, train.loc[:, columns], directions, outcome.choice, settings)
+
+
+def _held_returns(
+    returns: pd.DataFrame, decisions: Sequence[DecisionInputs | None], baseline: str
+) -> pd.DataFrame:
+    """The columns some window holds (and the baseline): what the engine tasks need."""
+    wanted = {baseline}
+    for decision in decisions:
+        if decision is not None:
+            wanted.update(decision.symbols)
+    return returns.loc[:, [c for c in returns.columns if c in wanted]]
+
+
 def run_tournament(
     returns: pd.DataFrame,
     settings: Settings,
     *,
     directions: dict[str, Direction] | None = None,
-    winners_info: dict[str, dict[str, Any]] | None = None,
-    pool: pd.DataFrame | None = None,
+    history: MarketHistory | None = None,
     executor: Executor | None = None,
     cvxportfolio_engines: Sequence[EngineName] | None = DEFAULT_CVXPORTFOLIO_ENGINES,
     decay_audit: bool | None = None,
@@ -852,17 +967,18 @@ def run_tournament(
     Parameters
     ----------
     returns : pandas.DataFrame
-        The audited matrix (``returns.parquet``): union index, NaN where closed, the baseline
-        among the columns.
+        Union index, NaN where closed, the baseline among the columns: with
+        ``backtest.universe = point_in_time`` the returns of every listing of ``history``
+        (:func:`~clusterfolio.data.returns.returns_between`), with ``as_of_winners`` the
+        audited matrix (``returns.parquet``).
     settings : Settings
-        ``backtest`` (windows, costs, baseline, ``dynamic_universe``), ``tournament`` (engines,
-        profiles, simulators, executor, ``n_jobs``), ``risk``, ``selection``, ``features``.
+        ``backtest`` (windows, costs, baseline, ``universe``), ``tournament`` (engines,
+        profiles, simulators, executor, ``n_jobs``), ``risk``, ``selection``, ``features``,
+        ``discovery``.
     directions : dict, optional
-        Direction per symbol (``winners.json``); LONG when missing.
-    winners_info : dict, optional
-        ``winners.json`` records by symbol (the candidate pool of the dynamic universe).
-    pool : pandas.DataFrame, optional
-        ``raw_pool.parquet`` (the dynamic universe's candidate pool when given).
+        Direction per symbol (``winners.json``; ``as_of_winners`` only); LONG when missing.
+    history : MarketHistory, optional
+        The market every window's universe is chosen from (required by ``point_in_time``).
     executor : Executor, optional
         Runs the tasks; default ``make_executor(settings.tournament)``, shut down at the end
         (a given executor is left running).
@@ -883,7 +999,7 @@ def run_tournament(
     DataError
         When the matrix is malformed or too short for one window.
     ConfigError
-        When a window setting is invalid, or ``dynamic_universe`` cannot run.
+        When a window setting is invalid, or ``point_in_time`` has no history.
     """
     started = time.perf_counter()
     if not isinstance(returns, pd.DataFrame) or not isinstance(returns.index, pd.DatetimeIndex):
@@ -891,8 +1007,12 @@ def run_tournament(
     returns = returns.sort_index().astype(np.float64)
     returns.columns = pd.Index([str(c) for c in returns.columns])
     backtest, tour = settings.backtest, settings.tournament
-    if backtest.dynamic_universe:
-        natural_selection_function()  # a clear ConfigError before any work
+    point_in_time = backtest.universe is UniverseMode.POINT_IN_TIME
+    if point_in_time and history is None:
+        raise ConfigError(
+            "backtest.universe=point_in_time needs the market history (every listing's "
+            "candles); pass history=... or set backtest.universe=as_of_winners"
+        )
     audit = settings.features.feat_decay_audit if decay_audit is None else bool(decay_audit)
     windows = walk_forward_windows(
         pd.DatetimeIndex(returns.index),
@@ -918,24 +1038,18 @@ def run_tournament(
     runner: Executor = make_executor(tour) if executor is None else executor
     timing: dict[str, Any] = {}
     try:
-        decide_tasks = [
-            DecideTask(
-                window=w.index,
-                train=returns.iloc[w.train],
-                directions=given,
-                winners_info=winners_info,
-                pool=pool,
-                settings=settings,
-            )
-            for w in windows
-        ]
+        universes = _universes(runner, history, windows, settings) if point_in_time else []
+        decide_tasks = [_decide_task(w, returns, given, universes, settings) for w in windows]
         decided: list[DecideOutcome] = runner.map(run_decide_task, decide_tasks)
         for k in range(len(decided)):
             if progress is not None:
                 progress("window", k + 1, len(decided))
         timing["decide"] = float(sum(d.seconds for d in decided))
+        timing["universe"] = float(sum(u.seconds for u in universes))
+        timing["universe_choices"] = len(universes)
         decisions = [d.decision for d in decided]
         errors = [d.error for d in decided]
+        held = _held_returns(returns, decisions, backtest.baseline)
         pairs = [(e, p) for e in engines for p in profiles]
         tasks = [
             EngineTask(
@@ -944,7 +1058,7 @@ def run_tournament(
                 windows=tuple(windows),
                 decisions=tuple(decisions),
                 decision_errors=tuple(errors),
-                returns=returns,
+                returns=held,
                 settings=settings,
                 simulators=tuple(simulators),
                 run_cvxportfolio=e in cvx_scope,
@@ -993,7 +1107,9 @@ def run_tournament(
             "step": backtest.step,
             "realized_target": backtest.realized_target,
             "covered_sessions": covered_sessions(windows),
-            "dynamic_universe": backtest.dynamic_universe,
+            "universe": backtest.universe.value,
+            "history_days": backtest.history_days if point_in_time else None,
+            "history_notes": list(history.notes) if point_in_time and history else [],
             "turnover_penalty": settings.features.feat_turnover_penalty,
             "decay_audit": audit,
             "engines": [e.value for e in engines],
@@ -1008,6 +1124,7 @@ def run_tournament(
         "simulator_scope": {
             SimulatorName.CVXPORTFOLIO.value: [e.value for e in cvx_scope],
         },
+        "reference_sessions": backtest.reference_sessions,
         "windows": _window_docs(windows, decided),
         "capabilities": {e.value: [p.value for p in capabilities[e]] for e in engines},
         "rows": rows,

@@ -1,9 +1,14 @@
 """Step 12: the validation tournament (``make tournament``).
 
-Reads the audited matrix ``returns.parquet`` and runs
-:func:`~clusterfolio.backtest.tournament.run_tournament`: walk-forward windows, a point-in-time
-decision per window from its training slice only (universe, regime, clusters, statistics,
-scores; natural selection again with ``backtest.dynamic_universe``), every engine x profile
+With ``backtest.universe = point_in_time`` (the default) the step reads the market as it is
+stored: the candles of every listing the provider serves over ``backtest.history_days`` (plus
+``discovery.history_days`` before it for the screens), synced into the lakehouse like a deep
+pass of the whole universe. Every walk-forward window then re-runs the screens, the raw pool and
+natural selection on the data up to its training end (:mod:`clusterfolio.backtest.universe`), and
+decides regime, clusters, statistics and scores from its training slice. With ``as_of_winners``
+it reads the audited matrix ``returns.parquet`` and the as-of directions of ``winners.json``
+(look-ahead: the summary and every report say so). Then it runs
+:func:`~clusterfolio.backtest.tournament.run_tournament`: every engine x profile
 (``tournament.engines``, ``tournament.profiles``) through the executor of ``tournament.executor``
 (``n_jobs`` workers), every simulator of ``tournament.simulators`` (the cvxportfolio reference
 simulator for the custom engine and the market only: its cost bound, see
@@ -13,8 +18,8 @@ The live decision's artifacts are inputs too: ``decide`` run on the whole matrix
 clusters of ``clusters.json``, the regime of ``regime.json`` and the statistics of
 ``antifragility.parquet`` (steps 9 and 10 use the same functions); a disagreement is recorded as
 a warning and in the summary's ``live_parity``. ``portfolio_optimized.json`` gives the live
-profiles listed next to the tournament's. ``winners.json`` gives the directions (LONG when
-absent) and ``raw_pool.parquet`` the candidate pool of the dynamic universe.
+profiles listed next to the tournament's. ``winners.json`` gives the as-of directions (LONG when
+absent) of the parity check and of ``as_of_winners``.
 
 Writes ``tournament_results.parquet``, ``tournament_summary.json``,
 ``tournament_returns.parquet``, ``tournament_weights.parquet`` and, with
@@ -25,19 +30,33 @@ byte-identical on identical inputs.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from clusterfolio.enums import StepName
+from clusterfolio.backtest.history import MarketHistory
+from clusterfolio.data.calendars import sessions
+from clusterfolio.data.returns import returns_between
+from clusterfolio.data.schema import Listing
+from clusterfolio.data.sync import sync_listings
+from clusterfolio.enums import CalendarKind, StepName, UniverseMode
 from clusterfolio.errors import ClusterfolioError
 from clusterfolio.io import read_json, read_parquet
 from clusterfolio.pipeline.context import RunContext
 from clusterfolio.pipeline.registry import Step
-from clusterfolio.pipeline.steps._common import RAW_POOL, WINNERS
+from clusterfolio.pipeline.steps._common import (
+    RAW_POOL,
+    WINNERS,
+    lakehouse,
+    listings_for,
+    raw_pool_symbols,
+    with_baseline,
+)
 from clusterfolio.pipeline.steps.health import RETURNS
 from clusterfolio.pipeline.steps.optimization import PORTFOLIO
+from clusterfolio.pipeline.steps.remote_scan import has_remote_scanner
 from clusterfolio.pipeline.steps.risk import (
     ANTIFRAGILITY,
     CLUSTERS,
@@ -51,6 +70,12 @@ TOURNAMENT_SUMMARY = "tournament_summary.json"
 TOURNAMENT_RETURNS = "tournament_returns.parquet"
 TOURNAMENT_WEIGHTS = "tournament_weights.parquet"
 SLIPPAGE_DECAY = "slippage_decay.json"
+
+#: The warning of every tournament (and report) built on the as-of winners.
+AS_OF_WINNERS_WARNING = (
+    "backtest.universe=as_of_winners: every window holds the universe and directions chosen at "
+    "the as-of date (look-ahead); its figures overstate what could have been earned"
+)
 
 #: Tolerance of the live parity check of the antifragility statistics.
 PARITY_TOL = 1e-10
@@ -80,13 +105,11 @@ def live_parity(
     from clusterfolio.backtest.decision import decide
 
     settings = ctx.settings
-    if settings.backtest.dynamic_universe:
-        return {"checked": False, "detail": "dynamic universe: the live universe differs"}
     buckets = read_json(ctx.artifact(CLUSTERS))
     regime_doc = read_json(ctx.artifact(REGIME))
     table = read_parquet(ctx.artifact(ANTIFRAGILITY))
     try:
-        decision = decide(returns, directions, None, settings)
+        decision = decide(returns, directions, settings)
     except ClusterfolioError as exc:
         return {"checked": False, "detail": f"decide failed on the whole matrix: {exc}"}
     live = {str(k): int(v) for k, v in buckets["labels"].items()}
@@ -123,14 +146,61 @@ def live_parity(
     }
 
 
-def _pool(ctx: RunContext, columns: list[str]) -> pd.DataFrame | None:
-    path = ctx.artifact(RAW_POOL)
-    if not path.exists():
-        return None
-    frame = read_parquet(path)
-    if "symbol" not in frame.columns:
-        return None
-    return frame.loc[frame["symbol"].astype(str).isin(columns)].reset_index(drop=True)
+def _history_listings(ctx: RunContext) -> tuple[dict[str, Listing], list[str]]:
+    """Every listing the screens may look at, and a note when that set is bounded."""
+    provider = ctx.provider
+    if not has_remote_scanner(provider):
+        return {listing.symbol: listing for listing in provider.listings()}, []
+    symbols = with_baseline(ctx, raw_pool_symbols(ctx) or [])
+    note = (
+        "the remote scanner lists no past universe: the history holds the listings of the "
+        f"as-of raw pool ({len(symbols)}), a survivorship bias"
+    )
+    return listings_for(ctx, symbols), [note]
+
+
+def market_history(ctx: RunContext) -> MarketHistory:
+    """Sync and read the candles of the whole screened universe (point-in-time tournament)."""
+    from clusterfolio.backtest.history import computable_screens
+    from clusterfolio.discovery.screens import load_screens
+
+    settings = ctx.settings
+    listings, notes = _history_listings(ctx)
+    start = ctx.as_of - timedelta(
+        days=settings.backtest.history_days + settings.discovery.history_days
+    )
+    lake = lakehouse(ctx)
+    by_calendar: dict[CalendarKind, list[Listing]] = {}
+    for listing in listings.values():
+        by_calendar.setdefault(listing.calendar, []).append(listing)
+    for kind, group in sorted(by_calendar.items()):
+        outcomes = sync_listings(
+            lake,
+            ctx.provider,
+            group,
+            as_of=ctx.as_of,
+            n_sessions=len(sessions(kind, start, ctx.as_of)),
+            state_dir=ctx.lakehouse_root,
+            backfill=settings.data.backfill,
+            tick=ctx.tick,
+        )
+        for outcome in outcomes:
+            if outcome.action == "failed":
+                ctx.recorder.warn(f"history: {outcome.symbol}: sync failed: {outcome.error}")
+    candles = {
+        s: frame
+        for s, frame in lake.read_many(sorted(listings), missing_ok=True).items()
+        if not frame.empty
+    }
+    screens = load_screens(
+        ctx.resolve_config_path(settings.discovery.scanners_dir), settings.discovery.scanners
+    )
+    kept, skipped = computable_screens(screens, candles, listings)
+    for note in [*notes, *skipped]:
+        ctx.recorder.warn(f"history: {note}")
+    return MarketHistory(
+        candles, {s: listings[s] for s in candles}, tuple(kept), (*notes, *skipped)
+    )
 
 
 def run(ctx: RunContext) -> None:
@@ -150,14 +220,25 @@ def run(ctx: RunContext) -> None:
     ):
         ctx.recorder.warn(f"live parity: {parity['detail']}")
     live_profiles = sorted(read_json(ctx.artifact(PORTFOLIO)).get("profiles", {}))
-    pool = _pool(ctx, columns) if settings.backtest.dynamic_universe else None
+    history = None
+    matrix = returns
+    if settings.backtest.universe is UniverseMode.POINT_IN_TIME:
+        history = market_history(ctx)
+        matrix = returns_between(
+            history.candles,
+            history.listings,
+            history.symbols,
+            start=ctx.as_of - timedelta(days=settings.backtest.history_days),
+            end=ctx.as_of,
+        )
+    else:
+        ctx.recorder.warn(AS_OF_WINNERS_WARNING)
     with make_executor(settings.tournament) as executor:
         result = run_tournament(
-            returns,
+            matrix,
             settings,
             directions=dict(directions),
-            winners_info=winners or None,
-            pool=pool,
+            history=history,
             executor=executor,
             progress=ctx.tick,
         )
@@ -193,6 +274,7 @@ def run(ctx: RunContext) -> None:
         "rows": len(result.results),
         **{f"status_{k}": v for k, v in sorted(statuses.items())},
         "seconds_decide": round(float(result.timing.get("decide", 0.0)), 3),
+        "seconds_universe": round(float(result.timing.get("universe", 0.0)), 3),
         "seconds_wall": round(float(result.timing.get("wall", 0.0)), 3),
     }
     for engine, seconds in sorted(result.timing.get("engines", {}).items()):
@@ -207,9 +289,18 @@ STEP = Step(
     name=StepName.VALIDATION,
     reads=(RETURNS, CLUSTERS, REGIME, ANTIFRAGILITY, PORTFOLIO),
     optional_reads=(WINNERS, RAW_POOL),
+    # point_in_time reads the lakehouse (every listing's candles) as of the run's date
     writes=(TOURNAMENT_RESULTS, TOURNAMENT_SUMMARY, TOURNAMENT_RETURNS, TOURNAMENT_WEIGHTS),
     run=run,
-    config_sections=("backtest", "tournament", "risk", "features", "selection", "data"),
-    uses_data=False,
+    config_sections=(
+        "backtest",
+        "tournament",
+        "risk",
+        "features",
+        "selection",
+        "data",
+        "discovery",
+    ),
+    uses_data=True,
     description="Tournament: engines x profiles x simulators, walk forward, point in time.",
 )
