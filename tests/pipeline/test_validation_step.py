@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from clusterfolio.enums import EngineName, ProfileName, SimulatorName, StepName
+from clusterfolio.enums import EngineName, ProfileName, SimulatorName, StepName, UniverseMode
 from clusterfolio.io import atomic_write_json, atomic_write_parquet, read_json
 from clusterfolio.manifest import ResolvedManifest, Settings
 from clusterfolio.pipeline.context import RunContext, StepRecorder
@@ -42,6 +42,7 @@ def tiny_settings(decay_audit: bool = False) -> Settings:
     settings = Settings()
     settings.backtest.train = 80
     settings.backtest.realized_target = 40
+    settings.backtest.universe = UniverseMode.AS_OF_WINNERS  # the step on given artifacts
     settings.risk.regime.window = 20
     settings.risk.regime.baseline = 40
     settings.risk.lookbacks = [40, 80]
@@ -101,7 +102,7 @@ def test_step_metadata() -> None:
     )
     assert step.optional_reads == ("winners.json", "raw_pool.parquet")
     assert step.writes == OUTPUTS
-    assert not step.uses_data
+    assert step.uses_data  # point_in_time reads every listing's stored candles
     assert set(step.config_sections) >= {"backtest", "tournament", "risk", "features", "selection"}
 
 
@@ -122,7 +123,8 @@ def test_step_writes_the_tournament_and_is_byte_identical(run_dir: Path) -> None
     assert not short.empty and (short["net"] < 0).all()
     assert ctx.recorder.counts["windows"] == 2
     assert any(k.startswith("seconds_engine_") for k in ctx.recorder.counts)
-    assert not ctx.recorder.warnings
+    assert ctx.recorder.warnings == [validation.AS_OF_WINNERS_WARNING]  # labelled look-ahead
+    assert summary["settings"]["universe"] == "as_of_winners"
     again = context(root, tiny_settings(), StepName.VALIDATION)
     validation.run(again)
     assert {name: (run_dir / name).read_bytes() for name in OUTPUTS} == first

@@ -636,6 +636,9 @@ def _results_frame(
                     elif result is None:
                         row["status"] = TournamentStatus.FAILED.value
                         row["error"] = outcome.simulation_errors.get(simulator, "not simulated")
+                    elif window.test_start not in result.window_returns.index:
+                        row["status"] = TournamentStatus.SKIPPED.value
+                        row["error"] = "before the reference span (backtest.reference_sessions)"
                     else:
                         start = window.test_start
                         row["period_return"] = float(result.window_returns.loc[start])
@@ -1109,6 +1112,7 @@ def run_tournament(
             "covered_sessions": covered_sessions(windows),
             "universe": backtest.universe.value,
             "history_days": backtest.history_days if point_in_time else None,
+            "reselect_every": backtest.reselect_every if point_in_time else None,
             "history_notes": list(history.notes) if point_in_time and history else [],
             "turnover_penalty": settings.features.feat_turnover_penalty,
             "decay_audit": audit,

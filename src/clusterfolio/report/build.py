@@ -264,6 +264,7 @@ def build_reports(run_dir: Path, config: ReportConfig) -> ReportBuild:
         render_engine_comparison,
         render_slippage_decay,
     )
+    from clusterfolio.report.universe import look_ahead_banner
 
     run_dir = Path(run_dir)
     arts = RunArtifacts(run_dir)
@@ -278,6 +279,9 @@ def build_reports(run_dir: Path, config: ReportConfig) -> ReportBuild:
     }
     sheets, strategies = _tearsheets(arts, config)
     texts.update(sheets)
+    banner = look_ahead_banner(arts.json(A.TOURNAMENT_SUMMARY))
+    if banner is not None:  # every report of an as_of_winners tournament says so first
+        texts = {name: f"{banner}\n\n{text}" for name, text in texts.items()}
     pictures = _pictures(arts, config, strategies)
     for name, text in texts.items():
         atomic_write_text(run_dir / name, text)

@@ -37,6 +37,7 @@ from clusterfolio.report.artifacts import (
 from clusterfolio.report.config import ReportConfig
 from clusterfolio.report.jsonview import json_to_markdown, scalar
 from clusterfolio.report.markdown import Markdown, fmt_float, fmt_pct, is_number
+from clusterfolio.report.universe import as_of_winners, render_universe_changes
 
 __all__ = [
     "METRIC_COLUMNS",
@@ -330,6 +331,7 @@ def render_backtest_comparison(arts: RunArtifacts, config: ReportConfig) -> str:
     else:
         md.add("No custom-engine rows.")
     _regime_attribution(md, arts, view, config)
+    render_universe_changes(md, view.summary or {}, as_of_winners(arts))
     return md.render()
 
 
