@@ -1,5 +1,13 @@
 """Benchmark: the whole validation tournament, and the executors' speed-up on it.
 
+Point in time (the default, :func:`bench_point_in_time`): the default run's whole synthetic
+market (about 1,000 listings, faults on) over ``backtest.history_days``, the production
+tournament with every window's universe re-chosen from the screens, the raw pool and natural
+selection (every ``backtest.reselect_every`` windows), on the local executor with 2 workers and
+on Ray with 2 CPUs; the universe choices are timed apart, and the two executors' artifacts must
+be byte-identical. The rest of this docstring describes the as-of universe's benchmark (the
+mechanics and the executors on a fixed matrix, ``backtest.universe=as_of_winners``).
+
 The universe is the embedded synthetic market (faults off): 40 winners (26 equities, 5 ETFs,
 5 crypto coins, 4 forex pairs, four of the equities SHORT) plus ``AMEX:SPY``, 500 sessions of
 each listing on its own calendar (the union index is longer: crypto trades every day). The
@@ -40,19 +48,22 @@ import numpy as np
 import pandas as pd
 
 from clusterfolio.backtest.executors import LocalExecutor, RayExecutor
+from clusterfolio.backtest.history import MarketHistory, computable_screens
 from clusterfolio.backtest.tournament import (
     TournamentResult,
     run_tournament,
     warm_up,
     write_tournament_artifacts,
 )
-from clusterfolio.data.returns import build_matrices
+from clusterfolio.data.returns import build_matrices, returns_between
 from clusterfolio.data.synthetic import SyntheticProvider
-from clusterfolio.enums import AssetClass, Direction
+from clusterfolio.discovery.screens import load_screens
+from clusterfolio.enums import AssetClass, Direction, UniverseMode
 from clusterfolio.io import atomic_write_json, canonical_json
 from clusterfolio.manifest import FaultSettings, Settings, SyntheticSettings
 
-RESULTS = Path(__file__).resolve().parent / "results" / "tournament.json"
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results" / "tournament.json"
 AS_OF = date(2026, 11, 20)
 SESSIONS = 500
 PICK = {
@@ -95,8 +106,9 @@ def universe() -> tuple[pd.DataFrame, dict[str, Direction]]:
 
 
 def tournament_settings(n_jobs: int) -> Settings:
-    """Production tournament settings with the decay audit on."""
+    """Production tournament settings with the decay audit on, on the as-of universe."""
     settings = Settings()
+    settings.backtest.universe = UniverseMode.AS_OF_WINNERS  # the mechanics on a fixed matrix
     settings.features.feat_decay_audit = True
     settings.tournament.n_jobs = n_jobs
     return settings
@@ -255,6 +267,86 @@ def bench() -> dict[str, Any]:
     return out
 
 
+def market_history() -> tuple[MarketHistory, pd.DataFrame]:
+    """The default run's market (every listing, faults on) and its return matrix."""
+    settings = Settings()
+    provider = SyntheticProvider(settings.data.synthetic, AS_OF)
+    listings = {listing.symbol: listing for listing in provider.listings()}
+    days = settings.backtest.history_days + settings.discovery.history_days
+    start = AS_OF - timedelta(days=days)
+    candles = {s: provider.candles(s, start, AS_OF) for s in sorted(listings)}
+    candles = {s: c.reset_index(drop=True) for s, c in candles.items() if not c.empty}
+    screens = load_screens(ROOT / settings.discovery.scanners_dir)
+    kept, notes = computable_screens(screens, candles, listings)
+    history = MarketHistory(candles, {s: listings[s] for s in candles}, tuple(kept), tuple(notes))
+    matrix = returns_between(
+        history.candles,
+        history.listings,
+        history.symbols,
+        start=AS_OF - timedelta(days=settings.backtest.history_days),
+        end=AS_OF,
+    )
+    return history, matrix
+
+
+def _pit_run(
+    history: MarketHistory, matrix: pd.DataFrame, executor: Any
+) -> tuple[TournamentResult, dict[str, Any]]:
+    settings = Settings()  # production: point_in_time, 2 workers
+    start = time.perf_counter()
+    result = run_tournament(matrix, settings, history=history, executor=executor)
+    wall = time.perf_counter() - start
+    choices = int(result.timing.get("universe_choices", 0))
+    figures: dict[str, Any] = {
+        "tournament_seconds": wall,
+        "universe_seconds_total": result.timing["universe"],
+        "universe_choices": choices,
+        "universe_seconds_per_choice": result.timing["universe"] / max(choices, 1),
+        "decide_seconds_total": result.timing["decide"],
+        "engine_seconds": result.timing["engines"],
+        "simulator_seconds": result.timing["simulators"],
+        "windows": len(result.windows),
+        "test_sessions": result.summary["settings"]["covered_sessions"],
+    }
+    with contextlib.suppress(OSError):
+        figures["load_average_1m_after"] = os.getloadavg()[0]
+    return result, figures
+
+
+def bench_point_in_time() -> dict[str, Any]:
+    """The default point-in-time tournament: local executor (2 workers), then Ray (2 CPUs).
+
+    Every universe choice (screens, raw pool, natural selection over the whole market cut at a
+    window's training end) is timed apart from the decisions and the engines; the artifacts of
+    the two executors must be byte-identical.
+    """
+    start = time.perf_counter()
+    history, matrix = market_history()
+    prepare = time.perf_counter() - start
+    out: dict[str, Any] = {
+        "listings": len(history.symbols),
+        "history_seconds": prepare,
+        "target_seconds": TARGET_SECONDS,
+    }
+    with LocalExecutor(2) as executor:
+        executor.map(warm_up, [0, 1])
+        reference, out["local_2"] = _pit_run(history, matrix, executor)
+    expected = _artifacts(reference)
+    with RayExecutor(num_cpus=2) as executor:
+        executor.map(warm_up, [0, 1])
+        result, out["ray_2"] = _pit_run(history, matrix, executor)
+    out["ray_2"]["same_artifacts_as_local_2"] = _artifacts(result) == expected
+    rows = reference.summary["rows"]
+    out["realized"] = {
+        f"{r['engine']}|{r['profile']}": {
+            k: r["metrics"][k] for k in ("sharpe", "cagr", "volatility", "max_drawdown")
+        }
+        for r in rows
+        if r["simulator"] == "realized" and r["metrics"] is not None
+    }
+    return out
+
+
 def _machine() -> dict[str, Any]:
     import cvxportfolio
 
@@ -278,9 +370,21 @@ def _machine() -> dict[str, Any]:
 
 def main() -> dict[str, Any]:
     """Run the benchmark, write ``bench/results/tournament.json`` and print it."""
-    report: dict[str, Any] = {"machine": _machine(), "tournament": bench()}
+    report: dict[str, Any] = {
+        "machine": _machine(),
+        "point_in_time": bench_point_in_time(),
+        "tournament": bench(),
+    }
     atomic_write_json(RESULTS, report)
     print(canonical_json(report), end="")
+    pit = report["point_in_time"]
+    for name in ("local_2", "ray_2"):
+        run = pit[name]
+        print(
+            f"point in time {name}: {run['tournament_seconds']:.1f} s, of which universe "
+            f"{run['universe_seconds_total']:.1f} s over {run['universe_choices']} choices "
+            f"(CPU seconds summed over workers)"
+        )
     figures = report["tournament"]
     for name, run in figures["runs"].items():
         print(

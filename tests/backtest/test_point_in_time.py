@@ -20,18 +20,22 @@ import pytest
 
 from clusterfolio.backtest.decision import DecisionInputs
 from clusterfolio.backtest.engines import make_engine
+from clusterfolio.backtest.executors import LocalExecutor, RayExecutor
 from clusterfolio.backtest.history import MarketHistory, computable_screens
 from clusterfolio.backtest.tournament import (
     DecideTask,
+    TournamentResult,
     UniverseTask,
     run_decide_task,
+    run_tournament,
     run_universe_task,
+    write_tournament_artifacts,
 )
 from clusterfolio.backtest.universe import choose_universe
 from clusterfolio.data.returns import returns_between
 from clusterfolio.data.synthetic import SyntheticProvider
 from clusterfolio.discovery.screens import load_screens
-from clusterfolio.enums import EngineName, ProfileName, UniverseMode
+from clusterfolio.enums import EngineName, ProfileName, SimulatorName, UniverseMode
 from clusterfolio.manifest import Settings
 
 AS_OF = date(2024, 6, 28)
@@ -65,6 +69,12 @@ def history(settings: Settings, repo_root: Path) -> MarketHistory:
     kept, notes = computable_screens(screens, candles, listings)
     assert len(kept) == len(screens) and not notes  # every local screen is computable
     return MarketHistory(candles, {s: listings[s] for s in candles}, tuple(kept), tuple(notes))
+
+
+@pytest.fixture(scope="module")
+def future(history: MarketHistory) -> MarketHistory:
+    """The history with its future rewritten (:func:`_rewrite_future`)."""
+    return _rewrite_future(history)
 
 
 def _rewrite_future(history: MarketHistory, seed: int = 11) -> MarketHistory:
@@ -142,10 +152,10 @@ def _fingerprint(decision: DecisionInputs, weights: pd.Series) -> bytes:
 
 
 def test_rewriting_the_future_changes_nothing_in_the_window(
-    history: MarketHistory, settings: Settings
+    history: MarketHistory, future: MarketHistory, settings: Settings
 ) -> None:
     before = _decide(history, settings)
-    after = _decide(_rewrite_future(history), settings)
+    after = _decide(future, settings)
     assert _fingerprint(*before) == _fingerprint(*after)
     decision = before[0]
     assert pd.Timestamp(decision.data_until) <= CUT
@@ -153,9 +163,11 @@ def test_rewriting_the_future_changes_nothing_in_the_window(
     assert decision.selection["listings"] < len(history.symbols) + 1
 
 
-def test_as_of_winners_fails_the_same_proof(history: MarketHistory, settings: Settings) -> None:
+def test_as_of_winners_fails_the_same_proof(
+    history: MarketHistory, future: MarketHistory, settings: Settings
+) -> None:
     before = _decide(history, settings, as_of_winners=True)
-    after = _decide(_rewrite_future(history), settings, as_of_winners=True)
+    after = _decide(future, settings, as_of_winners=True)
     assert _fingerprint(*before) != _fingerprint(*after)
     assert before[0].symbols != after[0].symbols or dict(before[0].directions) != dict(
         after[0].directions
@@ -163,9 +175,8 @@ def test_as_of_winners_fails_the_same_proof(history: MarketHistory, settings: Se
 
 
 def test_a_listing_that_starts_after_the_cut_never_appears(
-    history: MarketHistory, settings: Settings
+    future: MarketHistory, settings: Settings
 ) -> None:
-    future = _rewrite_future(history)
     known = future.until(CUT)
     assert NEW not in known.candles and NEW not in known.listings
     assert all(frame["session"].iloc[-1] <= CUT for frame in known.candles.values())
@@ -183,3 +194,41 @@ def test_the_point_in_time_universe_differs_from_the_as_of_winners(
     at_as_of = choose_universe(history, pd.Timestamp(AS_OF), settings)
     assert set(at_cut.symbols) != set(at_as_of.symbols)
     assert at_cut.data_until <= CUT < at_as_of.data_until
+
+
+def _small_tournament(settings: Settings) -> Settings:
+    small = settings.model_copy(deep=True)
+    small.backtest.realized_target = 40
+    small.backtest.reselect_every = 1
+    small.tournament.engines = [EngineName.CUSTOM, EngineName.MARKET]
+    small.tournament.profiles = [ProfileName.HRP, ProfileName.EQUAL_WEIGHT, ProfileName.MARKET]
+    small.tournament.simulators = [SimulatorName.IDEALIZED, SimulatorName.REALIZED]
+    return small
+
+
+def _artifacts(result: TournamentResult, folder: Path) -> dict[str, bytes]:
+    folder.mkdir()
+    return {n: (folder / n).read_bytes() for n in write_tournament_artifacts(result, folder)}
+
+
+@pytest.mark.slow
+def test_local_workers_and_ray_re_select_identically(
+    history: MarketHistory, settings: Settings, tmp_path: Path
+) -> None:
+    small = _small_tournament(settings)
+    matrix = _matrix(history)
+    with LocalExecutor(1) as inline:
+        one = run_tournament(matrix, small, history=history, executor=inline)
+    with LocalExecutor(2) as pool:
+        two = run_tournament(matrix, small, history=history, executor=pool)
+    with RayExecutor(num_cpus=2) as ray:
+        three = run_tournament(matrix, small, history=history, executor=ray)
+    expected = _artifacts(one, tmp_path / "one")
+    assert _artifacts(two, tmp_path / "two") == expected
+    assert _artifacts(three, tmp_path / "three") == expected
+    windows = one.summary["windows"]
+    assert len(windows) >= 2 and all(w["status"] == "ok" for w in windows)
+    universes = [tuple(sorted(w["decision"]["symbols"])) for w in windows]
+    assert len(set(universes)) > 1  # re-chosen: the universe moves across windows
+    for window in windows:
+        assert window["decision"]["data_until"] <= window["train_end"]

@@ -27,6 +27,7 @@ TINY = [
     "data.light_lookback_days=30",
     "backtest.train=40",
     "backtest.realized_target=20",
+    "backtest.history_days=150",
     "backtest.test=10",
     "backtest.step=10",
     "risk.regime.window=20",

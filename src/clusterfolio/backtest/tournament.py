@@ -2,22 +2,28 @@ r"""The validation tournament (step 12): engines x profiles x simulators, walk f
 
 Session axis
 ------------
-The audited matrix ``returns.parquet`` is used as is: its index is the sorted union of the
-assets' own sessions and a NaN means the asset's market was closed. Windows
+With ``backtest.universe = point_in_time`` (the default) ``returns`` holds every listing of the
+market history (:func:`~clusterfolio.data.returns.returns_between`); with ``as_of_winners`` it is
+the audited matrix ``returns.parquet``. Its index is the sorted union of the assets' own sessions
+and a NaN means the asset's market was closed. Windows
 (:func:`~clusterfolio.backtest.windows.walk_forward_windows`) count rows of that union index:
-``backtest.train`` rows of training, ``backtest.test`` rows of test every ``backtest.step``
-rows, the fewest last windows whose test periods cover ``backtest.realized_target`` rows. In the
-simulators an asset that did not trade on a row has a return of 0 (it did not move); its
-statistics in a training slice use its own observations only (intersection correlation,
-pairwise-complete covariance; the peers use the complete rows).
+``backtest.train`` rows of training, ``backtest.test`` rows of test every ``backtest.step`` rows,
+every window that fits (or, with ``backtest.realized_target``, the fewest last windows whose test
+periods cover that many rows). In the simulators an asset that did not trade on a row has a
+return of 0 (it did not move); its statistics in a training slice use its own observations only
+(intersection correlation, pairwise-complete covariance; the peers use the complete rows).
 
 Point in time
 -------------
-Every window decides from its training slice only (:func:`~clusterfolio.backtest.decision.decide`:
-universe, regime, clusters, statistics, scores; natural selection with
-``backtest.dynamic_universe``), then every engine computes its weights from the same slice and
-the same decision. The weights are held from the first test session (the rebalance, before its
-return) to the end of the test period.
+Every ``backtest.reselect_every``-th window (the first included) chooses its universe from the
+market cut at its training end (:func:`~clusterfolio.backtest.universe.choose_universe`: screens,
+raw pool, natural selection with directions); the windows in between hold the last universe
+chosen before them. Every window then decides from its training slice only
+(:func:`~clusterfolio.backtest.decision.decide`: regime, clusters, statistics, scores), and every
+engine computes its weights from the same slice and the same decision. The weights are held from
+the first test session (the rebalance, before its return) to the end of the test period. With
+``as_of_winners`` the universe is the matrix's columns with the as-of directions (look-ahead,
+labelled in the summary's ``settings.universe`` and in every report).
 
 Engines and profiles
 --------------------
@@ -1080,7 +1086,7 @@ def run_tournament(
 
     by_pair = {(o.engine, o.profile): o for o in finished}
     timeline = pd.DatetimeIndex(sorted({d for w in windows for d in returns.index[w.test]}))
-    periods, periods_source = universe_periods(returns, timeline)
+    periods, periods_source = universe_periods(held, timeline)
     results = _results_frame(pairs, by_pair, windows, simulators, cvx_note)
     rows, series = _summary_rows(pairs, by_pair, decisions, simulators, periods, cvx_note)
     if series:
