@@ -28,6 +28,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from clusterfolio.enums import (
+    AssetClass,
     EngineName,
     ExecutorName,
     ProfileName,
@@ -321,6 +322,38 @@ class RunSettings(_Model):
     accepted_profile: ProfileName = ProfileName.HRP
 
 
+class LotRule(_Model):
+    """How one asset class trades: the lot size and the smallest order worth sending."""
+
+    lot_size: float = Field(1.0, gt=0, description="quantities are multiples of this")
+    min_trade_value: float = Field(
+        0.0, ge=0, description="an order below this value (base currency) is not sent"
+    )
+
+
+def _default_lots() -> dict[AssetClass, LotRule]:
+    return {
+        AssetClass.EQUITY: LotRule(lot_size=1.0, min_trade_value=100.0),
+        AssetClass.ETF: LotRule(lot_size=1.0, min_trade_value=100.0),
+        AssetClass.BOND: LotRule(lot_size=1.0, min_trade_value=100.0),
+        AssetClass.COMMODITY: LotRule(lot_size=1.0, min_trade_value=100.0),
+        AssetClass.INDEX: LotRule(lot_size=1.0, min_trade_value=100.0),
+        AssetClass.CRYPTO: LotRule(lot_size=0.0001, min_trade_value=50.0),
+        AssetClass.FOREX: LotRule(lot_size=1000.0, min_trade_value=1000.0),
+    }
+
+
+class PortfolioSettings(_Model):
+    """The money behind the weights: capital, base currency and how each asset class trades."""
+
+    capital: float = Field(1_000_000.0, gt=0, description="portfolio value in base currency")
+    base_currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
+    fractional_units: bool = Field(
+        False, description="quantities are not rounded to lots (smallest step 1e-6)"
+    )
+    lots: dict[AssetClass, LotRule] = Field(default_factory=_default_lots)
+
+
 class Settings(_Model):
     """A fully resolved configuration."""
 
@@ -333,6 +366,7 @@ class Settings(_Model):
     publish: PublishSettings = PublishSettings()
     features: FeatureFlags = FeatureFlags()
     run: RunSettings = RunSettings()
+    portfolio: PortfolioSettings = PortfolioSettings()
 
 
 class ProfileSpec(_Model):

@@ -14,9 +14,14 @@ negative):
 * with no accepted state every position is opened from zero (``actual = 0``; ``BUY``, or ``SELL``
   for a SHORT candidate), and the report says so.
 
-Outputs (:func:`write_drift`): ``drift.json``, ``drift.md`` and ``orders.csv`` (symbol, side,
-delta_weight, target, actual, skipped, reason; one row per line that is not ``HOLD`` by side,
-skipped dust included with ``skipped=true``), each written atomically.
+With a :class:`~clusterfolio.audit.sizing.MoneyPlan` attached (``money``), every line is also
+sized in money: target value, last price and its date, currency and conversion, quantity rounded
+to lots, notional and estimated cost, with the totals (buys, sells, costs, residual cash).
+
+Outputs (:func:`write_drift`): ``drift.json``, ``drift.md`` (totals at the bottom) and
+``orders.csv`` (:data:`ORDER_COLUMNS`: one row per line that is not ``HOLD`` by side, skipped
+dust included with ``skipped=true``; money columns empty without a plan; a last ``CASH`` row with
+the residual cash after rounding when there is a plan), each written atomically.
 """
 
 from __future__ import annotations
@@ -28,10 +33,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from clusterfolio.errors import DataError
 from clusterfolio.io import atomic_write_json, atomic_write_text
+
+if TYPE_CHECKING:
+    from clusterfolio.audit.sizing import MoneyPlan
 
 DEFAULT_DUST = 0.01
 """Partial rebalance: changes smaller than this (1% of the portfolio) are skipped."""
@@ -42,7 +50,21 @@ HOLD_TOL = 1e-9
 DRIFT_JSON = "drift.json"
 DRIFT_MD = "drift.md"
 ORDERS_CSV = "orders.csv"
-ORDER_COLUMNS = ("symbol", "side", "delta_weight", "target", "actual", "skipped", "reason")
+WEIGHT_COLUMNS = ("symbol", "side", "delta_weight", "target", "actual", "skipped", "reason")
+MONEY_COLUMNS = (
+    "target_value",
+    "last_price",
+    "price_date",
+    "currency",
+    "fx_rate",
+    "quantity",
+    "notional",
+    "est_cost",
+    "money_note",
+)
+ORDER_COLUMNS = WEIGHT_COLUMNS + MONEY_COLUMNS
+CASH_ROW = "CASH"
+"""Symbol of the last ``orders.csv`` row: the residual cash after rounding (base currency)."""
 
 
 class Side(StrEnum):
@@ -123,6 +145,7 @@ class DriftReport:
     partial_rebalance: bool
     dust: float
     meta: dict[str, Any] = field(default_factory=dict)
+    money: MoneyPlan | None = None
 
     @property
     def churn(self) -> float:
@@ -172,7 +195,25 @@ class DriftReport:
             "meta": dict(self.meta),
             "summary": self.summary(),
             "lines": [x.to_json_dict() for x in self.lines],
+            "money": self.money.to_json_dict() if self.money is not None else None,
         }
+
+    def _money_cells(self, symbol: str) -> list[str]:
+        money = self.money.lines.get(symbol) if self.money is not None else None
+        if money is None:
+            return [""] * len(MONEY_COLUMNS)
+        q = money.quote
+        return [
+            _num(money.target_value),
+            _num(q.price),
+            q.date or "",
+            q.currency,
+            _num(q.conversion.rate),
+            _num(money.quantity),
+            _num(money.notional),
+            _num(money.est_cost),
+            money.note,
+        ]
 
     def orders_csv(self) -> str:
         """The orders as CSV text (header :data:`ORDER_COLUMNS`, deterministic)."""
@@ -189,8 +230,16 @@ class DriftReport:
                     repr(x.actual),
                     "true" if x.skipped else "false",
                     x.reason,
+                    *self._money_cells(x.symbol),
                 ]
             )
+        if self.money is not None:
+            totals = self.money.totals()
+            cash = [""] * len(ORDER_COLUMNS)
+            cash[0], cash[-1] = CASH_ROW, "residual cash after rounding and costs"
+            cash[ORDER_COLUMNS.index("currency")] = totals["base_currency"]
+            cash[ORDER_COLUMNS.index("notional")] = _num(totals["residual_cash"])
+            writer.writerow(cash)
         return buffer.getvalue()
 
     def to_markdown(self) -> str:
@@ -223,17 +272,27 @@ class DriftReport:
             )
         else:
             lines.append("- partial rebalance off: every change is traded")
-        lines += [
-            "",
-            "| Symbol | Target | Actual | Δ | Action | Note |",
-            "|---|---:|---:|---:|---|---|",
-        ]
-        for x in sorted(self.lines, key=lambda x: (-abs(x.delta), x.symbol)):
-            lines.append(
-                f"| {x.symbol} | {x.target:.4%} | {x.actual:.4%} | {x.delta:+.4%} | "
-                f"{x.action.value} | {_cell(x.reason)} |"
-            )
-        return "\n".join(lines) + "\n"
+        if self.money is None:
+            lines += [
+                "",
+                "| Symbol | Target | Actual | Δ | Action | Note |",
+                "|---|---:|---:|---:|---|---|",
+            ]
+            for x in sorted(self.lines, key=lambda x: (-abs(x.delta), x.symbol)):
+                lines.append(
+                    f"| {x.symbol} | {x.target:.4%} | {x.actual:.4%} | {x.delta:+.4%} | "
+                    f"{x.action.value} | {_cell(x.reason)} |"
+                )
+            return "\n".join(lines) + "\n"
+        from clusterfolio.audit.sizing import money_markdown
+
+        ordered = sorted(self.lines, key=lambda x: (-abs(x.delta), x.symbol))
+        return "\n".join(lines + money_markdown(ordered, self.money)) + "\n"
+
+
+def _num(value: float | None) -> str:
+    """A number for the CSV (``repr``; empty for None)."""
+    return "" if value is None else repr(float(value))
 
 
 def _cell(text: str) -> str:

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from clusterfolio.audit.checks import AuditReport, audit_portfolio
 from clusterfolio.audit.drift import DriftReport, drift, write_drift
+from clusterfolio.audit.money import held_state, plan_for_run, run_book, target_holdings
 from clusterfolio.audit.state import accept, backups, load_state
 from clusterfolio.errors import AuditError, ConfigError, DataError, PipelineError
 from clusterfolio.io import (
@@ -354,6 +355,7 @@ def accept_run(
             "counts": verdict.document.get("counts", {}),
             **inputs.fingerprint(),
         },
+        holdings=target_holdings(inputs.run_dir, inputs.settings, inputs.portfolio, name),
     )
     new = sorted(set(backups(lakehouse_root)) - before)
     return Acceptance(state=state, backup=new[-1] if new else None, profile=name, verdict=verdict)
@@ -399,13 +401,22 @@ def drift_run(
     if name not in profiles:
         raise DataError(f"profile {name!r} not in the portfolio; profiles: {sorted(profiles)}")
     verdict = current_verdict(inputs)
+    state = load_state(lakehouse_root)
+    book = run_book(
+        inputs.run_dir,
+        inputs.settings,
+        as_of=inputs.portfolio.get("as_of"),
+        target=profiles[name],
+        state=state,
+    )
     report = drift(
         profiles[name],
-        load_state(lakehouse_root),
+        held_state(state, book),
         partial_rebalance=inputs.settings.features.feat_partial_rebalance,
     )
     report = dataclasses.replace(
         report,
+        money=plan_for_run(report.lines, book, inputs.settings, state),
         meta={
             **report.meta,
             "profile": name,

@@ -1,6 +1,9 @@
 """The accepted state: the last implemented portfolio, ``<lakehouse>/portfolio_actual_state.json``.
 
-``accept-state`` snapshots one profile's target weights as the portfolio now held; the previous
+``accept-state`` snapshots one profile's target weights as the portfolio now held, with the
+quantities they buy at the run's prices (``quantities``, ``prices``, ``capital``); ``holdings
+import`` writes a broker's positions (``source: holdings``). A state written before quantities
+were kept (weights only) is still read: its quantities are derived at today's prices. The previous
 snapshot is kept as a dated backup (``portfolio_actual_state.<as_of>.json``, the as-of date of the
 snapshot it preserves; ``portfolio_actual_state.<as_of>.<n>.json`` when that name is taken by a
 different snapshot). Writes, the backup included, are atomic: the backup is written before the
@@ -70,6 +73,7 @@ def accept(
     run_id: str,
     audit_passed: bool,
     audit: dict[str, Any] | None = None,
+    holdings: dict[str, Any] | None = None,
 ) -> Path:
     """Snapshot ``profile`` of an optimised portfolio as the accepted state.
 
@@ -87,6 +91,9 @@ def accept(
         The audit verdict of that run; a failed audit is never accepted.
     audit : dict, optional
         Provenance of that verdict (input hashes, counts), stored with the state.
+    holdings : dict, optional
+        The money side stored with the weights (``quantities``, ``prices``, ``capital``,
+        ``base_currency``, ``asset_classes``): the state keeps quantities, not only weights.
 
     Returns
     -------
@@ -132,5 +139,7 @@ def accept(
     }
     if audit is not None:
         state["audit"] = audit
+    if holdings is not None:
+        state.update(holdings)
     atomic_write_json(path, state)
     return path
