@@ -356,10 +356,11 @@ def config_check(
 
 def _register_plugins() -> None:
     """Attach the command groups that live in their own modules."""
-    from clusterfolio import cli_audit, cli_report
+    from clusterfolio import cli_audit, cli_holdings, cli_report
 
     cli_audit.register(app)
     cli_report.register(app)
+    cli_holdings.register(app)
 
 
 _register_plugins()

@@ -65,6 +65,38 @@ def _backup_path(lakehouse_root: Path, as_of: str, content: bytes) -> Path:
     return candidate
 
 
+def _backup_previous(lakehouse_root: Path) -> None:
+    """Keep the current state (if any) as a dated backup before it is replaced."""
+    path = state_path(lakehouse_root)
+    previous = load_state(lakehouse_root)
+    if previous is not None:
+        content = path.read_bytes()
+        atomic_write_bytes(
+            _backup_path(lakehouse_root, str(previous.get("as_of") or "unknown"), content),
+            content,
+        )
+
+
+def save_state(lakehouse_root: Path, state: dict[str, Any]) -> Path:
+    """Write ``state`` as the accepted state (the previous one kept as a dated backup).
+
+    Raises
+    ------
+    DataError
+        When ``state`` has no ``weights`` mapping or a weight is not finite.
+    """
+    weights = state.get("weights")
+    if not isinstance(weights, dict):
+        raise DataError("an accepted state needs a 'weights' mapping")
+    bad = sorted(k for k, v in weights.items() if not math.isfinite(float(v)))
+    if bad:
+        raise DataError(f"accepted state has non-finite weights for {bad}")
+    _backup_previous(lakehouse_root)
+    path = state_path(lakehouse_root)
+    atomic_write_json(path, state)
+    return path
+
+
 def accept(
     lakehouse_root: Path,
     portfolio: dict[str, Any],
@@ -123,13 +155,7 @@ def accept(
     if bad:
         raise DataError(f"profile {profile!r} has non-finite weights for {bad}")
     path = state_path(lakehouse_root)
-    previous = load_state(lakehouse_root)
-    if previous is not None:
-        content = path.read_bytes()
-        atomic_write_bytes(
-            _backup_path(lakehouse_root, str(previous.get("as_of") or "unknown"), content),
-            content,
-        )
+    _backup_previous(lakehouse_root)
     state: dict[str, Any] = {
         "as_of": portfolio.get("as_of"),
         "run_id": run_id,
