@@ -151,6 +151,11 @@ def _orchestrate(
     typer.echo(
         f"run {ledger.run_id}: {ledger.status.value} ({orchestrator.runs_dir / ledger.run_id})"
     )
+    if not quiet:
+        from clusterfolio.report.headline import echo_headline
+
+        summaries = root.resolve() / resolved.settings.run.summaries_dir
+        echo_headline(orchestrator.runs_dir / ledger.run_id, summaries)
 
 
 RunIdOpt = Annotated[str, typer.Option("--run", help="Run id to work in (or 'latest').")]

@@ -86,7 +86,7 @@ def test_step_in_the_orchestrator(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     record = done.steps["reporting"]
     assert record.status is StepStatus.COMPLETED
     assert set(record.outputs) == set(ALWAYS_WRITTEN)
-    assert record.counts["golden"] == 32 and record.counts["golden_absent"] == 0
+    assert record.counts["golden"] == 33 and record.counts["golden_absent"] == 0
     summaries = tmp_path / "summaries"
     manifest = json.loads((summaries / ESSENTIAL).read_text())
     assert manifest["run_id"] == orchestrator.run_id

@@ -64,7 +64,7 @@ def test_every_report_and_the_golden_list(built: ReportBuild) -> None:
     for name in ALWAYS_WRITTEN:
         assert (built.run_dir / name).is_file(), name
     config = sample_config(built.run_dir)
-    assert len(built.golden) == len(golden_paths(config)) == 32
+    assert len(built.golden) == len(golden_paths(config)) == 33  # report.html included
     assert built.absent == []
     manifest = json.loads(read(built, ESSENTIAL))
     assert manifest["files"] == built.golden

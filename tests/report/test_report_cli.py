@@ -72,7 +72,7 @@ def test_report_then_publish(
         text=True,
         check=True,
     ).stdout.split()
-    assert len(files) == len(manifest["files"]) == 32
+    assert len(files) == len(manifest["files"]) == 33  # report.html included
     assert "tearsheets__custom_hrp_realized.md" in files
 
 

@@ -59,6 +59,7 @@ WEIGHTS_PNG = "weights_by_cluster.png"
 REGIME_PNG = "regime_timeline.png"
 TEARSHEETS_DIR = "tearsheets/"
 ESSENTIAL = "essential_reports.json"
+REPORT_HTML = "report.html"
 
 #: Written by every build (the reporting step declares them).
 ALWAYS_WRITTEN: tuple[str, ...] = (
@@ -72,12 +73,14 @@ ALWAYS_WRITTEN: tuple[str, ...] = (
     WEIGHTS_PNG,
     REGIME_PNG,
     ESSENTIAL,
+    REPORT_HTML,
 )
 
 #: The golden artifacts, in the order a reader wants them (tear sheets are inserted after the
 #: reports, see :func:`golden_paths`).
 GOLDEN: tuple[str, ...] = (
     ESSENTIAL,
+    REPORT_HTML,
     PORTFOLIO_REPORT,
     A.SELECTION_AUDIT,
     DECISION_AUDIT,
@@ -258,6 +261,7 @@ def build_reports(run_dir: Path, config: ReportConfig) -> ReportBuild:
     """
     from clusterfolio.report.clusters import render_cluster_analysis
     from clusterfolio.report.decisions import render_decision_audit
+    from clusterfolio.report.html import render_html
     from clusterfolio.report.portfolio import render_portfolio_report
     from clusterfolio.report.tournament import (
         render_backtest_comparison,
@@ -303,6 +307,8 @@ def build_reports(run_dir: Path, config: ReportConfig) -> ReportBuild:
                 build.removed.append(rel)
         if not any(folder.iterdir()):
             folder.rmdir()
+    atomic_write_text(run_dir / REPORT_HTML, render_html(run_dir))
+    build.written.append(REPORT_HTML)
     paths = golden_paths(config)
     build.golden = [p for p in paths if p == ESSENTIAL or (run_dir / p).is_file()]
     build.absent = [p for p in paths if p not in build.golden]
