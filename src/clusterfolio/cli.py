@@ -25,6 +25,51 @@ app = typer.Typer(
 config_app = typer.Typer(help="Inspect and validate the manifest.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 
+
+def _version(value: bool) -> None:
+    if value:
+        from clusterfolio import __version__
+
+        typer.echo(f"clusterfolio {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="More output (-vv: debug logs).")
+    ] = 0,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Only the result line, no progress or headline.")
+    ] = False,
+) -> None:
+    """Daily multi-asset portfolio generator: Discovery → Cluster → Risk → Audit.
+
+    Exit codes: 0 ok; 1 the audit failed or a command refused; 2 bad input (option, key,
+    profile, run, symbol, file); 3 a data problem (provider, corrupt file, strict health gate).
+    """
+    import logging
+
+    level = -1 if quiet else verbose
+    ctx.obj = {"verbosity": level}
+    if level >= 2:
+        logging.basicConfig(level=logging.DEBUG, format="%(levelname)s %(name)s: %(message)s")
+    elif level == 1:
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+
+def _verbosity(ctx: typer.Context | None) -> int:
+    obj = ctx.find_root().obj if ctx is not None else None
+    return int(obj.get("verbosity", 0)) if isinstance(obj, dict) else 0
+
+
 ManifestOpt = Annotated[Path, typer.Option("--manifest", help="Manifest file.", show_default=True)]
 ProfileOpt = Annotated[
     str | None, typer.Option("--profile", "-p", help="Profile (default: the manifest's).")
@@ -41,8 +86,10 @@ DEFAULT_MANIFEST = Path("configs/manifest.json")
 
 
 def _fail(exc: Exception) -> None:
+    from clusterfolio.exitcodes import exit_code_for
+
     typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code=2)
+    raise typer.Exit(code=int(exit_code_for(exc)))
 
 
 def _as_of(value: str | None) -> date:
@@ -82,18 +129,26 @@ def run(
     manifest: ManifestOpt = DEFAULT_MANIFEST,
     root: RootOpt = Path("."),
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the run summary (headline) as JSON.")
+    ] = False,
+    *,
+    ctx: typer.Context,
 ) -> None:
     """Run the Golden Path (all registered steps), or resume / rerun part of a run."""
+    level = _verbosity(ctx)
     _orchestrate(
         profile=profile,
         as_of=as_of,
         sets=sets,
         manifest=manifest,
         root=root,
-        quiet=quiet,
+        quiet=quiet or level < 0 or as_json,
         resume=resume,
         from_step=from_step,
         only=only,
+        as_json=as_json,
+        verbose=level > 0,
     )
 
 
@@ -109,6 +164,8 @@ def _orchestrate(
     from_step: str | None = None,
     only: str | None = None,
     recover: bool = False,
+    as_json: bool = False,
+    verbose: bool = False,
 ) -> None:
     """Build the orchestrator and run; shared by ``run`` and the staged commands."""
     try:
@@ -148,14 +205,18 @@ def _orchestrate(
         ledger = orchestrator.run(resume=resume, from_step=from_step, only=only)
     except ClusterfolioError as exc:
         _fail(exc)
-    typer.echo(
-        f"run {ledger.run_id}: {ledger.status.value} ({orchestrator.runs_dir / ledger.run_id})"
-    )
+    run_dir = orchestrator.runs_dir / ledger.run_id
+    summaries = root.resolve() / resolved.settings.run.summaries_dir
+    if as_json:
+        from clusterfolio.report.headline import headline
+
+        typer.echo(json.dumps(headline(run_dir, summaries).to_json_dict(), indent=2, default=str))
+        return
+    typer.echo(f"run {ledger.run_id}: {ledger.status.value} ({run_dir})")
     if not quiet:
         from clusterfolio.report.headline import echo_headline
 
-        summaries = root.resolve() / resolved.settings.run.summaries_dir
-        echo_headline(orchestrator.runs_dir / ledger.run_id, summaries)
+        echo_headline(run_dir, summaries, details=verbose)
 
 
 RunIdOpt = Annotated[str, typer.Option("--run", help="Run id to work in (or 'latest').")]
@@ -230,15 +291,33 @@ def explain(
     profile: ProfileOpt = None,
     manifest: ManifestOpt = DEFAULT_MANIFEST,
     root: RootOpt = Path("."),
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")] = False,
 ) -> None:
-    """Why is X in and Y out? The decision trail of one listing or identity."""
+    """Why is X in and Y out, and how much did it get? Decision trail and allocation.
+
+    An unknown symbol exits 2 with the closest matches.
+    """
     from clusterfolio.pipeline.runner import resolve_run_dir
+    from clusterfolio.report.allocation import allocation, allocation_lines, resolve_subject
     from clusterfolio.selection.trail import explain as explain_subject
 
     try:
         settings = _resolve(root, manifest, profile, []).settings
         run_dir = resolve_run_dir(root.resolve() / settings.run.runs_dir, run_id)
-        typer.echo(explain_subject(subject, run_dir))
+        symbols = resolve_subject(subject, run_dir)
+        trail = explain_subject(subject, run_dir)
+        docs = [allocation(symbol, run_dir) for symbol in symbols]
+        if as_json:
+            typer.echo(
+                json.dumps(
+                    {"subject": subject, "trail": trail, "allocations": docs}, indent=2, default=str
+                )
+            )
+            return
+        typer.echo(trail)
+        accepted = settings.run.accepted_profile.value
+        for doc in docs:
+            typer.echo("\n".join(allocation_lines(doc, accepted)))
     except FileNotFoundError as exc:
         _fail(ClusterfolioError(f"{exc}: natural selection has not run in this run"))
     except ClusterfolioError as exc:
@@ -303,6 +382,9 @@ def config_show(
     sets: SetOpt = None,
     manifest: ManifestOpt = DEFAULT_MANIFEST,
     root: RootOpt = Path("."),
+    as_json: Annotated[
+        bool, typer.Option("--json", help="JSON output (the default; kept for symmetry).")
+    ] = True,
 ) -> None:
     """Print the resolved settings of a profile as JSON."""
     try:
@@ -361,11 +443,12 @@ def config_check(
 
 def _register_plugins() -> None:
     """Attach the command groups that live in their own modules."""
-    from clusterfolio import cli_audit, cli_holdings, cli_report
+    from clusterfolio import cli_audit, cli_holdings, cli_report, cli_runs
 
     cli_audit.register(app)
     cli_report.register(app)
     cli_holdings.register(app)
+    cli_runs.register(app)
 
 
 _register_plugins()

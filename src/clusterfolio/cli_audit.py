@@ -50,8 +50,10 @@ DEFAULT_MANIFEST = Path("configs/manifest.json")
 
 
 def _error(exc: Exception) -> typer.Exit:
+    from clusterfolio.exitcodes import exit_code_for
+
     typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-    return typer.Exit(code=2)
+    return typer.Exit(code=int(exit_code_for(exc)))
 
 
 def _inputs(

@@ -43,8 +43,10 @@ _DEFAULT_MANIFEST = Path("configs/manifest.json")
 
 
 def _fail(exc: Exception) -> NoReturn:
+    from clusterfolio.exitcodes import exit_code_for
+
     typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code=2)
+    raise typer.Exit(code=int(exit_code_for(exc)))
 
 
 def _settings(root: Path, manifest: Path, profile: str | None, sets: list[str] | None) -> Settings:

@@ -165,8 +165,13 @@ def headline(run_dir: Path, summaries_dir: Path | None = None) -> Headline:
     )
 
 
-def echo_headline(run_dir: Path, summaries_dir: Path | None = None) -> None:
-    """Print the headline of a run to the terminal (warnings in yellow, a failed audit in red)."""
+def echo_headline(
+    run_dir: Path, summaries_dir: Path | None = None, *, details: bool = False
+) -> None:
+    """Print the headline of a run to the terminal (warnings in yellow, a failed audit in red).
+
+    With ``details`` every warning of the ledger follows, step by step.
+    """
     import typer
 
     from clusterfolio.errors import ClusterfolioError
@@ -183,3 +188,8 @@ def echo_headline(run_dir: Path, summaries_dir: Path | None = None) -> None:
         elif line.lstrip().startswith("warnings") and (head.n_warnings or head.n_fallbacks):
             color = typer.colors.YELLOW
         typer.secho(line, fg=color)
+    if details:
+        ledger = RunArtifacts(run_dir).ledger() or {}
+        for step, record in sorted((ledger.get("steps") or {}).items()):
+            for warning in record.get("warnings") or []:
+                typer.secho(f"  [{step}] {warning}", fg=typer.colors.YELLOW)
