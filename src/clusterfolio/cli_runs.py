@@ -8,23 +8,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 
+from clusterfolio.cli_report import _DEFAULT_MANIFEST, _fail, _ManifestOpt, _RootOpt
 from clusterfolio.errors import ClusterfolioError
 
-_ManifestOpt = Annotated[Path, typer.Option("--manifest", help="Manifest file.")]
-_RootOpt = Annotated[Path, typer.Option("--root", help="Project root (data/, configs/ live here).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
-_DEFAULT_MANIFEST = Path("configs/manifest.json")
-
-
-def _fail(exc: Exception) -> NoReturn:
-    from clusterfolio.exitcodes import exit_code_for
-
-    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code=int(exit_code_for(exc)))
 
 
 def _settings(root: Path, manifest: Path) -> Any:
