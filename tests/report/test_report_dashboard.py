@@ -27,13 +27,14 @@ def test_tabs_and_profiles(sample_template: SampleRun) -> None:
             tabs = app.query_one("#tabs", TabbedContent)
             assert tabs.active == "portfolios"
             profiles = app.query_one("#profiles", TabbedContent)
-            assert profiles.active == "profile-min_variance"
-            await pilot.press("]")
-            await pilot.pause()
-            assert profiles.active == "profile-hrp"
+            assert model.accepted == "hrp"
+            assert profiles.active == "profile-hrp"  # opens on the accepted profile
             hrp = app.query_one("#profile-hrp-table-0", DataTable)
             assert hrp.row_count == len(model.profiles[1].tables[0].rows) == 7
-            await pilot.press("[", "[")
+            await pilot.press("[")
+            await pilot.pause()
+            assert profiles.active == "profile-min_variance"
+            await pilot.press("[")
             await pilot.pause()
             assert profiles.active == "profile-market"
             await pilot.press("2")
@@ -82,3 +83,31 @@ def test_absent_artifacts_are_said(sample_copy: Path) -> None:
             assert not app.query("#tournament-table-0")
 
     asyncio.run(drive())
+
+
+def test_formatting_health_ranking_and_no_terminal(sample_template: SampleRun, capsys) -> None:  # type: ignore[no-untyped-def]
+    from clusterfolio.report.dashboard import run_dashboard
+
+    model = load_dashboard(sample_template.run_dir)
+    orders = model.orders.tables[0]
+    assert orders.headers[:3] == ["Symbol", "Side", "Target"]  # readable names, not fields
+    target = orders.rows[0][2]
+    assert target.endswith("%")
+    assert any(line.startswith("Drift against") for line in model.orders.lines)
+    health = model.health.tables
+    assert len(health) == 2 and health[1].title.startswith("All ")
+    assert len(health[1].rows) > len(health[0].rows)
+    ranks = [row[0] for row in model.tournament.tables[0].rows]
+    assert ranks == [str(i) for i in range(1, len(ranks) + 1)]
+    sharpe = [float(r[6]) for r in model.tournament.tables[0].rows if r[4] == "ok"]
+    assert sharpe == sorted(sharpe, reverse=True)
+    run_dashboard(sample_template.run_dir, interactive=False)  # returns at once
+    out = capsys.readouterr().out
+    assert "== hrp (accepted)" in out and out.index("== hrp") < out.index("== min_variance")
+
+
+def test_money_cells() -> None:
+    from clusterfolio.report.dashboard_model import fmt_money
+
+    assert fmt_money(1234567.891) == "1,234,567.89"
+    assert fmt_money(None) == "n/a" and fmt_money(float("nan")) == "n/a"

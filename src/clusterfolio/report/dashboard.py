@@ -1,8 +1,9 @@
 """The interactive terminal dashboard (``make display`` → ``clusterfolio display``).
 
 Tabs (keys ``1`` .. ``5``): portfolios by profile (``[`` / ``]`` switch profile), clusters,
-drift and orders, data health, tournament. Every tab renders what the run holds and says what
-is absent. ``q`` quits. The content comes from :mod:`clusterfolio.report.dashboard_model`; this
+drift and orders, data health, tournament. The accepted profile is shown first. Every tab renders
+what the run holds and says what is absent. ``q`` quits; without a terminal the content is printed
+as text instead. The content comes from :mod:`clusterfolio.report.dashboard_model`; this
 module only lays it out with Textual (imported here, so only ``display`` pays for it).
 """
 
@@ -18,7 +19,7 @@ from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, Ta
 
 from clusterfolio.report.dashboard_model import DashboardModel, Panel, load_dashboard
 
-__all__ = ["TABS", "PortfolioDashboard", "run_dashboard"]
+__all__ = ["TABS", "PortfolioDashboard", "render_text", "run_dashboard"]
 
 #: Tab ids in key order (key ``1`` is the first).
 TABS: tuple[str, ...] = ("portfolios", "clusters", "orders", "health", "tournament")
@@ -76,7 +77,9 @@ class PortfolioDashboard(App[None]):
         with TabbedContent(initial="portfolios", id="tabs"):
             with TabPane("1 Portfolios", id="portfolios"):
                 if self.model.profiles:
-                    with TabbedContent(id="profiles"):
+                    keys = [p.key for p in self.model.profiles]
+                    first = self.model.accepted if self.model.accepted in keys else keys[0]
+                    with TabbedContent(id="profiles", initial=f"profile-{first}"):
                         for panel in self.model.profiles:
                             with TabPane(panel.title, id=f"profile-{panel.key}"), VerticalScroll():
                                 yield from _panel_widgets(panel, f"profile-{panel.key}")
@@ -119,6 +122,32 @@ class PortfolioDashboard(App[None]):
         self._cycle_profile(-1)
 
 
-def run_dashboard(run_dir: Path) -> None:
-    """Open the dashboard over ``run_dir`` (blocks until the user quits)."""
-    PortfolioDashboard(load_dashboard(run_dir)).run()
+def render_text(model: DashboardModel) -> str:
+    """The dashboard as plain text (every tab, the accepted profile first)."""
+    out = [model.title, model.subtitle]
+    profiles = sorted(model.profiles, key=lambda p: p.key != model.accepted)
+    for panel in [*profiles, model.clusters, model.orders, model.health, model.tournament]:
+        out += ["", f"== {panel.title}" + (" (accepted)" if panel.key == model.accepted else "")]
+        out += panel.lines
+        for table in panel.tables:
+            out.append(f"-- {table.title}")
+            out.append(" | ".join(table.headers))
+            out += [" | ".join(row) for row in table.rows]
+    return "\n".join(out) + "\n"
+
+
+def run_dashboard(run_dir: Path, *, interactive: bool | None = None) -> None:
+    """Open the dashboard over ``run_dir`` (blocks until the user quits).
+
+    Without a terminal (output piped, a CI job, ``interactive=False``) the dashboard prints its
+    content as text and returns instead of waiting for keys.
+    """
+    import sys
+
+    model = load_dashboard(run_dir)
+    if interactive is None:
+        interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    if not interactive:
+        sys.stdout.write(render_text(model))
+        return
+    PortfolioDashboard(model).run()

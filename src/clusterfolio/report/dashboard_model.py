@@ -57,6 +57,7 @@ class DashboardModel:
     orders: Panel
     health: Panel
     tournament: Panel
+    accepted: str = ""
 
 
 def _absent(name: str, why: str = "") -> str:
@@ -179,19 +180,7 @@ def _orders(arts: RunArtifacts) -> Panel:
     if drift is None:
         panel.lines.append(_absent(A.DRIFT_JSON))
     elif isinstance(drift, dict):
-        panel.lines.append(
-            "Drift: "
-            + ", ".join(
-                f"{k} {scalar(v)}"
-                for k, v in sorted(drift.items())
-                if not isinstance(v, list | dict)
-            )
-        )
-        summary = drift.get("summary")
-        if isinstance(summary, dict):
-            panel.lines.append(
-                "Summary: " + ", ".join(f"{k} {scalar(v)}" for k, v in sorted(summary.items()))
-            )
+        panel.lines += _drift_lines(drift)
     orders = arts.csv(A.ORDERS_CSV)
     if isinstance(drift, dict) and orders is None:
         # no order list (a failed audit writes none): the drift lines are all there is
@@ -208,17 +197,86 @@ def _orders(arts: RunArtifacts) -> Panel:
     if orders is None:
         panel.lines.append(_absent(A.ORDERS_CSV))
     else:
+        columns = [c for c in _ORDER_HEADERS if c in orders.columns]
+        rows = orders[orders["symbol"] != "CASH"] if "symbol" in orders.columns else orders
         panel.tables.append(
             Table(
                 "Orders",
-                [str(c) for c in orders.columns],
-                [
-                    [_weight_cell(str(h), v) for h, v in zip(orders.columns, row, strict=True)]
-                    for row in orders.itertuples(index=False)
-                ],
+                [_ORDER_HEADERS[c] for c in columns],
+                [[_order_cell(c, row[c]) for c in columns] for _, row in rows.iterrows()],
             )
         )
     return panel
+
+
+_ORDER_HEADERS: dict[str, str] = {
+    "symbol": "Symbol",
+    "side": "Side",
+    "target": "Target",
+    "actual": "Actual",
+    "delta_weight": "Δ weight",
+    "quantity": "Quantity",
+    "last_price": "Last price",
+    "currency": "Ccy",
+    "price_date": "Price date",
+    "notional": "Notional",
+    "est_cost": "Est. cost",
+    "reason": "Reason",
+    "money_note": "Note",
+}
+_MONEY_COLUMNS = frozenset({"notional", "est_cost", "target_value"})
+
+
+def fmt_money(value: Any, digits: int = 2) -> str:
+    """Money with thousands separators (``n/a`` for a missing value)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return "n/a"
+    return "n/a" if number != number else f"{number:,.{digits}f}"
+
+
+def _order_cell(column: str, value: Any) -> str:
+    """Weights as percentages, money with separators, quantities compact, text as is."""
+    if hasattr(value, "item"):
+        value = value.item()
+    if column in _MONEY_COLUMNS:
+        return fmt_money(value)
+    if column in ("quantity", "last_price"):
+        return "n/a" if value is None or value != value else f"{float(value):,.6g}"
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    return _weight_cell(column, value)
+
+
+def _drift_lines(drift: dict[str, Any]) -> list[str]:
+    """The drift summary in words, percentages and money."""
+    raw = drift.get("summary")
+    summary: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    base = "accepted state" if drift.get("has_state") else "no accepted state (from zero)"
+    lines = [
+        f"Drift against the {base}: churn {fmt_pct(summary.get('churn'), 2)} (executed "
+        f"{fmt_pct(summary.get('executed_churn'), 2)}) · {summary.get('n_buy', 0)} BUY, "
+        f"{summary.get('n_sell', 0)} SELL, {summary.get('n_hold', 0)} HOLD"
+        + (
+            f" · partial rebalance: {summary.get('n_skipped', 0)} dust skipped"
+            if drift.get("partial_rebalance")
+            else ""
+        )
+    ]
+    money = (
+        (drift.get("money") or {}).get("totals") if isinstance(drift.get("money"), dict) else None
+    )
+    if isinstance(money, dict):
+        ccy = money.get("base_currency", "")
+        lines.append(
+            f"Capital {fmt_money(money.get('capital'))} {ccy} · buys "
+            f"{fmt_money(money.get('buy_notional'))} · sells {fmt_money(money.get('sell_notional'))}"
+            f" · est. cost {fmt_money(money.get('est_cost'))} · residual cash "
+            f"{fmt_money(money.get('residual_cash'))} {ccy}"
+            + (f" · {money.get('n_unpriced')} without a price" if money.get("n_unpriced") else "")
+        )
+    return lines
 
 
 def _health(arts: RunArtifacts) -> Panel:
@@ -253,6 +311,26 @@ def _health(arts: RunArtifacts) -> Panel:
             rows,
         )
     )
+    everything = sorted(
+        health.get("listings", []),
+        key=lambda x: (x.get("status") == "OK", str(x.get("symbol", ""))),
+    )
+    panel.tables.append(
+        Table(
+            f"All {len(everything)} listings",
+            ["Symbol", "Status", "Present / expected", "Last bar", "Findings"],
+            [
+                [
+                    str(x.get("symbol", "")),
+                    str(x.get("status", "")),
+                    f"{x.get('sessions_present', '?')} / {x.get('sessions_expected', '?')}",
+                    str(x.get("last_session", "")),
+                    str(len(x.get("findings") or [])),
+                ]
+                for x in everything
+            ],
+        )
+    )
     return panel
 
 
@@ -266,14 +344,20 @@ def _tournament(arts: RunArtifacts) -> Panel:
         return panel
     rows = []
     hidden = [r for r in view.rows() if str(r.get("status")) in ("skipped", "not_applicable")]
+
+    def sharpe(r: dict[str, Any]) -> float:
+        value = (r.get("metrics") or {}).get("sharpe")
+        return float(value) if is_ok(r) and isinstance(value, int | float) else float("-inf")
+
     ordered = sorted(
         (r for r in view.rows() if r not in hidden),
-        key=lambda r: (str(r.get("profile")), str(r.get("simulator")), str(r.get("engine"))),
+        key=lambda r: (-sharpe(r), str(r.get("profile")), str(r.get("engine"))),
     )
-    for r in ordered:
+    for rank, r in enumerate(ordered, start=1):
         m: dict[str, Any] = r.get("metrics") or {}
         rows.append(
             [
+                str(rank),
                 str(r.get("profile")),
                 str(r.get("engine")),
                 str(r.get("simulator")),
@@ -285,13 +369,23 @@ def _tournament(arts: RunArtifacts) -> Panel:
             ]
         )
     panel.lines.append(
-        f"{len(rows)} rows · {view.periods or 'n/a'} sessions per year"
+        f"{len(rows)} rows ranked by Sharpe · {view.periods or 'n/a'} sessions per year"
         + (f" · {len(hidden)} skipped or not applicable (not shown)" if hidden else "")
     )
     panel.tables.append(
         Table(
             "Results",
-            ["Profile", "Engine", "Simulator", "Status", "CAGR", "Sharpe", "Max DD", "Turnover"],
+            [
+                "Rank",
+                "Profile",
+                "Engine",
+                "Simulator",
+                "Status",
+                "CAGR",
+                "Sharpe",
+                "Max DD",
+                "Turnover",
+            ],
             rows,
         )
     )
@@ -323,4 +417,5 @@ def load_dashboard(run_dir: Path, config: ReportConfig | None = None) -> Dashboa
         orders=_orders(arts),
         health=_health(arts),
         tournament=_tournament(arts),
+        accepted=config.accepted_profile,
     )
