@@ -102,10 +102,11 @@ def test_partial_metadata_fills_only_the_missing_fields() -> None:
     )
     assert fx["enrichment_source"] == EnrichmentSource.PARTIAL
     assert fx["fallback_fields"] == ["sector", "industry"]
-    assert (tlt["sector"], tlt["industry"]) == ("Fixed Income", "Bond Fund")
+    # without a description a bond fund's category is the generic aggregate bond
+    assert (tlt["sector"], tlt["industry"]) == ("Aggregate Bond", "Bond Fund")
     assert tlt["description"] == "TLT: bond fund on AMEX"
     assert tlt["enrichment_source"] == EnrichmentSource.FALLBACK  # all three fell back
-    assert (spy["sector"], spy["industry"]) == ("Funds", "Broad Fund")
+    assert (spy["sector"], spy["industry"]) == ("Broad Equity", "Broad Fund")
     assert len(result.fallbacks) == 3
     assert {fb["symbol"] for fb in result.fallbacks} == {"FX_IDC:EURUSD", "AMEX:TLT", "AMEX:SPY"}
 

@@ -15,14 +15,20 @@ class      sector                industry                                     de
 crypto     ``Crypto``            ``Spot`` / ``Perpetual`` / ``Future``        ``BASE/QUOTE <industry> on EXCHANGE``
                                  (from the kind; ``Spot`` when unknown)
 forex      ``Currencies``        ``Spot FX``                                  ``BASE/QUOTE exchange rate``
-bond       ``Fixed Income``      ``Bond Fund``                                ``TICKER: bond fund on EXCHANGE``
-commodity  ``Commodities``       ``Commodity Fund``                           ``TICKER: commodity fund on EXCHANGE``
-etf        ``Funds``             ``<Category> Fund`` from the listing's       ``TICKER: exchange-traded fund on
+bond       fund category [#]_    ``Bond Fund``                                ``TICKER: bond fund on EXCHANGE``
+commodity  fund category [#]_    ``Commodity Fund``                           ``TICKER: commodity fund on EXCHANGE``
+etf        fund category [#]_    ``<Category> Fund`` from the listing's       ``TICKER: exchange-traded fund on
                                  ``extra["category"]``, else                  EXCHANGE``
                                  ``Exchange-Traded Fund``
 index      ``Indices``           ``Index``                                    ``TICKER: index``
 equity     ``Unclassified``      ``Unclassified``                             ``TICKER: equity on EXCHANGE``
 =========  ====================  ===========================================  =====================================
+
+.. [#] :func:`~clusterfolio.selection.fund_category.fund_category`: what the fund holds
+   (Equity Sector, Broad Equity, International Equity, Government Bond, T-Bill, Credit,
+   Inflation-Linked Bond, Aggregate Bond, Commodity, Precious Metals), from the listing's category
+   and description. A provider sector that says nothing about a fund ("Funds", "Miscellaneous")
+   is replaced by it, and the replacement is recorded as a fallback.
 
 ``enrichment_source`` is ``provider`` (no fallback), ``provider+fallback`` (some fields fell
 back) or ``fallback`` (the provider had no metadata for the symbol, or all three fields fell
@@ -40,6 +46,7 @@ from clusterfolio.data.schema import Listing
 from clusterfolio.discovery.identity import SymbolParseError, parse_symbol
 from clusterfolio.enums import AssetClass
 from clusterfolio.errors import DataError
+from clusterfolio.selection.fund_category import FUND_CLASSES, GENERIC_FUND_SECTORS, fund_category
 
 __all__ = [
     "ENRICHED_FIELDS",
@@ -154,6 +161,9 @@ def fallback_metadata(
         category = listing.extra.get("category", "") if listing is not None else ""
         if klass == str(AssetClass.ETF) and category:
             industry = f"{category.strip().title()} Fund"
+        text = " ".join([ticker, listing.description if listing is not None else "", str(category)])
+        found = fund_category(klass, str(category), text)
+        sector = found.value if found is not None else sector
         description = f"{ticker}: {_FUND_WORDS[klass]}{venue}"
     elif klass == str(AssetClass.INDEX):
         description = f"{ticker}: index"
@@ -198,6 +208,8 @@ def enrich_winners(
         fell_back: list[str] = []
         for name in ENRICHED_FIELDS:
             given = str(getattr(listing, name, "") or "").strip() if listing is not None else ""
+            if name == "sector" and klass in FUND_CLASSES and given.lower() in GENERIC_FUND_SECTORS:
+                given = ""  # "Funds" says nothing: the fund's category replaces it (recorded)
             if given:
                 values[name] = given
             else:
