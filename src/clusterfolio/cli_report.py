@@ -95,6 +95,9 @@ def report(
             typer.echo(f"summaries: {len(copied)} golden artifacts in {target}")
         if build.absent:
             typer.echo("not available in this run: " + ", ".join(build.absent))
+        from clusterfolio.report.headline import echo_headline
+
+        echo_headline(run_dir, root.resolve() / settings.run.summaries_dir if summaries else None)
     except ClusterfolioError as exc:
         _fail(exc)
 

@@ -134,7 +134,10 @@ def _headline_section(head: Headline) -> str:
     }
     text, css = audit[head.audit_passed]
     rows: list[list[Cell | str]] = [
-        ["run", f"{head.run_id} ({head.status or '?'})"],
+        [
+            "run",
+            head.run_id + (f" ({head.status})" if head.status not in (None, "running") else ""),
+        ],
         ["as of", head.as_of or "?"],
         ["regime", head.regime or "?"],
         ["accepted profile", head.accepted_profile],
