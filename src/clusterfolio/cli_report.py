@@ -67,6 +67,12 @@ def report(
     summaries: Annotated[
         bool, typer.Option("--summaries/--no-summaries", help="Also replace summaries/.")
     ] = True,
+    quantstats_html: Annotated[
+        bool,
+        typer.Option(
+            "--quantstats-html", help="Also QuantStats HTML tear sheets per profile (slow)."
+        ),
+    ] = False,
     profile: _ProfileOpt = None,
     sets: _SetOpt = None,
     manifest: _ManifestOpt = _DEFAULT_MANIFEST,
@@ -89,6 +95,13 @@ def report(
         )
         build = build_reports(run_dir, config)
         typer.echo(f"reports: {len(build.written)} files written in {run_dir}")
+        if quantstats_html:
+            from clusterfolio.report.qs_html import write_quantstats_html
+
+            sheets = write_quantstats_html(run_dir)
+            typer.echo(
+                f"QuantStats tear sheets (offline): {len(sheets)} in {run_dir / 'tearsheets'}"
+            )
         if summaries:
             target = root.resolve() / settings.run.summaries_dir
             copied = sync_summaries(run_dir, build.golden, target)
