@@ -270,6 +270,19 @@ class BacktestSettings(_Model):
             "discovery.history_days more before each training end"
         ),
     )
+    plausibility_sharpe_excess: float = Field(
+        1.5,
+        gt=0,
+        description=(
+            "flag a tournament row as suspicious when its out-of-sample Sharpe exceeds the "
+            "market baseline's by more than this (annualised Sharpe units)"
+        ),
+    )
+    plausibility_sharpe_max: float = Field(
+        3.0,
+        gt=0,
+        description="flag a tournament row as suspicious when its out-of-sample Sharpe exceeds this",
+    )
 
 
 class TournamentSettings(_Model):

@@ -38,7 +38,9 @@ from clusterfolio.errors import ConfigError, DataError
 __all__ = [
     "MONTHS",
     "PERIODS_PER_YEAR",
+    "SHORT_SAMPLE_SESSIONS",
     "annual_returns",
+    "annualisation",
     "drawdown_series",
     "drawdown_table",
     "monthly_returns_matrix",
@@ -50,6 +52,16 @@ MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", 
 """Column labels of :func:`monthly_returns_matrix`."""
 
 _DAYS_PER_YEAR = 365.25
+
+SHORT_SAMPLE_SESSIONS = 252
+"""A metric computed on fewer sessions than this carries a short-sample note in the reports."""
+
+_CALENDAR_FAMILY = {
+    CalendarKind.NYSE: "exchange calendar",
+    CalendarKind.LSE: "exchange calendar",
+    CalendarKind.CRYPTO_24_7: "24/7 book",
+    CalendarKind.FOREX_24_5: "24/5 book",
+}
 
 
 def _sessions_per_year(index: pd.DatetimeIndex) -> int:
@@ -113,6 +125,37 @@ def periods_per_year(
             "portfolio series' index (index=...)"
         )
     return _sessions_per_year(index)
+
+
+def annualisation(periods: int, source: str = "calendars") -> dict[str, Any]:
+    """How a figure of :func:`periods_per_year` was chosen, in words, for every metrics table.
+
+    Parameters
+    ----------
+    periods : int
+        The sessions per year used.
+    source : str, default "calendars"
+        ``calendars`` when one calendar family set the figure (252 for an exchange calendar,
+        365 only for a 24/7 book, 260 for a 24/5 book); anything else (mixed or unknown
+        calendars) means the union axis' own session count.
+
+    Returns
+    -------
+    dict
+        ``periods_per_year``, ``source``, ``convention`` (e.g. ``"252 sessions per year
+        (exchange calendar)"``) and ``short_sample_sessions`` (:data:`SHORT_SAMPLE_SESSIONS`).
+    """
+    families = sorted({f for k, f in _CALENDAR_FAMILY.items() if PERIODS_PER_YEAR[k] == periods})
+    if source == "calendars" and families:
+        why = " / ".join(families)
+    else:
+        why = f"session count of the union axis; {source}"
+    return {
+        "periods_per_year": int(periods),
+        "source": source,
+        "convention": f"{int(periods)} sessions per year ({why})",
+        "short_sample_sessions": SHORT_SAMPLE_SESSIONS,
+    }
 
 
 def _clean(returns: pd.Series) -> npt.NDArray[np.float64]:

@@ -63,7 +63,11 @@ Outputs (:func:`write_tournament_artifacts`)
     ``costs`` (total), ``win_rate`` (share of test periods with a positive return), plus
     ``total_return``, ``turnover_mean`` and ``n_periods``; ``caps_enforced``, ``max_asset_gross``,
     ``max_cluster_gross`` and ``fallbacks``), ``decay`` (``idealized_cagr - realized_cagr`` per
-    engine and profile). Timings are run-dependent and stay out of the artifacts
+    engine and profile); ``metrics`` also hold ``psr`` and ``dsr``
+    (:mod:`~clusterfolio.backtest.significance`, deflated by ``settings.trials``);
+    ``annualisation`` names the convention of ``periods_per_year``, ``settings.caps`` the caps
+    every engine received and ``plausibility`` the suspicious rows
+    (:mod:`~clusterfolio.backtest.plausibility`). Timings are run-dependent and stay out of the artifacts
     (:attr:`TournamentResult.timing`).
 ``tournament_returns.parquet``
     Index ``session``, one column ``engine|profile|simulator`` of daily portfolio returns.
@@ -103,7 +107,9 @@ from clusterfolio.backtest.engines import (
 )
 from clusterfolio.backtest.executors import Executor, make_executor
 from clusterfolio.backtest.history import MarketHistory
-from clusterfolio.backtest.metrics import periods_per_year, summary_metrics
+from clusterfolio.backtest.metrics import annualisation, periods_per_year, summary_metrics
+from clusterfolio.backtest.plausibility import plausibility_flags
+from clusterfolio.backtest.significance import annotate_significance
 from clusterfolio.backtest.simulators import SimulationResult, simulate, simulate_with
 from clusterfolio.backtest.universe import UniverseChoice, choose_universe
 from clusterfolio.backtest.windows import Window, covered_sessions, walk_forward_windows
@@ -173,6 +179,8 @@ METRIC_KEYS: tuple[str, ...] = (
     "total_return",
     "turnover_mean",
     "n_periods",
+    "psr",
+    "dsr",
 )
 
 ProgressFn = Callable[[str, int, int], None]
@@ -1089,6 +1097,10 @@ def run_tournament(
     periods, periods_source = universe_periods(held, timeline)
     results = _results_frame(pairs, by_pair, windows, simulators, cvx_note)
     rows, series = _summary_rows(pairs, by_pair, decisions, simulators, periods, cvx_note)
+    ranking = SimulatorName.REALIZED if SimulatorName.REALIZED in simulators else simulators[0]
+    trials = annotate_significance(
+        rows, series, ranking=ranking.value, requested=len(pairs), periods=periods
+    )
     if series:
         frame = pd.DataFrame(series)
         frame = frame.sort_index()
@@ -1106,6 +1118,7 @@ def run_tournament(
         },
         "periods_per_year": periods,
         "periods_source": periods_source,
+        "annualisation": annualisation(periods, periods_source),
         "session_axis": (
             "rows of the audited matrix's union index; a NaN (market closed) is a 0 return "
             "in the simulators"
@@ -1125,6 +1138,11 @@ def run_tournament(
             "engines": [e.value for e in engines],
             "profiles": [p.value for p in profiles],
             "simulators": [s.value for s in simulators],
+            "caps": {
+                "asset_cap": settings.risk.asset_cap,
+                "cluster_cap": settings.risk.cluster_cap,
+            },
+            "trials": trials,
         },
         "cost_model": {
             "slippage": cost_model.slippage,
@@ -1139,6 +1157,7 @@ def run_tournament(
         "capabilities": {e.value: [p.value for p in capabilities[e]] for e in engines},
         "rows": rows,
         "decay": _decay(finished, periods),
+        "plausibility": plausibility_flags(rows, series, windows, backtest),
     }
     engine_seconds: dict[str, float] = {}
     simulator_seconds: dict[str, float] = {}
