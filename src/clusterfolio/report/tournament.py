@@ -2,18 +2,20 @@
 
 - ``backtest_comparison.md`` (Strategy Resume): the *realizable baseline* is the tournament's
   realized simulator (slippage and commission paid on every rebalance) for the custom engine,
-  one row per profile ranked by realized Sharpe, then the market row (the market engine, 100 %
+  one row per profile ranked by realized PSR (then Sharpe), the DSR beside each Sharpe, then the market row (the market engine, 100 %
   ``AMEX:SPY``), idealized versus realized, and the regime attribution of the daily tournament
   returns (:func:`clusterfolio.report.analytics.regime_attribution`).
-- ``engine_comparison_report.md``: every engine of every profile, ranked by realized Sharpe
-  (rows that failed or were skipped are listed after, with their error), with the idealized
+- ``engine_comparison_report.md``: every engine of every profile, ranked by realized PSR
+  (then Sharpe; rows that failed or were skipped are listed after, with their error), with the idealized
   figures and the decay beside them, the engines' capabilities, and the window count per
   engine and simulator.
-- ``slippage_decay_audit.md``: ``slippage_decay.json`` (written with ``feat_decay_audit``) and
-  the decay table of the tournament summary.
+- ``slippage_decay_audit.md``: :mod:`clusterfolio.report.slippage`.
 
 Figures are copied from ``tournament_summary.json`` (never recomputed), except the regime
-attribution, computed from ``tournament_returns.parquet``.
+attribution, computed from ``tournament_returns.parquet``. Every metrics table names its
+annualisation convention and marks short samples, and the reports carry the multiple-testing,
+plausibility and (engine report) constraint sections of
+:mod:`clusterfolio.report.tournament_evidence`.
 """
 
 from __future__ import annotations
@@ -28,7 +30,6 @@ from clusterfolio.enums import EngineName, ProfileName, SimulatorName
 from clusterfolio.report import analytics
 from clusterfolio.report.artifacts import (
     REGIME_SERIES,
-    SLIPPAGE_DECAY,
     TOURNAMENT_RESULTS,
     TOURNAMENT_RETURNS,
     TOURNAMENT_SUMMARY,
@@ -37,15 +38,24 @@ from clusterfolio.report.artifacts import (
 from clusterfolio.report.config import ReportConfig
 from clusterfolio.report.jsonview import json_to_markdown, scalar
 from clusterfolio.report.markdown import Markdown, fmt_float, fmt_pct, is_number
+from clusterfolio.report.tournament_evidence import (
+    convention,
+    render_constraints,
+    render_plausibility,
+    render_trials,
+    short_mark,
+    suspicion,
+    table_note,
+)
 from clusterfolio.report.universe import as_of_winners, render_universe_changes
 
 __all__ = [
     "METRIC_COLUMNS",
     "TournamentView",
     "column_key",
+    "frictions",
     "render_backtest_comparison",
     "render_engine_comparison",
-    "render_slippage_decay",
 ]
 
 #: Metrics of a tournament row shown in the reports: (key, title, kind).
@@ -53,6 +63,8 @@ METRIC_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("cagr", "CAGR", "pct"),
     ("volatility", "Volatility", "pct"),
     ("sharpe", "Sharpe", "ratio"),
+    ("dsr", "DSR", "prob"),
+    ("psr", "PSR", "prob"),
     ("sortino", "Sortino", "ratio"),
     ("calmar", "Calmar", "ratio"),
     ("max_drawdown", "Max drawdown", "pct"),
@@ -75,6 +87,8 @@ def column_key(engine: str, profile: str, simulator: str) -> str:
 def _fmt(value: Any, kind: str) -> str:
     if kind == "pct":
         return fmt_pct(value, 2)
+    if kind == "prob":
+        return fmt_float(value, 3)
     return fmt_float(value, 2)
 
 
@@ -157,17 +171,20 @@ def _metric(row: dict[str, Any] | None, key: str) -> Any:
     return (row.get("metrics") or {}).get(key)
 
 
-def _sharpe_key(row: dict[str, Any]) -> tuple[int, float, str]:
-    sharpe = _metric(row, "sharpe")
+def _sharpe_key(row: dict[str, Any]) -> tuple[int, float, float, str]:
+    """Rank: rows that ran first, then by PSR (absent: last), then by Sharpe."""
+    psr, sharpe = _metric(row, "psr"), _metric(row, "sharpe")
+    first = float(psr) if is_number(psr) else -math.inf
     value = float(sharpe) if is_number(sharpe) else -math.inf
-    return (0 if is_ok(row) else 1, -value, str(row.get("engine")))
+    return (0 if is_ok(row) else 1, -first, -value, str(row.get("engine")))
 
 
 def _metric_cells(row: dict[str, Any] | None, keys: Sequence[tuple[str, str, str]]) -> list[str]:
     return [_fmt(_metric(row, k), kind) for k, _, kind in keys]
 
 
-def _frictions(config: ReportConfig) -> str:
+def frictions(config: ReportConfig) -> str:
+    """The simulators' frictions in words (shared by the tournament reports)."""
     return (
         f"realized simulator: slippage {fmt_float(config.slippage * 1e4, 1)} bps + commission "
         f"{fmt_float(config.commission * 1e4, 1)} bp per unit traded; idealized: no friction"
@@ -218,16 +235,14 @@ def _header(md: Markdown, title: str, view: TournamentView, config: ReportConfig
         md.missing(TOURNAMENT_SUMMARY, "the tournament (step 12) has not run for this run")
         return False
     summary = view.summary
-    periods = f"{view.periods if view.periods is not None else 'n/a'} sessions per year"
-    if summary.get("periods_source"):
-        periods += f" ({summary['periods_source']})"
+    periods = f"annualised with {convention(summary)}"
     md.add(
         " · ".join(
             [
                 f"market baseline {_baseline_text(summary, config)}",
                 _windows_text(summary),
                 periods,
-                _frictions(config),
+                frictions(config),
             ]
         )
     )
@@ -247,8 +262,9 @@ def render_backtest_comparison(arts: RunArtifacts, config: ReportConfig) -> str:
     """Render ``backtest_comparison.md`` (the Strategy Resume); see the module docstring."""
     view = TournamentView(arts)
     md = Markdown()
-    if not _header(md, "Strategy Resume", view, config):
+    if not _header(md, "Strategy Resume", view, config) or view.summary is None:
         return md.render()
+    summary = view.summary
     realized = SimulatorName.REALIZED.value
     idealized = SimulatorName.IDEALIZED.value
     custom = EngineName.CUSTOM.value
@@ -278,13 +294,15 @@ def render_backtest_comparison(arts: RunArtifacts, config: ReportConfig) -> str:
             table.append(
                 [
                     rank if is_ok(r) else "—",
-                    f"{profile}{mark}",
+                    f"{profile}{mark}{short_mark(summary, r)}",
                     *_metric_cells(r, METRIC_COLUMNS),
                     excess,
-                    "ok" if is_ok(r) else f"⚠ {r.get('status')}: {r.get('error') or ''}",
+                    ("ok" if is_ok(r) else f"⚠ {r.get('status')}: {r.get('error') or ''}")
+                    + suspicion(summary, r),
                 ]
             )
         md.table(headers, table, "rl" + "r" * (len(METRIC_COLUMNS) + 1) + "l")
+        md.add(table_note(summary, rows))
     else:
         md.add("No custom-engine row with the realized simulator in the tournament summary.")
     md.h2(f"Market ({config.baseline}, 100% long)")
@@ -298,6 +316,7 @@ def render_backtest_comparison(arts: RunArtifacts, config: ReportConfig) -> str:
             [_metric_cells(market_row, METRIC_COLUMNS)],
             "r" * len(METRIC_COLUMNS),
         )
+        md.add(table_note(summary, [market_row]))
     md.h2("Idealized versus realized (custom engine)")
     pairs = []
     for profile in sorted(
@@ -307,7 +326,7 @@ def render_backtest_comparison(arts: RunArtifacts, config: ReportConfig) -> str:
         real = view.row(custom, profile, realized)
         pairs.append(
             [
-                profile,
+                f"{profile}{short_mark(summary, real or ideal)}",
                 fmt_pct(_metric(ideal, "cagr"), 2),
                 fmt_pct(_metric(real, "cagr"), 2),
                 fmt_float(_metric(ideal, "sharpe"), 2),
@@ -328,8 +347,11 @@ def render_backtest_comparison(arts: RunArtifacts, config: ReportConfig) -> str:
             pairs,
             "lrrrrr",
         )
+        md.add(table_note(summary, [r for r in view.rows() if r.get("engine") == custom]))
     else:
         md.add("No custom-engine rows.")
+    render_trials(md, summary)
+    render_plausibility(md, summary)
     _regime_attribution(md, arts, view, config)
     render_universe_changes(md, view.summary or {}, as_of_winners(arts))
     return md.render()
@@ -359,6 +381,7 @@ def _regime_attribution(
     labels.index = pd.DatetimeIndex(labels.index)
     periods = view.periods or 252
     table = analytics.regime_attribution(frame, labels, periods)
+    summary = view.summary or {}
     md.add(
         "Each session's realized return is attributed to the regime in force (the label read "
         "at the previous labelled session). Cells: compounded return over the regime's sessions, "
@@ -366,7 +389,11 @@ def _regime_attribution(
     )
     regimes = [r for r in dict.fromkeys(table["regime"])]
     sessions = table.groupby("regime", sort=False)["sessions"].max()
-    headers = ["Strategy", *[f"{r} ({int(sessions[r])} sessions)" for r in regimes]]
+    counts = {r: {"metrics": {"n_periods": int(sessions[r])}} for r in regimes}
+    headers = [
+        "Strategy",
+        *[f"{r} ({int(sessions[r])} sessions){short_mark(summary, counts[r])}" for r in regimes],
+    ]
     rows = []
     for strategy in columns:
         part = table[table["strategy"] == strategy].set_index("regime")
@@ -381,6 +408,7 @@ def _regime_attribution(
                 cells.append("—")
         rows.append([strategy, *cells])
     md.table(headers, rows, "l" + "r" * len(regimes))
+    md.add(table_note(summary, counts.values()))
 
 
 def render_engine_comparison(arts: RunArtifacts, config: ReportConfig) -> str:
@@ -390,6 +418,7 @@ def render_engine_comparison(arts: RunArtifacts, config: ReportConfig) -> str:
     if not _header(md, "Tournament Benchmark", view, config):
         return md.render()
     assert view.summary is not None
+    summary = view.summary
     realized = SimulatorName.REALIZED.value
     idealized = SimulatorName.IDEALIZED.value
     capabilities = view.summary.get("capabilities")
@@ -429,16 +458,19 @@ def render_engine_comparison(arts: RunArtifacts, config: ReportConfig) -> str:
             table.append(
                 [
                     rank if ok else "—",
-                    engine,
+                    f"{engine}{short_mark(summary, r)}",
                     fmt_pct(_metric(r, "cagr"), 2),
                     fmt_float(_metric(r, "sharpe"), 2),
+                    _fmt(_metric(r, "dsr"), "prob"),
+                    _fmt(_metric(r, "psr"), "prob"),
                     fmt_pct(_metric(r, "max_drawdown"), 2),
                     fmt_float(_metric(r, "turnover"), 2),
                     fmt_pct(_metric(r, "costs"), 2),
                     fmt_pct(_metric(ideal, "cagr"), 2),
                     fmt_float(_metric(ideal, "sharpe"), 2),
                     fmt_pct(d.get("decay"), 2),
-                    "ok" if ok else f"⚠ {r.get('status')}: {r.get('error') or ''}".strip(),
+                    ("ok" if ok else f"⚠ {r.get('status')}: {r.get('error') or ''}".strip())
+                    + suspicion(summary, r),
                 ]
             )
         md.table(
@@ -447,6 +479,8 @@ def render_engine_comparison(arts: RunArtifacts, config: ReportConfig) -> str:
                 "Engine",
                 "Realized CAGR",
                 "Realized Sharpe",
+                "DSR",
+                "PSR",
                 "Realized max DD",
                 "Turnover (annual)",
                 "Costs (total)",
@@ -456,8 +490,9 @@ def render_engine_comparison(arts: RunArtifacts, config: ReportConfig) -> str:
                 "Status",
             ],
             table,
-            "rlrrrrrrrrl",
+            "rlrrrrrrrrrrl",
         )
+        md.add(table_note(summary, real_rows))
         if absent:
             md.add("Not run for this profile: " + ", ".join(absent) + ".")
         others = [
@@ -479,6 +514,9 @@ def render_engine_comparison(arts: RunArtifacts, config: ReportConfig) -> str:
                     )
                 )
             )
+    render_trials(md, summary)
+    render_plausibility(md, summary)
+    render_constraints(md, summary)
     _windows(md, view)
     return md.render()
 
@@ -508,123 +546,3 @@ def _windows(md: Markdown, view: TournamentView) -> None:
         ],
         "llrr",
     )
-
-
-def _decay_analysis(md: Markdown, doc: dict[str, Any]) -> None:
-    """``slippage_decay.json`` in the tournament's layout (rows with a slippage sensitivity)."""
-    if doc.get("definition"):
-        md.add(str(doc["definition"]).rstrip(".") + ".")
-    cost = doc.get("cost_model") or {}
-    if cost:
-        md.add(
-            f"Cost model: slippage {fmt_float(_num(cost.get('slippage')) * 1e4, 1)} bps, "
-            f"commission {fmt_float(_num(cost.get('commission')) * 1e4, 1)} bp, "
-            f"{fmt_float(_num(cost.get('per_unit')) * 1e4, 1)} bps per unit traded."
-        )
-    fit = doc.get("fit") or {}
-    if fit:
-        md.add(
-            f"Decay against annual turnover (least squares over {fit.get('n', 0)} engine × profile "
-            f"pairs): slope {fmt_pct(fit.get('slope'), 3)} of CAGR per unit of annual turnover, "
-            f"intercept {fmt_pct(fit.get('intercept'), 3)}, R² {fmt_float(fit.get('r2'), 3)}."
-        )
-    rows = [r for r in doc.get("rows", []) if isinstance(r, dict)]
-    levels = [f"{float(b):g}" if is_number(b) else str(b) for b in doc.get("sensitivity_bps", [])]
-    headers = [
-        "Profile",
-        "Engine",
-        "Turnover (annual)",
-        "Idealized CAGR",
-        "Realized CAGR",
-        "Decay",
-        "Decay per turnover",
-        "Costs (total)",
-        *[f"CAGR @ {b} bps" for b in levels],
-    ]
-    table = []
-    for r in sorted(rows, key=lambda x: (str(x.get("profile")), str(x.get("engine")))):
-        by_level = {
-            (
-                f"{float(x['slippage_bps']):g}"
-                if is_number(x.get("slippage_bps"))
-                else str(x.get("slippage_bps"))
-            ): x.get("cagr")
-            for x in r.get("sensitivity", [])
-            if isinstance(x, dict)
-        }
-        table.append(
-            [
-                r.get("profile"),
-                r.get("engine"),
-                fmt_float(r.get("turnover_annual"), 2),
-                fmt_pct(r.get("idealized_cagr"), 2),
-                fmt_pct(r.get("realized_cagr"), 2),
-                fmt_pct(r.get("decay"), 2),
-                fmt_pct(r.get("decay_per_turnover"), 3),
-                fmt_pct(r.get("costs"), 3),
-                *[fmt_pct(by_level.get(b), 2) for b in levels],
-            ]
-        )
-    md.table(headers, table, "ll" + "r" * (len(headers) - 2))
-
-
-def _num(value: Any) -> float:
-    return float(value) if is_number(value) else math.nan
-
-
-def render_slippage_decay(arts: RunArtifacts, config: ReportConfig) -> str:
-    """Render ``slippage_decay_audit.md``; see the module docstring."""
-    view = TournamentView(arts)
-    md = Markdown()
-    md.h1(f"Slippage Decay Audit: {config.as_of}")
-    md.add(
-        "Execution alpha decay: the CAGR lost between the idealized and the realized simulator "
-        f"({_frictions(config)})."
-    )
-    doc = arts.json(SLIPPAGE_DECAY)
-    md.h2("High-fidelity decay analysis")
-    if doc is None:
-        why = (
-            "feat_decay_audit is off in this run"
-            if not config.decay_audit
-            else "the tournament did not write it"
-        )
-        md.missing(SLIPPAGE_DECAY, why)
-    elif isinstance(doc, dict) and any(
-        isinstance(r, dict) and "sensitivity" in r for r in doc.get("rows", [])
-    ):
-        _decay_analysis(md, doc)
-    else:
-        json_to_markdown(md, doc)
-    md.h2("Decay by engine and profile (tournament summary)")
-    rows = view.decay()
-    if not view.available:
-        md.missing(TOURNAMENT_SUMMARY)
-    elif not rows:
-        md.add("The tournament summary lists no decay rows.")
-    else:
-        rows = sorted(rows, key=lambda d: (str(d.get("profile")), str(d.get("engine"))))
-        reference = any(d.get("cvxportfolio_cagr") is not None for d in rows)
-        headers = ["Profile", "Engine", "Idealized CAGR", "Realized CAGR", "Decay", "Costs (total)"]
-        if reference:
-            headers += ["cvxportfolio CAGR", "Realized vs cvxportfolio (max daily |Δ|)"]
-        table = []
-        for d in rows:
-            row = [
-                d.get("profile"),
-                d.get("engine"),
-                fmt_pct(d.get("idealized_cagr"), 2),
-                fmt_pct(d.get("realized_cagr"), 2),
-                fmt_pct(d.get("decay"), 2),
-                fmt_pct(d.get("costs"), 3),
-            ]
-            if reference:
-                diff = d.get("realized_vs_cvxportfolio_max_abs_diff")
-                cvx = d.get("cvxportfolio_cagr")
-                row += [
-                    fmt_pct(cvx, 2) if cvx is not None else "—",
-                    format(_num(diff), ".1e") if is_number(diff) else "—",
-                ]
-            table.append(row)
-        md.table(headers, table, "ll" + "r" * (len(headers) - 2))
-    return md.render()
