@@ -10,8 +10,10 @@ Sharpe ratio
 Each flag names the test window that contributes most: with :math:`r_t` the row's daily
 returns and :math:`m_t` the market's (same simulator), the window :math:`w` with the largest
 excess log growth :math:`c_w = \sum_{t \in w} \log(1 + r_t) - \log(1 + m_t)` (the row's own log
-growth when no market series exists), its share :math:`c_w / \sum_v c_v` of the total (None when
-the total is not positive) and its dates. A flag is a warning for the reader, never a filter:
+growth when no market series exists), its share :math:`c_w / \sum_v \max(c_v, 0)` of the
+windows' gains (None when no window gains) and its dates. The share is of the gains, not of the
+net total: a profile can beat the market's Sharpe with a lower volatility while its net excess
+log growth is negative, and a net total can be smaller than one window's gain. A flag is a warning for the reader, never a filter:
 the row keeps its metrics and its rank.
 """
 
@@ -57,8 +59,8 @@ def top_window(
     -------
     dict or None
         ``window``, ``test_start``, ``test_end``, ``log_growth`` (the excess over the market
-        when ``market`` is given), ``share`` (of the total over the windows; None when the total
-        is not positive) and ``basis`` (``excess_over_market`` or ``own``); None when no window
+        when ``market`` is given), ``share`` (of the sum of the windows' positive contributions;
+        None when no window has one) and ``basis`` (``excess_over_market`` or ``own``); None when no window
         holds returns.
     """
     contributions: list[tuple[Window, float]] = []
@@ -70,14 +72,14 @@ def top_window(
         contributions.append((window, own - (base or 0.0)))
     if not contributions:
         return None
-    total = sum(c for _, c in contributions)
+    gains = sum(max(c, 0.0) for _, c in contributions)
     window, best = max(contributions, key=lambda item: item[1])
     return {
         "window": window.index,
         "test_start": window.test_start.date().isoformat(),
         "test_end": window.test_end.date().isoformat(),
         "log_growth": best,
-        "share": best / total if total > 0 else None,
+        "share": best / gains if gains > 0 else None,
         "basis": "own" if market is None else "excess_over_market",
     }
 
@@ -159,6 +161,6 @@ def plausibility_flags(
             "suspicious: annualised out-of-sample Sharpe above the market's (same simulator) by "
             "more than sharpe_excess_threshold, or above sharpe_max; top_window: the test window "
             "with the largest log growth in excess of the market (own log growth without a "
-            "market series) and its share of the total"
+            "market series) and its share of the windows' positive contributions"
         ),
     }

@@ -132,9 +132,10 @@ def _flag_text(flag: Mapping[str, Any], doc: Mapping[str, Any]) -> str:
     if top:
         basis = "excess log growth" if top.get("basis") == "excess_over_market" else "log growth"
         share = (
-            f"{fmt_pct(top.get('share'), 0)} of its {basis}"
+            f"{basis} {fmt_pct(top.get('log_growth'), 2)}, "
+            f"{fmt_pct(top.get('share'), 0)} of the windows' gains"
             if is_number(top.get("share"))
-            else f"{basis} {fmt_pct(top.get('log_growth'), 2)} (total not positive)"
+            else f"{basis} {fmt_pct(top.get('log_growth'), 2)} (no window gains)"
         )
         where = (
             f"Window {top.get('window')} ({top.get('test_start')} .. {top.get('test_end')}) "
