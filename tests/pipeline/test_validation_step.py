@@ -122,6 +122,8 @@ def test_step_writes_the_tournament_and_is_byte_identical(run_dir: Path) -> None
     short = weights[weights["symbol"] == "NASDAQ:C04"]
     assert not short.empty and (short["net"] < 0).all()
     assert ctx.recorder.counts["windows"] == 2
+    flags = summary["plausibility"]["flags"]
+    assert ctx.recorder.counts["suspicious"] == sum(f["simulator"] == "realized" for f in flags)
     assert any(k.startswith("seconds_engine_") for k in ctx.recorder.counts)
     assert ctx.recorder.warnings == [validation.AS_OF_WINNERS_WARNING]  # labelled look-ahead
     assert summary["settings"]["universe"] == "as_of_winners"

@@ -259,6 +259,11 @@ def run(ctx: RunContext) -> None:
             ctx.recorder.warn(f"window {window['index']}: decision failed: {window['error']}")
         for note in window.get("decision", {}).get("notes", []):
             ctx.recorder.warn(f"window {window['index']}: {note}")
+    suspicious = {
+        (f["engine"], f["profile"])
+        for f in result.summary["plausibility"]["flags"]
+        if f["simulator"] == "realized"
+    }
     for row in result.summary["rows"]:
         if row["simulator"] != "realized" or row["metrics"] is None:
             continue
@@ -267,11 +272,18 @@ def run(ctx: RunContext) -> None:
             f"{row['engine']}:{row['profile']}",
             row["status"],
             f"realized CAGR {metrics['cagr']}, Sharpe {metrics['sharpe']}, "
-            f"max drawdown {metrics['max_drawdown']}",
+            f"PSR {metrics.get('psr')}, DSR {metrics.get('dsr')}, "
+            f"max drawdown {metrics['max_drawdown']}"
+            + (
+                "; suspicious (plausibility guard)"
+                if (row["engine"], row["profile"]) in suspicious
+                else ""
+            ),
         )
     counts: dict[str, int | float] = {
         "windows": len(result.windows),
         "rows": len(result.results),
+        "suspicious": len(suspicious),
         **{f"status_{k}": v for k, v in sorted(statuses.items())},
         "seconds_decide": round(float(result.timing.get("decide", 0.0)), 3),
         "seconds_universe": round(float(result.timing.get("universe", 0.0)), 3),
