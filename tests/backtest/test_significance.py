@@ -133,6 +133,8 @@ def test_degenerate_and_bad_input() -> None:
     assert math.isnan(probabilistic_sharpe_ratio([0.01, 0.02]))
     assert math.isnan(probabilistic_sharpe_ratio([0.01] * 10))
     assert math.isnan(sharpe_per_period([0.01]))
+    assert math.isnan(sharpe_per_period([0.1] * 7))  # constant: no dispersion, no Sharpe
+    assert math.isnan(probabilistic_sharpe_ratio([0.1] * 7))
     with pytest.raises(DataError, match="infinite"):
         probabilistic_sharpe_ratio([0.01, math.inf, 0.0])
     with pytest.raises(DataError, match="n_trials"):
@@ -165,15 +167,26 @@ def test_invariants(
 
 
 def test_peers_agree() -> None:
-    """skfolio's DSR (independent trials) to 1e-12; QuantStats' PSR to 1e-4.
+    """skfolio's PSR, expected maximum and DSR (independent trials) to 1e-12; QuantStats' PSR
+    to 1e-4.
 
     QuantStats takes pandas' bias-corrected skewness and kurtosis where the formula (and
     skfolio) take the population moments: about 1.5e-6 apart on 300 fat-tailed returns.
     """
     import quantstats.stats as qs
     from skfolio.measures import deflated_sharpe_ratio as skfolio_dsr
+    from skfolio.measures import expected_max_sharpe_ratio
+    from skfolio.measures import probabilistic_sharpe_ratio as skfolio_psr
 
     r = fat_tailed()
+    for benchmark in (0.0, 0.03, -0.02):
+        assert probabilistic_sharpe_ratio(r, benchmark) == pytest.approx(
+            float(skfolio_psr(np.array(r), benchmark_sharpe_ratio=benchmark)), rel=1e-12
+        )
+    for n in (2.0, 7.5, 42.0, 1000.0):
+        assert expected_max_sharpe(n, 0.01) == pytest.approx(
+            float(expected_max_sharpe_ratio(n, 0.1)), rel=1e-12
+        )
     trial_sharpes = np.array([0.02, 0.05, -0.01, 0.04, 0.03])
     variance = float(np.var(trial_sharpes, ddof=1))
     ours = deflated_sharpe_ratio(r, effective_trials(5, 0.0), variance)
