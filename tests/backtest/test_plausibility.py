@@ -7,6 +7,8 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from clusterfolio.backtest.plausibility import PlausibilityReason, plausibility_flags, top_window
 from clusterfolio.backtest.windows import walk_forward_windows
@@ -84,3 +86,26 @@ def test_top_window_of_a_losing_series() -> None:
     assert top is not None and top["basis"] == "own" and top["share"] is None
     assert math.isclose(top["log_growth"], 20 * math.log1p(-0.001))
     assert top_window(pd.Series(dtype=float), None, WINDOWS) is None
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 10_000), edge=st.floats(-0.003, 0.003))
+def test_top_window_is_the_largest_contribution(seed: int, edge: float) -> None:
+    rng = np.random.default_rng(seed)
+    test = INDEX[40:]
+    market = pd.Series(rng.normal(0.0, 0.01, len(test)), index=test)
+    own = market + rng.normal(edge, 0.005, len(test))
+    top = top_window(own, market, WINDOWS)
+    assert top is not None
+    parts = [
+        float(
+            np.log1p(own.loc[w.test_start : w.test_end]).sum()
+            - np.log1p(market.loc[w.test_start : w.test_end]).sum()
+        )
+        for w in WINDOWS
+    ]
+    assert top["log_growth"] == pytest.approx(max(parts), rel=1e-12, abs=1e-15)
+    if max(parts) > 0:
+        assert 0 < top["share"] <= 1
+    else:
+        assert top["share"] is None
