@@ -13,7 +13,7 @@ from test_report_build import tables_after
 
 from clusterfolio.backtest.executors import LocalExecutor
 from clusterfolio.backtest.tournament import run_tournament, write_tournament_artifacts
-from clusterfolio.enums import EngineName, ProfileName, SimulatorName
+from clusterfolio.enums import EngineName, ProfileName, SimulatorName, UniverseMode
 from clusterfolio.manifest import Settings
 from clusterfolio.report.artifacts import RunArtifacts
 from clusterfolio.report.config import ReportConfig
@@ -38,6 +38,7 @@ def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     settings = Settings()
     settings.backtest.train, settings.backtest.test, settings.backtest.step = 80, 20, 20
     settings.backtest.realized_target = 60
+    settings.backtest.universe = UniverseMode.AS_OF_WINNERS  # the reports on a given matrix
     settings.risk.regime.window, settings.risk.regime.baseline = 20, 40
     settings.risk.lookbacks = [40, 80]
     settings.risk.asset_cap, settings.risk.cluster_cap = 0.3, 0.6
