@@ -24,6 +24,7 @@ method and leaf ordering.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -85,7 +86,34 @@ def leaf_order(
     return np.asarray(sch.leaves_list(link), dtype=np.intp)
 
 
-def recursive_bisection(cov: np.ndarray, order: np.ndarray) -> np.ndarray:
+def _segment_variances(scaled: np.ndarray, inv: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Variance of the inverse-variance portfolio of each contiguous segment."""
+    blocks = np.add.reduceat(np.add.reduceat(scaled, starts, axis=0), starts, axis=1)
+    inv_sums = np.add.reduceat(inv, starts)
+    return np.asarray(np.diagonal(blocks) / (inv_sums * inv_sums))
+
+
+def _clamp_to_bounds(
+    alpha: np.ndarray,
+    parent: np.ndarray,
+    lower: tuple[np.ndarray, np.ndarray],
+    upper: tuple[np.ndarray, np.ndarray],
+) -> np.ndarray:
+    """skfolio's bounded split: the left share within its bounds, then the right share."""
+    lo_left, lo_right = lower
+    up_left, up_right = upper
+    alpha = np.minimum(up_left / parent, np.maximum(lo_left / parent, alpha))
+    return np.asarray(1.0 - np.minimum(up_right / parent, np.maximum(lo_right / parent, 1 - alpha)))
+
+
+def recursive_bisection(
+    cov: np.ndarray,
+    order: np.ndarray,
+    *,
+    lower: np.ndarray | None = None,
+    upper: np.ndarray | None = None,
+    group_caps: GroupCaps | None = None,
+) -> np.ndarray:
     """HRP weights by recursive bisection of ``order`` with inverse-variance cluster allocation.
 
     The tree is processed level by level. With the covariance reordered once and scaled to
@@ -94,12 +122,27 @@ def recursive_bisection(cov: np.ndarray, order: np.ndarray) -> np.ndarray:
     come from two ``np.add.reduceat`` calls, so each level costs a few numpy operations whatever
     its number of segments.
 
+    Bounds (bounded HRP)
+    --------------------
+    With per-asset ``lower`` / ``upper`` bounds each split factor ``α`` of a segment of weight
+    ``W`` is clamped as skfolio's ``HierarchicalRiskParity(min_weights, max_weights)`` does: the
+    left half's weight ``α W`` into ``[Σ lower_L, Σ upper_L]``, then the right half's ``(1-α) W``
+    into ``[Σ lower_R, Σ upper_R]``. With ``group_caps`` (cluster caps on groups that need not be
+    contiguous in the leaf order) each split is further clamped into the interval of left
+    weights for which the whole allocation stays feasible given every segment fixed so far (two
+    small linear programs, :func:`feasible_split`); the splits of a level are taken left to
+    right. Every bound is then honoured by construction: a projection is never needed.
+
     Parameters
     ----------
     cov : numpy.ndarray
         Covariance matrix (any positive scale: weights are scale-free).
     order : numpy.ndarray
         Quasi-diagonal order of the assets.
+    lower, upper : numpy.ndarray, optional
+        Per-asset bounds in the input order (``Σ lower <= 1 <= Σ upper``).
+    group_caps : GroupCaps, optional
+        Caps on the total weight of groups of assets (clusters).
 
     Returns
     -------
@@ -109,44 +152,168 @@ def recursive_bisection(cov: np.ndarray, order: np.ndarray) -> np.ndarray:
     Raises
     ------
     OptimizationError
-        When a variance is zero or not finite.
+        When a variance is zero or not finite, or the bounds cannot hold a weight of one.
     """
     n = order.shape[0]
     ordered = cov[np.ix_(order, order)]
     variances = np.diag(ordered).copy()
     if not np.all(np.isfinite(variances)) or np.any(variances <= 0):
         raise OptimizationError("HRP needs strictly positive, finite variances")
+    lo = np.zeros(n) if lower is None else np.asarray(lower, dtype=np.float64)[order]
+    up = np.ones(n) if upper is None else np.asarray(upper, dtype=np.float64)[order]
+    bounded = lower is not None or upper is not None
+    if bounded and (lo.sum() > 1.0 + 1e-12 or up.sum() < 1.0 - 1e-12):
+        raise OptimizationError(
+            f"HRP bounds cannot hold a weight of one (sum of lower {lo.sum():.6g}, "
+            f"sum of upper {up.sum():.6g})"
+        )
+    groups = None if group_caps is None else group_caps.reordered(order)
     inv = 1.0 / variances
     scaled = ordered * inv[:, None] * inv[None, :]
     weights = np.ones(n)
     starts = np.array([0], dtype=np.intp)
-    stops = np.array([n], dtype=np.intp)
     while True:
-        sizes = stops - starts
+        sizes = np.diff(np.append(starts, n))
         split = sizes > 1
         if not split.any():
             break
         mids = starts + sizes // 2
         # the next level: every segment of size > 1 replaced by its two halves (still a partition)
         new_starts = np.sort(np.concatenate([starts, mids[split]]))
-        new_stops = np.append(new_starts[1:], n)
-        blocks = np.add.reduceat(np.add.reduceat(scaled, new_starts, axis=0), new_starts, axis=1)
-        inv_sums = np.add.reduceat(inv, new_starts)
-        seg_var = np.diagonal(blocks) / (inv_sums * inv_sums)
+        seg_var = _segment_variances(scaled, inv, new_starts)
         left = np.searchsorted(new_starts, starts[split])
         right = left + 1
         total = seg_var[left] + seg_var[right]
         if not np.all(np.isfinite(total)) or np.any(total <= 0):
             raise OptimizationError("HRP cannot split clusters with zero or non-finite variance")
         alpha = 1.0 - seg_var[left] / total
+        parent = weights[new_starts[left]]
+        if bounded:
+            lo_sums, up_sums = np.add.reduceat(lo, new_starts), np.add.reduceat(up, new_starts)
+            alpha = _clamp_to_bounds(
+                alpha, parent, (lo_sums[left], lo_sums[right]), (up_sums[left], up_sums[right])
+            )
+        if groups is not None:
+            alpha = _clamp_to_groups(alpha, weights, new_starts, left, starts, (lo, up), groups)
         factor = np.ones(new_starts.shape[0])
         factor[left] = alpha
         factor[right] = 1.0 - alpha
-        weights *= np.repeat(factor, new_stops - new_starts)
-        starts, stops = new_starts, new_stops
+        weights *= np.repeat(factor, np.diff(np.append(new_starts, n)))
+        starts = new_starts
     out = np.empty(n)
     out[order] = weights
     return out
+
+
+@dataclass(frozen=True)
+class GroupCaps:
+    """Caps on the total weight of groups of assets (clusters).
+
+    Attributes
+    ----------
+    groups : numpy.ndarray
+        Group index ``0..K-1`` of each asset (input order).
+    caps : numpy.ndarray
+        Cap of each group's total weight.
+    """
+
+    groups: np.ndarray
+    caps: np.ndarray
+
+    def reordered(self, order: np.ndarray) -> GroupCaps:
+        """The same caps with the assets permuted by ``order``."""
+        return GroupCaps(np.asarray(self.groups)[order], np.asarray(self.caps, dtype=np.float64))
+
+    def can_bind(self, upper: np.ndarray) -> bool:
+        """Whether some group cap is below the sum of its members' upper bounds."""
+        room = np.bincount(self.groups, weights=upper, minlength=self.caps.shape[0])
+        return bool(np.any(room > self.caps + 1e-12))
+
+
+def feasible_split(
+    segment_totals: np.ndarray,
+    segment_of: np.ndarray,
+    lower: np.ndarray,
+    upper: np.ndarray,
+    groups: GroupCaps,
+    left: np.ndarray,
+) -> tuple[float, float]:
+    """Smallest and largest weight of the assets ``left`` over the feasible allocations.
+
+    Feasible: ``lower <= w <= upper``, each segment ``s`` sums to ``segment_totals[s]`` and each
+    group total is at most its cap. Two linear programs (HiGHS).
+
+    Returns
+    -------
+    tuple
+        ``(minimum, maximum)`` of ``Σ w[left]``.
+
+    Raises
+    ------
+    OptimizationError
+        When no allocation is feasible.
+    """
+    from scipy.optimize import linprog
+
+    n = lower.shape[0]
+    n_seg = segment_totals.shape[0]
+    a_eq = np.zeros((n_seg, n))
+    a_eq[segment_of, np.arange(n)] = 1.0
+    n_groups = groups.caps.shape[0]
+    a_ub = np.zeros((n_groups, n))
+    a_ub[groups.groups, np.arange(n)] = 1.0
+    c = np.zeros(n)
+    c[left] = 1.0
+    bounds = np.column_stack([lower, upper])
+    out = []
+    for sign in (1.0, -1.0):
+        res = linprog(
+            sign * c,
+            A_ub=a_ub,
+            b_ub=groups.caps,
+            A_eq=a_eq,
+            b_eq=segment_totals,
+            bounds=bounds,
+            method="highs",
+        )
+        if res.status != 0:
+            raise OptimizationError(f"HRP split under the caps is infeasible ({res.message})")
+        out.append(sign * float(res.fun))
+    return out[0], out[1]
+
+
+def _clamp_to_groups(
+    alpha: np.ndarray,
+    weights: np.ndarray,
+    new_starts: np.ndarray,
+    left: np.ndarray,
+    starts: np.ndarray,
+    bounds: tuple[np.ndarray, np.ndarray],
+    groups: GroupCaps,
+) -> np.ndarray:
+    """Clamp each split of a level, left to right, into its feasible interval under group caps.
+
+    ``weights[s]`` is the total of the segment starting at ``s`` (every member of a segment holds
+    the product of the split factors above it).
+    """
+    lower, upper = bounds
+    if not groups.can_bind(upper):
+        return alpha
+    n = lower.shape[0]
+    alpha = alpha.copy()
+    totals = {int(s): float(weights[s]) for s in starts}
+    for j, li in enumerate(left):
+        a, b = int(new_starts[li]), int(new_starts[li + 1])
+        seg_starts = np.array(sorted(totals), dtype=np.intp)
+        segment_of = np.searchsorted(seg_starts, np.arange(n), side="right") - 1
+        seg_totals = np.array([totals[int(s)] for s in seg_starts])
+        lo_w, hi_w = feasible_split(seg_totals, segment_of, lower, upper, groups, np.arange(a, b))
+        parent = totals[a]
+        w_left = min(max(alpha[j] * parent, lo_w), hi_w)
+        alpha[j] = w_left / parent
+        totals[a] = w_left
+        totals[b] = parent - w_left
+    return alpha
 
 
 def hrp_weights(
@@ -155,8 +322,11 @@ def hrp_weights(
     *,
     linkage_method: str = "ward",
     optimal_leaf_ordering: bool = False,
+    lower: np.ndarray | None = None,
+    upper: np.ndarray | None = None,
+    group_caps: GroupCaps | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Hierarchical risk parity weights.
+    """Hierarchical risk parity weights (bounded when bounds or group caps are given).
 
     Parameters
     ----------
@@ -168,6 +338,10 @@ def hrp_weights(
         scipy linkage method.
     optimal_leaf_ordering : bool, default False
         Use scipy's optimal leaf ordering (skfolio's default) instead of the plain leaf order.
+    lower, upper : numpy.ndarray, optional
+        Per-asset weight bounds (see :func:`recursive_bisection`).
+    group_caps : GroupCaps, optional
+        Caps on group (cluster) totals.
 
     Returns
     -------
@@ -179,4 +353,5 @@ def hrp_weights(
     order = leaf_order(
         corr, linkage_method=linkage_method, optimal_leaf_ordering=optimal_leaf_ordering
     )
-    return recursive_bisection(cov, order), order
+    weights = recursive_bisection(cov, order, lower=lower, upper=upper, group_caps=group_caps)
+    return weights, order

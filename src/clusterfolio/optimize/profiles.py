@@ -71,6 +71,7 @@ import pandas as pd
 from clusterfolio.enums import Direction, ProfileName
 from clusterfolio.errors import InfeasibleError, OptimizationError
 from clusterfolio.optimize.caps import (
+    CAP_TOL,
     caps_violation,
     project_caps,
     relax_caps,
@@ -83,7 +84,7 @@ from clusterfolio.optimize.estimators import (
     covariance,
     expected_returns,
 )
-from clusterfolio.optimize.hrp import hrp_weights
+from clusterfolio.optimize.hrp import GroupCaps, hrp_weights
 from clusterfolio.optimize.hybrid import hybrid_weights
 from clusterfolio.optimize.problem import AllocationLevel, OptimizationProblem
 from clusterfolio.optimize.result import FallbackKind, ProfileResult
@@ -93,6 +94,7 @@ from clusterfolio.optimize.solvers import (
     SolveOutcome,
     solve_max_sharpe,
     solve_min_variance,
+    solve_risk_budgeting,
 )
 
 POST_SOLVE_TOL = 1e-6
@@ -448,7 +450,7 @@ def _max_sharpe(ctx: _Context, level: AllocationLevel) -> _Allocation:
     )
 
 
-_ERC_OBJECTIVE = "ERC residual max_i |RC_i / (1/N) - 1| before caps (0 at the optimum)"
+_ERC_OBJECTIVE = "ERC residual max_i |RC_i / (1/N) - 1| (0 at the unconstrained optimum)"
 _NO_OBJECTIVE = {"name": "none (closed-form allocation)", "value": None}
 
 
@@ -458,60 +460,75 @@ def _rc_dispersion(weights: np.ndarray, cov: np.ndarray) -> float:
     return float(np.max(np.abs(rc / target - 1.0)))
 
 
+def _erc(
+    ctx: _Context, cov: np.ndarray, caps: LinearCaps, fallbacks: list[dict[str, Any]], what: str
+) -> tuple[np.ndarray, str, dict[str, Any]]:
+    """Equal risk contributions with the caps as constraints (Newton first, then the program)."""
+    info: dict[str, Any] = {}
+    budgets = np.full(cov.shape[0], 1.0 / cov.shape[0])
+    try:
+        w, info["iterations"] = risk_budgeting_weights(cov)
+        solver = "erc:newton"
+    except OptimizationError as exc:
+        fallbacks.append(
+            {
+                "kind": "solver",
+                "solver": "newton",
+                "detail": f"{what}: {exc}; polished by the log-barrier program (cvxpy)",
+            }
+        )
+        w = np.zeros(cov.shape[0])
+        solver = ""
+    unconstrained_ok = bool(solver) and (caps_violation_linear(w, caps) <= CAP_TOL)
+    info["caps_binding"] = not unconstrained_ok and bool(solver)
+    if not unconstrained_ok:
+        w, outcome = solve_risk_budgeting(
+            cov, budgets, caps, solvers=_exp_cone_chain(ctx), fallbacks=fallbacks, what=what
+        )
+        solver = f"erc:{outcome.solver.lower()}"
+        info["program"] = "min ½y'Σy - b'log y s.t. y <= a 1'y, G y <= C 1'y (caps inside)"
+    info["max_relative_rc_deviation"] = _rc_dispersion(w, cov)
+    return w, solver, info
+
+
+def _exp_cone_chain(ctx: _Context) -> tuple[str, ...]:
+    chain = tuple(s for s in ctx.problem.solvers if s in ("CLARABEL", "SCS"))
+    return chain or ("CLARABEL", "SCS")
+
+
+def caps_violation_linear(w: np.ndarray, caps: LinearCaps) -> float:
+    """Largest excess of a variable or a group total over its cap (0 when all hold)."""
+    excess = float(np.max(w - caps.upper, initial=0.0))
+    if caps.groups.shape[0]:
+        excess = max(excess, float(np.max(caps.groups @ w - caps.group_caps)))
+    return max(0.0, excess)
+
+
 def _risk_parity(ctx: _Context, level: AllocationLevel) -> _Allocation:
     fallbacks: list[dict[str, Any]] = []
     diagnostics: dict[str, Any] = {}
     if level is AllocationLevel.CLUSTER:
         red = _reduce(ctx, "risk_parity")
         fallbacks.extend(red.records)
-        xk, iterations = risk_budgeting_weights(red.cov)
-        diagnostics["erc"] = {
-            "units": "clusters",
-            "iterations": iterations,
-            "max_relative_rc_deviation": _rc_dispersion(xk, red.cov),
-        }
-        diagnostics["objective"] = {
-            "name": _ERC_OBJECTIVE,
-            "value": diagnostics["erc"]["max_relative_rc_deviation"],
-        }
-        k = ctx.n_clusters
-        projected, record = project_caps(
-            xk,
-            np.arange(k),
-            red.upper,
-            red.upper,
-            symbols=[str(c) for c in ctx.cluster_ids],
-            group_labels=ctx.cluster_ids,
+        cov, expand = red.cov, red.expand
+        caps = LinearCaps(
+            upper=red.upper, groups=np.zeros((0, ctx.n_clusters)), group_caps=np.zeros(0)
         )
-        if record["applied"]:
-            record["max_relative_rc_deviation_after"] = _rc_dispersion(projected, red.cov)
-            diagnostics["erc_cap_projection"] = record
-            fallbacks.append(_projection_fallback(record, "risk_parity (cluster ERC)"))
+        asset_cap, cluster_cap = red.asset_cap, red.cluster_cap
         diagnostics["within_cluster"] = _reduction_diagnostics(ctx, red)
-        return _Allocation(
-            weights=red.expand @ projected,
-            solver="erc:newton",
-            level=level,
-            asset_cap=red.asset_cap,
-            cluster_cap=red.cluster_cap,
-            fallbacks=fallbacks,
-            diagnostics=diagnostics,
-        )
-    asset_cap, cluster_cap, records = _asset_caps(ctx, "risk_parity")
-    fallbacks.extend(records)
-    w, iterations = risk_budgeting_weights(ctx.cov)
-    diagnostics["erc"] = {
-        "units": "assets",
-        "iterations": iterations,
-        "max_relative_rc_deviation": _rc_dispersion(w, ctx.cov),
-    }
-    diagnostics["objective"] = {
-        "name": _ERC_OBJECTIVE,
-        "value": diagnostics["erc"]["max_relative_rc_deviation"],
-    }
+        units = "clusters"
+    else:
+        asset_cap, cluster_cap, records = _asset_caps(ctx, "risk_parity")
+        fallbacks.extend(records)
+        cov, expand = ctx.cov, np.eye(ctx.n)
+        caps = _linear_caps(ctx, asset_cap, cluster_cap)
+        units = "assets"
+    x, solver, info = _erc(ctx, cov, caps, fallbacks, f"risk_parity ({units})")
+    diagnostics["erc"] = {"units": units, **info}
+    diagnostics["objective"] = {"name": _ERC_OBJECTIVE, "value": info["max_relative_rc_deviation"]}
     return _Allocation(
-        weights=w,
-        solver="erc:newton",
+        weights=expand @ x,
+        solver=solver,
         level=level,
         asset_cap=asset_cap,
         cluster_cap=cluster_cap,
@@ -528,6 +545,8 @@ def _hrp(ctx: _Context, level: AllocationLevel) -> _Allocation:
         ctx.corr,
         linkage_method=p.linkage_method,
         optimal_leaf_ordering=p.optimal_leaf_ordering,
+        upper=np.full(ctx.n, asset_cap),
+        group_caps=GroupCaps(ctx.groups, np.full(ctx.n_clusters, cluster_cap)),
     )
     diagnostics = {
         "hrp": {
@@ -535,6 +554,7 @@ def _hrp(ctx: _Context, level: AllocationLevel) -> _Allocation:
             "optimal_leaf_ordering": p.optimal_leaf_ordering,
             "distance": "sqrt(0.5 * (1 - rho))",
             "leaf_order": [ctx.symbols[i] for i in order],
+            "bounds": "asset and cluster caps inside the recursive bisection (bounded HRP)",
         }
     }
     return _Allocation(
@@ -550,8 +570,18 @@ def _hrp(ctx: _Context, level: AllocationLevel) -> _Allocation:
 
 def _equal_weight(ctx: _Context, level: AllocationLevel) -> _Allocation:
     asset_cap, cluster_cap, records = _asset_caps(ctx, "equal_weight")
+    # the most equal allocation under the caps: 1/N, water-filled where a cluster cap binds
+    weights, record = project_caps(
+        np.full(ctx.n, 1.0 / ctx.n),
+        ctx.groups,
+        np.full(ctx.n, asset_cap),
+        np.full(ctx.n_clusters, cluster_cap),
+        symbols=ctx.symbols,
+        group_labels=ctx.cluster_ids,
+    )
     return _Allocation(
-        weights=np.full(ctx.n, 1.0 / ctx.n),
+        weights=weights,
+        diagnostics={"equal_weight": {"definition": "1/N under the caps", "capping": record}},
         solver="equal_weight",
         level=level,
         asset_cap=asset_cap,
@@ -659,18 +689,23 @@ def _barbell(ctx: _Context, level: AllocationLevel) -> _Allocation:
         ).astype(np.float64)
         * per_aggressor
     )
-    core_w, order = hrp_weights(
-        ctx.cov[np.ix_(core, core)],
-        ctx.corr[np.ix_(core, core)],
-        linkage_method=p.linkage_method,
-        optimal_leaf_ordering=p.optimal_leaf_ordering,
-    )
     core_total = 1.0 - share
     relaxed = relax_caps(
         asset_cap, cluster_cap, ctx.sizes(core), used=used, total=core_total, what="barbell core"
     )
     fallbacks.extend(relaxed.records)
     asset_cap, cluster_cap = relaxed.asset_cap, relaxed.cluster_cap
+    # bounded HRP on the core, the caps expressed as fractions of the core's weight
+    core_w, order = hrp_weights(
+        ctx.cov[np.ix_(core, core)],
+        ctx.corr[np.ix_(core, core)],
+        linkage_method=p.linkage_method,
+        optimal_leaf_ordering=p.optimal_leaf_ordering,
+        upper=np.full(core.size, min(1.0, asset_cap / core_total)),
+        group_caps=GroupCaps(
+            ctx.groups[core], np.clip((cluster_cap - used) / core_total, 0.0, None)
+        ),
+    )
     core_symbols = [ctx.symbols[i] for i in core]
     projected, record = project_caps(
         core_w * core_total,
@@ -690,7 +725,7 @@ def _barbell(ctx: _Context, level: AllocationLevel) -> _Allocation:
             "configured_share": float(p.aggressor_share),
             "regime": p.regime.value,
             "core": core_symbols,
-            "core_method": "hrp on the non-aggressor assets",
+            "core_method": "bounded hrp on the non-aggressor assets (caps inside)",
             "core_leaf_order": [core_symbols[i] for i in order],
         }
     }

@@ -341,3 +341,61 @@ def solve_min_cvar(
     )
     unscaled = SolveOutcome(outcome.solver, outcome.status, outcome.objective / scale)
     return np.asarray(w.value, dtype=np.float64), unscaled
+
+
+def solve_risk_budgeting(
+    cov: np.ndarray,
+    budgets: np.ndarray,
+    caps: LinearCaps,
+    *,
+    solvers: Sequence[str] = ("CLARABEL", "SCS"),
+    fallbacks: list[dict[str, Any]],
+    what: str = "risk_parity",
+) -> tuple[np.ndarray, SolveOutcome]:
+    """Risk budgeting under the caps as constraints (Spinu's log-barrier program, homogenised).
+
+    ``min ½ y'Σy - b'log y`` s.t. ``y <= a 1'y``, ``G y <= C 1'y``; ``w = y / 1'y``. The caps are
+    homogeneous in ``y``, so they hold for ``w`` exactly. Without binding caps the solution is the
+    risk-budgeting portfolio (``RC_i = b_i``); when caps bind, the capped variables sit at their
+    caps and the others share the risk with their budgets renormalised by the KKT multipliers of
+    the caps (the constrained risk budgeting of skfolio and Riskfolio-Lib). The covariance is
+    scaled to unit average variance first.
+
+    Parameters
+    ----------
+    cov : numpy.ndarray
+        Covariance of the decision variables.
+    budgets : numpy.ndarray
+        Positive risk budgets (sum one).
+    caps : LinearCaps
+        Upper bounds (fractions of the total).
+    solvers : sequence of str
+        Solver chain (exponential cone: Clarabel, then SCS).
+    fallbacks : list of dict
+        Receives solver fallbacks.
+    what : str
+        Program name in records.
+
+    Returns
+    -------
+    tuple
+        ``(weights, outcome)``.
+    """
+    import cvxpy as cp
+
+    n = cov.shape[0]
+    factor = psd_factor(cov / (float(np.trace(cov)) / n))
+    y = cp.Variable(n, name="y")
+    total = cp.sum(y)
+    objective = 0.5 * cp.sum_squares(factor.T @ y) - budgets @ cp.log(y)
+    constraints = [y <= caps.upper * total]
+    if caps.groups.shape[0]:
+        constraints.append(caps.groups @ y <= caps.group_caps * total)
+    problem = cp.Problem(cp.Minimize(objective), constraints)
+    outcome = solve_chain(
+        problem, solvers, fallbacks, what=what, options={"CLARABEL": dict(_LP_CLARABEL)}
+    )
+    values = np.maximum(np.asarray(y.value, dtype=np.float64), 0.0)
+    if not np.all(np.isfinite(values)) or values.sum() <= 0:
+        raise OptimizationError(f"{what}: degenerate risk-budgeting solution")
+    return values / values.sum(), outcome
