@@ -1,6 +1,7 @@
 """Parity of the custom engine with skfolio and PyPortfolioOpt on the same covariance.
 
-Tolerances (stated): hrp 1e-8 (observed ~1e-17); min_variance 1e-6 in weights; risk_parity
+Tolerances (stated): hrp 1e-8 (observed ~1e-17); bounded hrp (per-asset min/max weights) 1e-10
+(observed ~1e-17); capped risk parity vs skfolio's ``RiskBudgeting(max_weights)`` 1e-5; min_variance 1e-6 in weights; risk_parity
 risk contributions equal to 1e-6 relative, weights vs skfolio's risk budgeting 1e-6;
 max_sharpe vs PyPortfolioOpt 1e-5 in weights (interior-point tolerances of two solves).
 """
@@ -16,6 +17,8 @@ import pytest
 
 from clusterfolio.enums import ProfileName
 from clusterfolio.optimize import AllocationLevel, covariance, expected_returns, optimize_profile
+from clusterfolio.optimize.estimators import correlation_from_covariance
+from clusterfolio.optimize.hrp import hrp_weights
 from clusterfolio.optimize.risk_parity import risk_contributions
 
 skfolio = pytest.importorskip("skfolio")
@@ -220,6 +223,88 @@ def test_cluster_level_with_singletons_is_asset_level(
         )
         assert default.allocation_level is AllocationLevel.CLUSTER
         np.testing.assert_allclose(default.weights, asset.weights, atol=1e-7)
+
+
+# ------------------------------------------------------------------------------ bounded hrp
+
+
+def _skfolio_hrp(returns: pd.DataFrame, cov: np.ndarray, lower: float, upper: float) -> Any:
+    from skfolio.cluster import HierarchicalClustering, LinkageMethod
+    from skfolio.distance import PearsonDistance
+    from skfolio.measures import RiskMeasure
+    from skfolio.optimization import HierarchicalRiskParity
+    from skfolio.seriation import HierarchicalSeriation
+
+    seriation = HierarchicalSeriation(
+        hierarchical_clustering_estimator=HierarchicalClustering(linkage_method=LinkageMethod.WARD),
+        optimal_ordering=False,
+    )
+    return HierarchicalRiskParity(
+        risk_measure=RiskMeasure.VARIANCE,
+        min_weights=lower,
+        max_weights=upper,
+        seriation_estimator=seriation,
+        distance_estimator=PearsonDistance(),
+        prior_estimator=_fixed_prior(cov / 252),
+    ).fit(returns)
+
+
+@pytest.mark.parametrize(("lower", "upper"), [(0.0, 0.06), (0.01, 0.06), (0.02, 0.2)])
+def test_bounded_hrp_equals_skfolio(returns: pd.DataFrame, lower: float, upper: float) -> None:
+    pytest.importorskip("skfolio")
+    cov = covariance(returns).matrix.to_numpy()
+    n = cov.shape[0]
+    ours, _ = hrp_weights(
+        cov,
+        correlation_from_covariance(cov),
+        lower=np.full(n, lower),
+        upper=np.full(n, upper),
+    )
+    peer = _skfolio_hrp(returns, cov, lower, upper)
+    np.testing.assert_allclose(ours, peer.weights_, rtol=0, atol=1e-10)
+    assert ours.max() <= upper + 1e-12 and ours.min() >= lower - 1e-12
+
+
+def test_hrp_profile_with_asset_caps_equals_skfolio(
+    returns: pd.DataFrame, make_problem: Any
+) -> None:
+    """Singleton clusters: the profile's caps are per asset, where the definitions coincide."""
+    pytest.importorskip("skfolio")
+    cov = covariance(returns).matrix.to_numpy()
+    clusters = {s: i for i, s in enumerate(returns.columns)}
+    problem = make_problem(returns, clusters=clusters, asset_cap=0.06, cluster_cap=1.0)
+    result = optimize_profile(problem, ProfileName.HRP)
+    peer = _skfolio_hrp(returns, cov, 0.0, 0.06)
+    np.testing.assert_allclose(result.weights.to_numpy(), peer.weights_, rtol=0, atol=1e-10)
+    assert result.fallbacks == []
+
+
+def test_capped_risk_parity_equals_skfolio_risk_budgeting(
+    returns: pd.DataFrame, make_problem: Any
+) -> None:
+    pytest.importorskip("skfolio")
+    from skfolio.measures import RiskMeasure
+    from skfolio.optimization import RiskBudgeting
+
+    cov = covariance(returns).matrix.to_numpy()
+    clusters = {s: i for i, s in enumerate(returns.columns)}
+    problem = make_problem(
+        returns,
+        clusters=clusters,
+        asset_cap=0.05,
+        cluster_cap=1.0,
+        allocation_levels={ProfileName.RISK_PARITY: AllocationLevel.ASSET},
+    )
+    result = optimize_profile(problem, ProfileName.RISK_PARITY)
+    assert result.diagnostics["erc"]["caps_binding"] is True
+    assert "cap_projection" not in result.fallback_kinds
+    peer = RiskBudgeting(
+        risk_measure=RiskMeasure.VARIANCE,
+        max_weights=0.05,
+        prior_estimator=_fixed_prior(cov / 252),
+        solver_params=TIGHT,
+    ).fit(returns)
+    np.testing.assert_allclose(result.weights.to_numpy(), peer.weights_, atol=1e-5)
 
 
 # -------------------------------------------------------------------------------- risk parity

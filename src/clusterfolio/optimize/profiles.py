@@ -533,6 +533,7 @@ def _risk_parity(ctx: _Context, level: AllocationLevel) -> _Allocation:
         asset_cap=asset_cap,
         cluster_cap=cluster_cap,
         fallbacks=fallbacks,
+        projection_is_fallback=False,
         diagnostics=diagnostics,
     )
 
@@ -563,6 +564,7 @@ def _hrp(ctx: _Context, level: AllocationLevel) -> _Allocation:
         level=level,
         asset_cap=asset_cap,
         cluster_cap=cluster_cap,
+        projection_is_fallback=False,
         fallbacks=list(records),
         diagnostics=diagnostics,
     )
@@ -586,6 +588,7 @@ def _equal_weight(ctx: _Context, level: AllocationLevel) -> _Allocation:
         level=level,
         asset_cap=asset_cap,
         cluster_cap=cluster_cap,
+        projection_is_fallback=False,
         uses_covariance=False,
         fallbacks=list(records),
     )
@@ -731,7 +734,8 @@ def _barbell(ctx: _Context, level: AllocationLevel) -> _Allocation:
     }
     if record["applied"]:
         diagnostics["barbell"]["core_cap_projection"] = record
-        fallbacks.append(_projection_fallback(record, "barbell core"))
+        if record["moved_l1"] > POST_SOLVE_TOL:
+            fallbacks.append(_projection_fallback(record, "barbell core"))
     weights = np.zeros(ctx.n)
     weights[aggressors] = per_aggressor
     weights[core] = projected
@@ -741,6 +745,7 @@ def _barbell(ctx: _Context, level: AllocationLevel) -> _Allocation:
         level=level,
         asset_cap=asset_cap,
         cluster_cap=cluster_cap,
+        projection_is_fallback=False,
         fallbacks=fallbacks,
         diagnostics=diagnostics,
     )
