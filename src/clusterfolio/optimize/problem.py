@@ -111,10 +111,14 @@ class OptimizationProblem:
     within_cluster_momentum_weight : float, default 0.3
         Blend ``m`` of the within-cluster hybrid: ``(1 - m) * inverse variance + m * score``.
     previous_weights : Mapping[str, float], optional
-        Gross weights currently held (turnover penalty and diagnostics).
+        The book currently held in the synthetic-long frame: ``sign x net weight`` with today's
+        direction (:func:`~clusterfolio.optimize.turnover.previous_in_long_frame`), so a
+        position held in the opposite direction is negative and a flip trades twice its weight.
+        Plain gross weights (all nonnegative) are accepted as they are.
     turnover_cost : float, optional
         Cost per unit of weight traded from the cost model (slippage + commission). With
-        ``previous_weights``, ``min_variance`` adds an L1 turnover penalty.
+        ``previous_weights``, every profile but ``market`` trades off against the turnover
+        cost (:mod:`clusterfolio.optimize.turnover`).
     linkage_method : str, default "ward"
         scipy linkage method of ``hrp`` (``single`` for the original paper).
     optimal_leaf_ordering : bool, default False
@@ -263,11 +267,9 @@ class OptimizationProblem:
         if bad_fragility:
             raise ConfigError(f"fragility outside [0, 1] for {bad_fragility}")
         if self.previous_weights is not None:
-            bad = sorted(
-                k for k, v in self.previous_weights.items() if not (math.isfinite(v) and v >= 0)
-            )
+            bad = sorted(k for k, v in self.previous_weights.items() if not math.isfinite(v))
             if bad:
-                raise ConfigError(f"previous_weights must be finite gross weights >= 0: {bad}")
+                raise ConfigError(f"previous_weights must be finite: {bad}")
 
     @property
     def symbols(self) -> list[str]:

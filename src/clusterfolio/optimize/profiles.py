@@ -40,23 +40,37 @@ Profiles
     ``no_positive_excess_return``).
 ``risk_parity``
     Equal risk contributions (Newton on the log-barrier program,
-    :mod:`clusterfolio.optimize.risk_parity`), exact to 1e-12. Caps come second: when the ERC
-    weights break a cap they are projected (fallback ``cap_projection``); the risk contributions
-    before and after are both in the diagnostics (after a projection they are no longer equal).
+    :mod:`clusterfolio.optimize.risk_parity`, accepted at a relative gap of 1e-6 when rounding
+    stalls it; polished by the conic program when Newton fails). When the ERC weights break a
+    cap, the caps become constraints of the homogenised program (``solve_risk_budgeting``):
+    capped assets (clusters) sit at their caps and the others share the risk.
 ``hrp``
-    López de Prado's hierarchical risk parity (:mod:`clusterfolio.optimize.hrp`), then the cap
-    projection only when a cap binds (fallback ``cap_projection``).
+    López de Prado's hierarchical risk parity (:mod:`clusterfolio.optimize.hrp`) with the asset
+    and cluster caps inside the recursive bisection (bounded HRP: every split is clamped to the
+    interval that keeps the allocation feasible), so the caps hold by construction.
 ``equal_weight``
-    ``1 / N`` over assets, then the cap projection when a cap binds.
+    ``1 / N`` over assets under the caps (water-filled where a cluster cap binds).
 ``market``
     100% ``AMEX:SPY`` gross and net, whatever its direction; caps do not apply.
 ``barbell``
     Aggressors: the ``n_aggressors`` assets with the highest antifragility, at most one per
     cluster (ties by symbol; assets without a score are never aggressors; at least one asset is
     left to the core). Each gets ``aggressor_share / n`` (the share is reduced, recorded, if that
-    breaks a cap). The core, ``1 - share``, is ``hrp`` on the other assets, projected on the caps
+    breaks a cap). The core, ``1 - share``, is bounded ``hrp`` on the other assets under the caps
     that remain once the aggressors' weight is counted in their clusters. Aggressors and core are
     disjoint (checked).
+
+Caps and projection
+-------------------
+Every capped profile honours the caps by construction. The capping projection of
+:mod:`clusterfolio.optimize.caps` remains only as a last resort in :func:`_finalise` (solver
+rounding); it is recorded as a ``cap_projection`` fallback, with its L1 move, when it moves the
+weights by more than :data:`POST_SOLVE_TOL`.
+
+Turnover
+--------
+With ``turnover_cost`` and ``previous_weights`` (the signed book), every profile but ``market``
+trades off against the turnover cost: see :mod:`clusterfolio.optimize.turnover`.
 """
 
 from __future__ import annotations
@@ -96,13 +110,11 @@ from clusterfolio.optimize.solvers import (
     solve_min_variance,
     solve_risk_budgeting,
 )
+from clusterfolio.optimize.turnover import effect_record, trade_towards
 
 POST_SOLVE_TOL = 1e-6
 """A post-solve projection moving more than this (L1) is recorded as a fallback; below it is
 solver rounding, kept in the diagnostics only."""
-
-TURNOVER_EFFECT_TOL = 1e-9
-"""A turnover penalty that moves the weights by less than this (L1) is flagged inactive."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -310,6 +322,56 @@ def _turnover_setup(
     return previous, float(tau), info
 
 
+def _outside_previous(ctx: _Context) -> float:
+    """Absolute previous weight held outside today's universe (sold whatever happens)."""
+    held = ctx.problem.previous_weights or {}
+    universe = set(ctx.symbols)
+    return float(sum(abs(v) for k, v in held.items() if k not in universe))
+
+
+_TRADE_OFF = frozenset(
+    {
+        ProfileName.HRP,
+        ProfileName.RISK_PARITY,
+        ProfileName.MAX_SHARPE,
+        ProfileName.BARBELL,
+        ProfileName.EQUAL_WEIGHT,
+    }
+)
+"""Profiles whose target is traded off against the turnover cost after their allocation
+(``min_variance`` carries the penalty in its own objective; ``market`` never trades off)."""
+
+
+def _apply_turnover(ctx: _Context, profile: ProfileName, alloc: _Allocation) -> None:
+    """Trade the profile's allocation off against the turnover cost (see ``optimize.turnover``)."""
+    if profile not in _TRADE_OFF:
+        return
+    average_variance = float(np.trace(ctx.cov)) / ctx.n
+    previous, tau, info = _turnover_setup(ctx, average_variance)
+    if previous is not None and tau > 0:
+        target = np.maximum(np.asarray(alloc.weights, dtype=np.float64), 0.0)
+        target = target / target.sum()
+        caps = _linear_caps(ctx, alloc.asset_cap, alloc.cluster_cap)
+        weights, outcome = trade_towards(
+            target,
+            ctx.cov / average_variance,
+            previous,
+            tau,
+            caps,
+            solvers=ctx.problem.solvers,
+            fallbacks=alloc.fallbacks,
+            what=f"{profile.value} turnover trade-off",
+        )
+        info.update(effect_record(weights, target, previous, _outside_previous(ctx)))
+        info["method"] = (
+            "min (w - w*)'Σ(w - w*)/v̄ + τ||w - w_prev||₁ under the caps (w*: the profile's "
+            "allocation)"
+        )
+        info["solver"] = outcome.solver
+        alloc.weights = weights
+    alloc.diagnostics["turnover_penalty"] = info
+
+
 def _min_variance(ctx: _Context, level: AllocationLevel) -> _Allocation:
     p = ctx.problem
     fallbacks: list[dict[str, Any]] = []
@@ -343,15 +405,13 @@ def _min_variance(ctx: _Context, level: AllocationLevel) -> _Allocation:
         what="min_variance",
     )
     weights = expand @ x
-    if turnover_arg is not None:
+    if turnover_arg is not None and previous is not None:
         unpenalised, _ = solve_min_variance(
             scaled, caps, linear=linear, solvers=p.solvers, fallbacks=[], what="min_variance"
         )
-        effect = float(np.abs(weights - expand @ unpenalised).sum())
-        turnover["effect_l1"] = effect
-        turnover["inactive"] = effect < TURNOVER_EFFECT_TOL
-        if turnover["inactive"]:
-            turnover["reason"] = "the penalised and unpenalised solutions coincide"
+        turnover.update(
+            effect_record(weights, expand @ unpenalised, previous, _outside_previous(ctx))
+        )
     frag_term = float(linear @ x)
     diagnostics["objective"] = {
         "name": "w'Σw / v̄ + λ Σ f w + τ ||w - w_prev||₁",
@@ -836,7 +896,7 @@ def _finalise(ctx: _Context, profile: ProfileName, alloc: _Allocation) -> Profil
     diagnostics["regime"] = p.regime.value
     if p.previous_weights is not None:
         previous = np.array([p.previous_weights.get(s, 0.0) for s in ctx.symbols])
-        outside = float(sum(v for k, v in p.previous_weights.items() if k not in set(ctx.symbols)))
+        outside = _outside_previous(ctx)
         diagnostics["turnover"] = {
             "l1_to_previous": float(np.abs(w - previous).sum() + outside),
             "previous_outside_universe": outside,
@@ -908,6 +968,7 @@ def _optimize(ctx: _Context, profile: ProfileName) -> ProfileResult:
     profile = ProfileName(profile)
     level = ctx.problem.level(profile)
     alloc = _PROFILES[profile](ctx, level)
+    _apply_turnover(ctx, profile, alloc)
     return _finalise(ctx, profile, alloc)
 
 

@@ -3,7 +3,8 @@
 Every profile of ``risk.profiles`` is solved on the synthetic-long returns of the audited
 universe with the risk buckets of step 9, the regime of step 10 and the antifragility statistics.
 The market profile is 100% ``AMEX:SPY`` from the raw data, never direction-flipped. With
-``feat_turnover_penalty`` the turnover penalty against the accepted state takes its strength from
+``feat_turnover_penalty`` every profile but ``market`` trades off against the turnover cost
+relative to the accepted state's SIGNED book (a flip trades twice the weight), its strength from
 the realized simulator's cost model. Every fallback (solver, cap relaxation, projection) is
 recorded. Output: ``portfolio_optimized.json``.
 """
@@ -61,6 +62,7 @@ def run(ctx: RunContext) -> None:
     from clusterfolio.backtest.costs import CostModel
     from clusterfolio.optimize.problem import OptimizationProblem
     from clusterfolio.optimize.profiles import optimize_profile
+    from clusterfolio.optimize.turnover import previous_in_long_frame
 
     settings = ctx.settings
     baseline = settings.backtest.baseline
@@ -79,7 +81,7 @@ def run(ctx: RunContext) -> None:
     previous = None
     if settings.features.feat_turnover_penalty and held is not None:
         turnover_cost = CostModel.from_settings(settings.backtest).per_unit
-        previous = {s: abs(held.get(s, 0.0)) for s in symbols}
+        previous = previous_in_long_frame(held, directions)
     problem = OptimizationProblem.from_settings(
         settings.risk,
         returns=synthetic_long(returns[symbols], directions),
