@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from clusterfolio.errors import ClusterfolioError
+from clusterfolio.errors import ClusterfolioError, ConfigError
 
 app = typer.Typer(
     name="clusterfolio",
@@ -428,17 +428,27 @@ def config_check(
     manifest: ManifestOpt = DEFAULT_MANIFEST,
     root: RootOpt = Path("."),
 ) -> None:
-    """Validate every profile of the manifest."""
+    """Validate every profile of the manifest and run a smoke optimisation of each."""
     from clusterfolio.manifest import load_manifest_file, resolve
+    from clusterfolio.optimize.smoke import smoke_optimize
 
+    failed: list[str] = []
     try:
         path = manifest if manifest.is_absolute() else root / manifest
         data = load_manifest_file(path)
         for name in sorted(data.profiles):
             resolved = resolve(data, name, environ={})
-            typer.echo(f"{name:<24} ok  {resolved.config_hash[:12]}")
+            outcomes = smoke_optimize(resolved.settings)
+            bad = [o for o in outcomes if not o.ok]
+            verdict = "ok " if not bad else "FAIL"
+            typer.echo(f"{name:<24} {verdict} {resolved.config_hash[:12]}")
+            for o in outcomes:
+                typer.echo(f"  smoke {o.profile.value:<14} {'ok' if o.ok else 'FAIL'}  {o.detail}")
+            failed.extend(f"{name}/{o.profile.value}" for o in bad)
     except ClusterfolioError as exc:
         _fail(exc)
+    if failed:
+        _fail(ConfigError(f"smoke optimisation failed for {', '.join(failed)}"))
 
 
 def _register_plugins() -> None:
