@@ -51,6 +51,9 @@ class CovarianceEstimate:
         How many eigenvalues were clipped to zero by the repair.
     repair_frobenius : float
         Frobenius norm of the change made by the repair (0 when not repaired).
+    annualisation : dict or None
+        The calendar convention (:mod:`clusterfolio.optimize.calendar_risk`) when the estimate
+        was annualised per asset's calendar; None for a single factor of 252.
     """
 
     matrix: pd.DataFrame
@@ -60,11 +63,17 @@ class CovarianceEstimate:
     min_eigenvalue: float | None
     clipped_eigenvalues: int
     repair_frobenius: float
+    annualisation: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Return the provenance of the estimate (not the matrix) as JSON-ready values."""
-        return {
-            "estimator": "pairwise-complete sample covariance x252, PSD repair by eigenvalue clip",
+        out: dict[str, Any] = {
+            "estimator": (
+                "pairwise-complete sample covariance, annualised per calendar, PSD repair by "
+                "eigenvalue clip"
+                if self.annualisation is not None
+                else "pairwise-complete sample covariance x252, PSD repair by eigenvalue clip"
+            ),
             "n_assets": int(self.matrix.shape[0]),
             "min_pair_observations": int(self.min_pair_observations),
             "pairwise": bool(self.pairwise),
@@ -73,6 +82,9 @@ class CovarianceEstimate:
             "clipped_eigenvalues": int(self.clipped_eigenvalues),
             "repair_frobenius": float(self.repair_frobenius),
         }
+        if self.annualisation is not None:
+            out["annualisation"] = self.annualisation
+        return out
 
 
 def _as_float_array(returns: pd.DataFrame) -> np.ndarray:

@@ -17,7 +17,7 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
-from clusterfolio.enums import Direction, ProfileName, Regime
+from clusterfolio.enums import CalendarKind, Direction, ProfileName, Regime
 from clusterfolio.errors import ConfigError, DataError
 from clusterfolio.manifest import RiskSettings
 from clusterfolio.optimize.hrp import LINKAGE_METHODS
@@ -133,6 +133,9 @@ class OptimizationProblem:
         The market baseline symbol.
     solvers : tuple of str, default ("CLARABEL", "SCS", "OSQP")
         Solver chain.
+    calendars : Mapping[str, CalendarKind], optional
+        Trading calendar of a symbol, overriding the one of its exchange prefix (moments are
+        annualised per calendar: :mod:`clusterfolio.optimize.calendar_risk`).
 
     Raises
     ------
@@ -164,6 +167,7 @@ class OptimizationProblem:
     allocation_levels: Mapping[ProfileName, AllocationLevel] = field(default_factory=dict)
     market_symbol: str = MARKET_SYMBOL
     solvers: tuple[str, ...] = DEFAULT_SOLVERS
+    calendars: Mapping[str, CalendarKind] | None = None
 
     def __post_init__(self) -> None:
         self._validate_returns()

@@ -84,6 +84,12 @@ import pandas as pd
 
 from clusterfolio.enums import Direction, ProfileName
 from clusterfolio.errors import InfeasibleError, OptimizationError
+from clusterfolio.optimize.calendar_risk import (
+    CONVENTION,
+    assign_calendars,
+    calendar_covariance,
+    calendar_expected_returns,
+)
 from clusterfolio.optimize.caps import (
     CAP_TOL,
     caps_violation,
@@ -96,7 +102,6 @@ from clusterfolio.optimize.estimators import (
     CovarianceEstimate,
     correlation_from_covariance,
     covariance,
-    expected_returns,
 )
 from clusterfolio.optimize.hrp import GroupCaps, hrp_weights
 from clusterfolio.optimize.hybrid import hybrid_weights
@@ -152,9 +157,10 @@ class _Context:
 def _context(problem: OptimizationProblem) -> _Context:
     symbols = problem.symbols
     returns = problem.returns.loc[:, symbols]
-    estimate = covariance(returns)
+    assignment = assign_calendars(returns, problem.calendars)
+    estimate = calendar_covariance(returns, assignment)
     cov = estimate.matrix.to_numpy(copy=True)
-    mu = expected_returns(returns).to_numpy()
+    mu = calendar_expected_returns(returns, assignment).to_numpy()
     cluster_of = [problem.clusters[s] for s in symbols]
     cluster_ids = sorted(set(cluster_of))
     index = {c: i for i, c in enumerate(cluster_ids)}
@@ -950,7 +956,7 @@ def _statistics(ctx: _Context, w: np.ndarray) -> dict[str, Any]:
             "sharpe": (expected - p.risk_free_rate) / volatility if volatility > 0 else None,
             "n_nonzero": int(np.sum(w > 1e-10)),
             "fragility_exposure": float(ctx.fragility @ w),
-            "annualisation": PERIODS_PER_YEAR,
+            "annualisation": CONVENTION,
         },
         "risk_contributions": {s: float(v) for s, v in zip(ctx.symbols, rc, strict=True)},
         "cluster_risk_contributions": {
