@@ -40,13 +40,12 @@ from clusterfolio.data.calendars import PERIODS_PER_YEAR, calendar_for_symbol
 from clusterfolio.enums import CalendarKind
 from clusterfolio.errors import DataError
 from clusterfolio.optimize.estimators import (
-    PSD_TOLERANCE,
     CovarianceEstimate,
     _as_float_array,
     _raw_covariance,
     covariance,
     expected_returns,
-    nearest_psd,
+    repaired_estimate,
 )
 
 WEEKEND_SHARE_24_7 = 0.05
@@ -187,22 +186,7 @@ def calendar_covariance(
     sigma = np.sqrt(variance)
     cov = corr * np.outer(sigma, sigma)
     cov = 0.5 * (cov + cov.T)
-    repaired, min_eig, n_clipped, change = False, None, 0, 0.0
-    eigenvalues = np.linalg.eigvalsh(cov)
-    if eigenvalues[0] < -PSD_TOLERANCE * float(np.max(np.abs(eigenvalues))):
-        min_eig = float(eigenvalues[0])
-        fixed, _, n_clipped = nearest_psd(cov)
-        change = float(np.linalg.norm(fixed - cov))
-        cov, repaired = fixed, True
-    estimate = CovarianceEstimate(
-        matrix=pd.DataFrame(cov, index=returns.columns, columns=returns.columns),
-        min_pair_observations=min_obs,
-        pairwise=pairwise,
-        repaired=repaired,
-        min_eigenvalue=min_eig,
-        clipped_eigenvalues=n_clipped,
-        repair_frobenius=change,
-    )
+    estimate = repaired_estimate(cov, returns.columns, min_obs, pairwise)
     return _with_convention(estimate, assignment, symbols)
 
 

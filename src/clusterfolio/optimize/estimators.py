@@ -239,6 +239,13 @@ def covariance(
     if np.any(diag <= 0):
         flat = [str(c) for c, d in zip(returns.columns, diag, strict=True) if d <= 0]
         raise DataError(f"zero variance for {flat}")
+    return repaired_estimate(cov, returns.columns, min_obs, pairwise)
+
+
+def repaired_estimate(
+    cov: np.ndarray, columns: pd.Index, min_obs: int, pairwise: bool
+) -> CovarianceEstimate:
+    """A :class:`CovarianceEstimate` of ``cov``, repaired to PSD when it is not (recorded)."""
     repaired = False
     min_eig: float | None = None
     n_clipped = 0
@@ -254,9 +261,8 @@ def covariance(
             change = float(np.linalg.norm(fixed - cov))
             cov = fixed
             repaired = True
-    frame = pd.DataFrame(cov, index=returns.columns, columns=returns.columns)
     return CovarianceEstimate(
-        matrix=frame,
+        matrix=pd.DataFrame(cov, index=columns, columns=columns),
         min_pair_observations=min_obs,
         pairwise=pairwise,
         repaired=repaired,
