@@ -78,11 +78,37 @@ def test_min_cvar_is_optimal_and_matches_its_value(make_returns: Any) -> None:
     info: dict[str, Any] = {}
     w = min_cvar_weights(returns, 0.95, diagnostics=info)
     assert w.sum() == pytest.approx(1.0, abs=1e-10) and (w >= 0).all()
-    assert info["solver"] == "CLARABEL" and info["fallbacks"] == []
+    assert info["solver"] == "HIGHS_DUAL" and info["fallbacks"] == []
     ours = portfolio_cvar(returns, w, 0.95)
     assert ours == pytest.approx(info["cvar"], abs=1e-8)
     equal = pd.Series(1 / 8, index=returns.columns)
     assert ours <= portfolio_cvar(returns, equal, 0.95) + 1e-12
+
+
+def test_min_cvar_dual_equals_the_primal_and_falls_back_to_it(
+    make_returns: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from clusterfolio.errors import OptimizationError
+    from clusterfolio.optimize import solvers
+
+    returns = make_returns(10, 250, seed=3)
+    values = returns.to_numpy()
+    dual_w, dual = solvers.solve_min_cvar(values, 0.95, fallbacks=[])
+    _, primal = solvers._solve_min_cvar_primal(values, 0.95, fallbacks=[])
+    assert dual.objective == pytest.approx(primal.objective, rel=1e-7)
+    assert portfolio_cvar(returns, pd.Series(dual_w, index=returns.columns)) == pytest.approx(
+        dual.objective, rel=1e-9
+    )
+
+    def broken(scenarios: Any, beta: float) -> Any:
+        raise OptimizationError("simulated HiGHS failure")
+
+    monkeypatch.setattr(solvers, "_solve_min_cvar_dual", broken)
+    info: dict[str, Any] = {}
+    min_cvar_weights(returns, 0.95, diagnostics=info)
+    assert info["solver"] == "CLARABEL"
+    assert info["fallbacks"][0]["solver"] == "HIGHS_DUAL"
+    assert "simulated HiGHS failure" in info["fallbacks"][0]["detail"]
 
 
 def test_portfolio_cvar_is_the_tail_mean_when_integral() -> None:

@@ -76,11 +76,11 @@ def min_cvar_weights(
     *,
     diagnostics: dict[str, Any] | None = None,
 ) -> pd.Series:
-    """Long-only, fully invested portfolio of minimum historical CVaR (cvxpy, Clarabel).
+    """Long-only, fully invested portfolio of minimum historical CVaR.
 
-    Solves the Rockafellar-Uryasev linear program (``n + T + 1`` variables, ``T`` scenario
-    constraints; :func:`~clusterfolio.optimize.solvers.solve_min_cvar`) with the recorded solver
-    chain ``CLARABEL -> HIGHS -> SCS``.
+    Solves the Rockafellar-Uryasev linear program through its dual (``T + 1`` variables, ``n``
+    rows, HiGHS; :func:`~clusterfolio.optimize.solvers.solve_min_cvar`), with the primal on the
+    recorded cvxpy chain ``CLARABEL -> HIGHS -> SCS`` as the fallback.
 
     Parameters
     ----------

@@ -19,7 +19,8 @@ assets, ``C``: their caps, ``F``: a factor with ``F F' = Σ``)
   asset weights, the identity for an asset-level problem).
 * :func:`solve_max_sharpe`: the Cornuejols-Tütüncü reformulation: ``min ||F'y||²`` s.t.
   ``(μ - rf)'y = 1``, ``y >= 0``, ``κ = 1'y``, ``y <= a κ``, ``G y <= C κ``; ``w = y / κ``.
-* :func:`solve_min_cvar`: the Rockafellar-Uryasev linear program (see its docstring).
+* :func:`solve_min_cvar`: the Rockafellar-Uryasev linear program, solved through its dual
+  (HiGHS; the primal on the cvxpy chain as the recorded fallback).
 """
 
 from __future__ import annotations
@@ -286,7 +287,84 @@ def solve_max_sharpe(
 _LP_CLARABEL: dict[str, Any] = {"tol_gap_abs": 1e-8, "tol_gap_rel": 1e-8, "tol_feas": 1e-8}
 
 
+def _solve_min_cvar_dual(scenarios: np.ndarray, beta: float) -> tuple[np.ndarray, float]:
+    """The dual of the Rockafellar-Uryasev LP, solved by HiGHS; ``(weights, optimal value)``.
+
+    ``max γ`` s.t. ``γ <= -(R'q)_i`` for every asset ``i``, ``Σ_t q_t = 1``,
+    ``0 <= q_t <= 1 / ((1 - β) T)``: ``T + 1`` variables and ``n`` inequality rows (the primal
+    has ``n + T + 1`` variables and ``T`` rows). ``q`` is the worst-case scenario distribution;
+    the weights are the multipliers of the asset rows (they are nonnegative and sum to one by
+    duality) and ``γ`` is the minimum CVaR.
+    """
+    from scipy.optimize import linprog
+
+    n_obs, n = scenarios.shape
+    cap = 1.0 / ((1.0 - beta) * n_obs)
+    cost = np.zeros(n_obs + 1)
+    cost[-1] = -1.0
+    a_ub = np.hstack([scenarios.T, np.ones((n, 1))])
+    a_eq = np.ones((1, n_obs + 1))
+    a_eq[0, -1] = 0.0
+    bounds = np.array([(0.0, cap)] * n_obs + [(-np.inf, np.inf)])
+    res = linprog(
+        cost, A_ub=a_ub, b_ub=np.zeros(n), A_eq=a_eq, b_eq=[1.0], bounds=bounds, method="highs"
+    )
+    if res.status != 0:
+        raise OptimizationError(f"min_cvar dual (HiGHS): {res.message}")
+    weights = np.maximum(-np.asarray(res.ineqlin.marginals, dtype=np.float64), 0.0)
+    if not np.isfinite(weights).all() or weights.sum() <= 0:
+        raise OptimizationError("min_cvar dual (HiGHS): no usable multipliers")
+    return weights / weights.sum(), float(-res.fun)
+
+
 def solve_min_cvar(
+    scenarios: np.ndarray,
+    beta: float,
+    *,
+    solvers: Sequence[str] = ("CLARABEL", "HIGHS", "SCS"),
+    fallbacks: list[dict[str, Any]],
+) -> tuple[np.ndarray, SolveOutcome]:
+    """Long-only, fully invested minimum historical CVaR: the dual LP first, then the primal.
+
+    The dual of the Rockafellar-Uryasev program (:func:`_solve_min_cvar_dual`, HiGHS, ``n`` rows
+    instead of ``T``) answers first; when it fails the failure is recorded (kind ``solver``) and
+    the primal program runs on the cvxpy chain ``solvers``. The scenarios are scaled to unit
+    root-mean-square (CVaR is positively homogeneous: the weights are unchanged, the value is
+    scaled back).
+
+    Parameters
+    ----------
+    scenarios : numpy.ndarray
+        Return scenarios (T x n), no NaN.
+    beta : float
+        Confidence level, e.g. 0.95.
+    solvers : sequence of str
+        cvxpy chain of the primal fallback.
+    fallbacks : list of dict
+        Receives solver fallbacks.
+
+    Returns
+    -------
+    tuple
+        ``(weights, outcome)``; the outcome's objective is the minimum CVaR.
+    """
+    rms = float(np.sqrt(np.mean(scenarios * scenarios)))
+    scale = 1.0 / rms if rms > 0 else 1.0
+    try:
+        weights, value = _solve_min_cvar_dual(scenarios * scale, beta)
+    except (OptimizationError, ValueError) as exc:
+        fallbacks.append(
+            {
+                "kind": "solver",
+                "solver": "HIGHS_DUAL",
+                "detail": f"min_cvar: the dual LP failed ({exc}); falling back to the primal",
+            }
+        )
+        return _solve_min_cvar_primal(scenarios, beta, solvers=solvers, fallbacks=fallbacks)
+    return weights, SolveOutcome("HIGHS_DUAL", "optimal", value / scale)
+
+
+def _solve_min_cvar_primal(
     scenarios: np.ndarray,
     beta: float,
     *,
