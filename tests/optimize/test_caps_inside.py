@@ -98,3 +98,15 @@ def test_newton_accepts_a_scale_relative_gap() -> None:
     rc = w * (cov @ w) / (w @ cov @ w)
     np.testing.assert_allclose(rc, 1 / 30, rtol=ACCEPT_TOL)
     assert iterations == 60
+
+
+def test_a_group_without_room_gets_no_weight_and_no_nan(returns: pd.DataFrame) -> None:
+    cov = covariance(returns).matrix.to_numpy()
+    groups = np.arange(cov.shape[0]) % 4
+    caps = GroupCaps(groups, np.array([0.0, 0.4, 0.4, 0.4]))
+    with np.errstate(all="raise"):
+        w, _ = hrp_weights(
+            cov, correlation_from_covariance(cov), upper=np.full(len(groups), 0.2), group_caps=caps
+        )
+    assert np.isfinite(w).all() and abs(w.sum() - 1) < 1e-9
+    assert np.abs(w[groups == 0]).max() <= 1e-9

@@ -188,6 +188,8 @@ def recursive_bisection(
             raise OptimizationError("HRP cannot split clusters with zero or non-finite variance")
         alpha = 1.0 - seg_var[left] / total
         parent = weights[new_starts[left]]
+        live = parent > 0  # a segment left with no weight keeps none, whatever its split
+        parent = np.where(live, parent, 1.0)
         if bounded:
             lo_sums, up_sums = np.add.reduceat(lo, new_starts), np.add.reduceat(up, new_starts)
             alpha = _clamp_to_bounds(
@@ -195,6 +197,7 @@ def recursive_bisection(
             )
         if groups is not None:
             alpha = _clamp_to_groups(alpha, weights, new_starts, left, starts, (lo, up), groups)
+        alpha = np.where(live, alpha, 0.5)
         factor = np.ones(new_starts.shape[0])
         factor[left] = alpha
         factor[right] = 1.0 - alpha
@@ -304,11 +307,14 @@ def _clamp_to_groups(
     totals = {int(s): float(weights[s]) for s in starts}
     for j, li in enumerate(left):
         a, b = int(new_starts[li]), int(new_starts[li + 1])
+        parent = totals[a]
+        if parent <= 0:
+            totals[b] = 0.0
+            continue
         seg_starts = np.array(sorted(totals), dtype=np.intp)
         segment_of = np.searchsorted(seg_starts, np.arange(n), side="right") - 1
         seg_totals = np.array([totals[int(s)] for s in seg_starts])
         lo_w, hi_w = feasible_split(seg_totals, segment_of, lower, upper, groups, np.arange(a, b))
-        parent = totals[a]
         w_left = min(max(alpha[j] * parent, lo_w), hi_w)
         alpha[j] = w_left / parent
         totals[a] = w_left
