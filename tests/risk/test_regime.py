@@ -67,11 +67,44 @@ def test_market_proxy_ignores_shorts_and_nan() -> None:
     )
     proxy = market_proxy(returns, directions={"BINANCE:XRPUSDT.P": Direction.SHORT})
     pd.testing.assert_series_equal(
-        proxy, pd.Series([0.02, 0.01, 0.02], index=idx[:3], name="market_proxy")
+        proxy,
+        pd.Series([0.02, 0.01, 0.02], index=idx[:3], name="market_proxy"),
+        check_freq=False,
     )
-    assert market_proxy(returns).iloc[-1] == -0.5
+    # the coin's move after the last business day waits for the next session
+    with_coin = market_proxy(returns)
+    assert with_coin.index[-1] == idx[2]
+    assert with_coin.iloc[-1] == pytest.approx((0.02 - 0.5) / 2)
     with pytest.raises(DataError):
         market_proxy(returns, directions=dict.fromkeys(returns.columns, "SHORT"))
+
+
+def test_market_proxy_folds_weekends_and_no_asset_dominates() -> None:
+    rng = np.random.default_rng(0)
+    days = pd.date_range("2024-01-01", periods=364, freq="D")
+    weekday = days.dayofweek < 5
+    stocks = {
+        f"NYSE:S{i}": pd.Series(rng.normal(0, 0.01, days.size), index=days).where(weekday)
+        for i in range(9)
+    }
+    coin = pd.Series(rng.normal(0, 0.05, days.size), index=days)
+    saturday = days[(days.dayofweek == 5)][30]
+    monday = saturday + pd.Timedelta(days=2)
+    calm = market_proxy(pd.DataFrame({**stocks, "BINANCE:BTCUSDT": coin}))
+    coin[saturday] = -0.4  # a Saturday crash of the coin
+    returns = pd.DataFrame({**stocks, "BINANCE:BTCUSDT": coin})
+    proxy = market_proxy(returns)
+    assert (proxy.index.dayofweek < 5).all()  # one business-day calendar: no weekend row
+    # the crash arrives on Monday, as one asset's move among ten (no CRISIS from one coin)
+    before = proxy.index < monday
+    pd.testing.assert_series_equal(proxy[before], calm[before])
+    assert -0.05 < proxy[monday] - calm[monday] < -0.002
+    # the coin, five times as volatile, does not dominate: its share of the proxy's variance
+    # is about that of one stock
+    folded = returns.loc[proxy.index].copy()
+    ordinary = proxy.drop(monday)
+    share = np.corrcoef(ordinary, folded["BINANCE:BTCUSDT"].reindex(ordinary.index))[0, 1] ** 2
+    assert share < 0.3
 
 
 def test_calm_then_violent_reads_quiet_normal_then_crisis() -> None:

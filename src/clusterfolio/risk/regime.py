@@ -109,9 +109,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from clusterfolio.enums import Direction, Regime
+from clusterfolio.enums import CalendarKind, Direction, Regime
 from clusterfolio.errors import ConfigError, DataError
 from clusterfolio.manifest import RegimeSettings
+from clusterfolio.risk.calendar_base import assign_calendars, fold_to_business_days
 
 __all__ = [
     "CALIBRATED_THRESHOLDS",
@@ -162,6 +163,10 @@ ENTROPY_FULL_DEFICIT = 0.1
 #: Score slope of ``vol_level`` per doubling of the volatility level.
 LEVEL_SLOPE = 0.25
 
+#: Trailing returns of an asset's volatility in the proxy weights, and the fewest that count.
+PROXY_VOL_WINDOW = 60
+PROXY_VOL_MIN = 10
+
 #: Regimes from calm to stressed (the order of the persistence rule).
 _ORDER: tuple[Regime, ...] = (Regime.QUIET, Regime.NORMAL, Regime.TURBULENT, Regime.CRISIS)
 
@@ -172,10 +177,46 @@ IntArray = npt.NDArray[np.int64]
 # --------------------------------------------------------------------------- market proxy
 
 
+def _proxy_weights(folded: pd.DataFrame) -> pd.DataFrame:
+    """Point-in-time inverse-volatility weights, each capped at ``min(1, 2 / n_t)``.
+
+    The volatility of a date is the standard deviation of the asset's previous
+    :data:`PROXY_VOL_WINDOW` returns (at least :data:`PROXY_VOL_MIN` of them; the cross-sectional
+    median volatility of that date before), so no weight reads its own date or a later one. The
+    weights of the assets observed on a date sum to one; an asset above the cap is held at it
+    and the excess spread over the others in proportion to their weights.
+    """
+    vol = folded.rolling(PROXY_VOL_WINDOW, min_periods=PROXY_VOL_MIN).std().shift(1)
+    vol = vol.where(vol > 0)
+    vol = vol.T.fillna(vol.median(axis=1)).T.fillna(1.0)
+    raw = (1.0 / vol).where(folded.notna(), 0.0).to_numpy(dtype=np.float64)
+    n_obs = (raw > 0).sum(axis=1)
+    cap = np.minimum(1.0, 2.0 / np.maximum(n_obs, 1))[:, None]
+    weights = np.zeros_like(raw)
+    free = raw > 0
+    remaining = np.ones(raw.shape[0])
+    for _ in range(raw.shape[1] + 1):
+        base = np.where(free, raw, 0.0)
+        total = base.sum(axis=1, keepdims=True)
+        share = np.divide(base, total, out=np.zeros_like(base), where=total > 0)
+        share *= remaining[:, None]
+        over = free & (share > cap + 1e-15)
+        if not over.any():
+            weights = np.where(free, share, weights)
+            break
+        weights = np.where(over, cap, weights)
+        remaining -= np.where(over, cap, 0.0).sum(axis=1)
+        free &= ~over
+    return pd.DataFrame(weights, index=folded.index, columns=folded.columns)
+
+
 def market_proxy(
-    returns: pd.DataFrame, *, directions: Mapping[str, Direction | str] | None = None
+    returns: pd.DataFrame,
+    *,
+    directions: Mapping[str, Direction | str] | None = None,
+    calendars: Mapping[str, CalendarKind] | None = None,
 ) -> pd.Series:
-    """Equal-weight market proxy of the LONG assets.
+    """Market proxy of the LONG assets on one business-day calendar, no asset dominating.
 
     Parameters
     ----------
@@ -184,12 +225,17 @@ def market_proxy(
     directions : mapping of str to Direction, optional
         Direction per symbol; SHORT symbols are left out. A symbol absent from the mapping (or
         every symbol when it is None) counts as LONG.
+    calendars : mapping of str to CalendarKind, optional
+        Calendar of a symbol overriding its exchange's
+        (:func:`clusterfolio.risk.calendar_base.assign_calendars`).
 
     Returns
     -------
     pandas.Series
-        Mean return of the LONG assets that traded each session (named ``"market_proxy"``);
-        sessions where none traded are dropped.
+        On the business days (see the module documentation): the inverse-volatility weighted
+        mean of the LONG assets' returns, 24/7 assets' weekend moves folded into the next
+        session, each weight capped at ``min(1, 2 / n)``. Named ``"market_proxy"``; sessions
+        where none traded are dropped.
 
     Raises
     ------
@@ -206,7 +252,15 @@ def market_proxy(
         ]
     if not longs:
         raise DataError("market proxy: no LONG asset in the return matrix")
-    proxy = returns.loc[:, longs].astype(np.float64).mean(axis=1, skipna=True).dropna()
+    frame = returns.loc[:, longs].astype(np.float64)
+    if not isinstance(frame.index, pd.DatetimeIndex):
+        proxy = frame.mean(axis=1, skipna=True).dropna()
+        proxy.name = "market_proxy"
+        return proxy
+    folded = fold_to_business_days(frame, assign_calendars(frame, calendars))
+    weights = _proxy_weights(folded)
+    values = (folded.fillna(0.0) * weights).sum(axis=1)
+    proxy = values[folded.notna().any(axis=1)]
     proxy.name = "market_proxy"
     return proxy
 
