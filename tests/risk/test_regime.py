@@ -19,6 +19,8 @@ from clusterfolio.risk.regime import (
     DEFAULT_LEVEL_HISTORY,
     DEFAULT_SHORT_WINDOW,
     FEATURES,
+    PRIOR_DAILY_VOL,
+    applied_thresholds,
     apply_persistence,
     classify,
     composite_score,
@@ -163,7 +165,7 @@ def test_point_in_time() -> None:
 def test_series_rows_equal_single_date_detection() -> None:
     proxy = _calm_then_violent(seed=4)
     series = regime_series(proxy, SETTINGS, spectral=True)
-    assert series.index[0] == proxy.index[SETTINGS.window - 1]
+    assert series.index[0] == proxy.index[DEFAULT_SHORT_WINDOW - 1]
     for pos in (0, 1, 2, 3, 100, 190, 191, 192, 300, 350, 360, len(series) - 1):
         t = series.index[pos]
         one = detect_regime(proxy.loc[:t], SETTINGS, spectral=True)
@@ -174,30 +176,53 @@ def test_series_rows_equal_single_date_detection() -> None:
             *(f"{n}_score" for n in FEATURES),
             "baseline_sessions",
             "level_sessions",
+            "warming_up",
+            "level_prior_weight",
         }
+        assert one.warming_up is (pos < SETTINGS.window - DEFAULT_SHORT_WINDOW)
         for key, value in one.features.items():
             assert value == pytest.approx(series.loc[t, key], abs=1e-12, rel=1e-12), key
     record = detect_regime(proxy, SETTINGS, spectral=False).to_dict()
-    assert set(record) == {"date", "label", "score", "features"}
+    assert set(record) == {"date", "label", "score", "warming_up", "features"}
     assert 0.0 <= record["score"] <= 1.0
 
 
 def test_warm_up_uses_available_history() -> None:
     proxy = _calm_then_violent()
     series = regime_series(proxy, SETTINGS, spectral=True)
-    w = SETTINGS.window
-    assert series["baseline_sessions"].iloc[0] == w
+    w, s = SETTINGS.window, DEFAULT_SHORT_WINDOW
+    assert series.index[0] == proxy.index[s - 1]
+    assert series["baseline_sessions"].iloc[0] == s
     assert series["baseline_sessions"].max() == SETTINGS.baseline
     assert series["level_sessions"].iloc[0] == 1
     assert series["level_sessions"].iloc[-1] == min(len(series), DEFAULT_LEVEL_HISTORY)
-    assert series["vol_level"].iloc[0] == pytest.approx(1.0)
-    # the first baseline is the recent window itself: the ratio is sqrt(std(short) / std(recent))
-    first = proxy.iloc[:w].to_numpy()
-    short = first[-DEFAULT_SHORT_WINDOW:].std(ddof=1)
-    expected = np.sqrt(short / first.std(ddof=1))
-    assert series["vol_ratio"].iloc[0] == pytest.approx(expected, rel=1e-12)
-    with pytest.raises(DataError, match="window"):
-        detect_regime(proxy.iloc[: w - 1], SETTINGS, spectral=True)
+    # shorter windows while fewer than `window` returns exist, flagged
+    assert (series["warming_up"].iloc[: w - s] == 1.0).all()
+    assert (series["warming_up"].iloc[w - s :] == 0.0).all()
+    # the first read's recent window is the whole history: the ratio is sqrt(std(short)/std(all))
+    first = proxy.iloc[:s].to_numpy()
+    assert series["vol_ratio"].iloc[0] == pytest.approx(1.0, rel=1e-12)
+    # its volatility level is measured against the prior, not against itself
+    prior_weight = 1 - s / (2 * w)
+    assert series["level_prior_weight"].iloc[0] == pytest.approx(prior_weight)
+    vol = first.std(ddof=1)
+    expected = vol / np.exp(
+        prior_weight * np.log(PRIOR_DAILY_VOL) + (1 - prior_weight) * np.log(vol)
+    )
+    assert series["vol_level"].iloc[0] == pytest.approx(expected, rel=1e-12)
+    with pytest.raises(DataError, match="short_window"):
+        detect_regime(proxy.iloc[: s - 1], SETTINGS, spectral=True)
+
+
+def test_a_shock_at_the_start_of_the_history_is_labelled() -> None:
+    rng = np.random.default_rng(1)
+    crash = np.concatenate([rng.normal(0, 0.035, 30), rng.normal(0, 0.006, 200)])
+    proxy = pd.Series(crash, index=pd.bdate_range("2020-02-24", periods=crash.size))
+    early = detect_regime(proxy.iloc[:30], SETTINGS, spectral=True)
+    assert early.warming_up is True
+    assert early.label in (Regime.CRISIS, Regime.TURBULENT)
+    calm = detect_regime(proxy, SETTINGS, spectral=True)
+    assert calm.warming_up is False and calm.label in (Regime.QUIET, Regime.NORMAL)
 
 
 def test_persistence_rule() -> None:
@@ -339,3 +364,15 @@ def test_covid_crash_reads_crisis_and_2017_does_not(shared_data: Path) -> None:
         # the last date read alone (as the pipeline does) agrees with the series
         now = detect_regime(proxy.loc[:"2020-03-20"], SETTINGS, spectral=spectral)
         assert now.label is Regime.CRISIS
+
+
+def test_applied_thresholds_are_the_ones_classify_uses() -> None:
+    on = applied_thresholds(SETTINGS, spectral=True)
+    off = applied_thresholds(SETTINGS, spectral=False)
+    assert on["crisis_above"] == SETTINGS.crisis_above and on["turbulent_above"] is not None
+    assert off["turbulent_above"] is None
+    midpoint = off["crisis_above"]
+    assert midpoint == pytest.approx(0.5 * (SETTINGS.turbulent_above + SETTINGS.crisis_above))
+    assert classify(midpoint, SETTINGS, spectral=False) is Regime.CRISIS
+    assert classify(midpoint - 1e-9, SETTINGS, spectral=False) is Regime.NORMAL
+    assert classify(on["quiet_below"] - 1e-9, SETTINGS, spectral=True) is Regime.QUIET

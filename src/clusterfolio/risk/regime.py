@@ -2,10 +2,16 @@
 
 Market proxy
 ------------
-:func:`market_proxy` is the equal-weight mean of the returns of the LONG assets that traded each
-session (NaN ignored; a session where none traded is dropped). SHORT candidates are left out so
-that a bearish screen does not flip the sign of the market; a symbol absent from ``directions``
-counts as LONG.
+:func:`market_proxy` reads the market on one business-day calendar: the sessions on which some
+exchange or forex asset traded (every weekday when all are 24/7). A 24/7 asset's weekend and
+holiday moves are compounded into the next business day
+(:func:`clusterfolio.risk.calendar_base.fold_to_business_days`), so a weekend is never one coin
+read as the market. The proxy is the weighted mean of the LONG assets observed that day, with
+point-in-time inverse-volatility weights (each asset's standard deviation over its previous 60
+returns, before the date) capped at ``min(1, 2 / n)``: a volatile asset contributes about as much
+risk as any other and no asset holds more than twice the equal weight. SHORT candidates are left
+out so that a bearish screen does not flip the sign of the market; a symbol absent from
+``directions`` counts as LONG.
 
 Windows (every quantity at date ``t`` uses the inputs up to ``t`` only)
 ---------------------------------------------------------------------
@@ -14,8 +20,14 @@ Windows (every quantity at date ``t`` uses the inputs up to ``t`` only)
 recent window; while fewer returns exist, the whole history is the baseline, which is reported as
 ``baseline_sessions``). The *recent volatility* is the geometric mean
 ``sqrt(std(short) * std(recent))`` (ddof 1): the short window makes the read responsive (a
-synthetic crisis lasts about 20 sessions), the 60-session window steadies it. A date is labelled
-from the ``window``-th return on.
+synthetic crisis lasts about 20 sessions), the 60-session window steadies it.
+
+Warm-up: a date is labelled from the ``short_window``-th return on. While fewer than ``window``
+returns exist the recent window is the whole history so far and the read is flagged
+``warming_up``; while fewer than ``2 * window`` exist, the reference of ``vol_level`` is shrunk
+towards the prior :data:`PRIOR_DAILY_VOL` (weight ``1 - returns / (2 window)``, recorded as
+``level_prior_weight``), so that a shock at the start of the history is measured against a
+typical market rather than against itself.
 
 Features and their stress scores in ``[0, 1]`` (``clip`` to ``[0, 1]``; NaN scores 0.5)
 --------------------------------------------------------------------------------------
@@ -25,7 +37,7 @@ Features and their stress scores in ``[0, 1]`` (``clip`` to ``[0, 1]``; NaN scor
 ``vol_level`` (absolute volatility level)
     ``recent volatility / median`` of the recent volatility over the last ``level_history``
     labelled dates up to ``t`` (1000; fewer while the history is shorter, reported as
-    ``level_sessions``): the proxy's own typical level, robust to the stress episodes the history
+    ``level_sessions``; shrunk to the prior during the warm-up): the proxy's own typical level, robust to the stress episodes the history
     contains. Unlike ``vol_ratio`` it does not fade once a long stressed stretch fills the
     baseline, and it reads a calm stretch as calm. Score ``0.5 + 0.25 log2(level)``: 0.5 at the
     median level, 1 at four times it, 0 at a quarter of it. Its reference needs history: while
@@ -54,7 +66,8 @@ The *raw label* of a score: ``CRISIS`` when ``score >= crisis_above``; ``TURBULE
 ``TURBULENT`` exists only when the ``feat_spectral_regimes`` flag is on (``spectral=True``). With
 the flag off the turbulent band ``[turbulent_above, crisis_above)`` is split at its midpoint: its
 lower half reads ``NORMAL`` and its upper half ``CRISIS`` (the composite score itself does not
-depend on the flag).
+depend on the flag). :func:`applied_thresholds` gives the bands actually applied (with the flag
+off, CRISIS starts at the midpoint), which is what the regime artifact records and reports print.
 
 Persistence (hysteresis): the label is the raw label of the first labelled date, then changes
 only when the score has stayed beyond a threshold for ``persistence`` consecutive sessions (3):
@@ -121,7 +134,9 @@ __all__ = [
     "DEFAULT_PERSISTENCE",
     "DEFAULT_SHORT_WINDOW",
     "FEATURES",
+    "PRIOR_DAILY_VOL",
     "RegimeResult",
+    "applied_thresholds",
     "apply_persistence",
     "classify",
     "composite_score",
@@ -162,6 +177,10 @@ ENTROPY_ORDER = 3
 ENTROPY_FULL_DEFICIT = 0.1
 #: Score slope of ``vol_level`` per doubling of the volatility level.
 LEVEL_SLOPE = 0.25
+
+#: Prior daily volatility of the proxy (about 13% a year): the volatility-level reference of
+#: the first reads, before the history holds ``2 * window`` returns.
+PRIOR_DAILY_VOL = 0.008
 
 #: Trailing returns of an asset's volatility in the proxy weights, and the fewest that count.
 PROXY_VOL_WINDOW = 60
@@ -454,6 +473,31 @@ def _check_thresholds(settings: RegimeSettings) -> None:
         )
 
 
+def applied_thresholds(settings: RegimeSettings, *, spectral: bool) -> dict[str, float | None]:
+    """The score thresholds :func:`classify` applies (not merely the configured ones).
+
+    Returns
+    -------
+    dict
+        ``quiet_below``, ``turbulent_above`` (None when TURBULENT does not exist, i.e. with the
+        spectral flag off) and ``crisis_above`` (the midpoint of the turbulent band when the
+        flag is off).
+    """
+    _check_thresholds(settings)
+    if spectral:
+        return {
+            "quiet_below": float(settings.quiet_below),
+            "turbulent_above": float(settings.turbulent_above),
+            "crisis_above": float(settings.crisis_above),
+        }
+    midpoint = 0.5 * (settings.turbulent_above + settings.crisis_above)
+    return {
+        "quiet_below": float(settings.quiet_below),
+        "turbulent_above": None,
+        "crisis_above": float(midpoint),
+    }
+
+
 def classify(score: float, settings: RegimeSettings, *, spectral: bool) -> Regime:
     """Raw label of a composite score (rules in the module docstring).
 
@@ -536,14 +580,18 @@ class RegimeResult:
         Composite score in ``[0, 1]``.
     features : dict of str to float
         Raw features (``vol_ratio``, ``vol_level``, ``turbulence``, ``vol_clustering``,
-        ``entropy``), their scores (``<name>_score``), ``baseline_sessions`` and
-        ``level_sessions``.
+        ``entropy``), their scores (``<name>_score``), ``baseline_sessions``,
+        ``level_sessions``, ``warming_up`` (1.0 while fewer than ``window`` returns exist) and
+        ``level_prior_weight``.
+    warming_up : bool
+        True when the read used fewer than ``window`` returns (see "Warm-up").
     """
 
     date: pd.Timestamp | None
     label: Regime
     score: float
     features: dict[str, float] = field(default_factory=dict)
+    warming_up: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready record."""
@@ -551,6 +599,7 @@ class RegimeResult:
             "date": None if self.date is None else self.date.isoformat(),
             "label": self.label.value,
             "score": float(self.score),
+            "warming_up": bool(self.warming_up),
             "features": {k: float(v) for k, v in self.features.items()},
         }
 
@@ -561,22 +610,69 @@ def _clean_proxy(proxy: pd.Series, params: _Params) -> pd.Series:
     clean = proxy.astype(np.float64).dropna()
     if np.isinf(clean.to_numpy()).any():
         raise DataError("market proxy has infinite values")
-    if len(clean) < params.window:
+    if len(clean) < params.short_window:
         raise DataError(
-            f"market proxy has {len(clean)} returns; the regime window needs {params.window}"
+            f"market proxy has {len(clean)} returns; the regime needs {params.short_window} "
+            f"(short_window) to warm up and {params.window} (window) for a full read"
         )
     return clean
 
 
-def _feature_frame(values: FloatArray, params: _Params) -> dict[str, FloatArray]:
-    """Raw features, scores and history lengths for every date from ``window - 1`` on."""
-    w, s, b = params.window, params.short_window, params.baseline
-    n = values.size
-    ends = np.arange(w - 1, n)  # index of the last return of each window
-    recent = np.ascontiguousarray(np.lib.stride_tricks.sliding_window_view(values, w))
-    short = np.ascontiguousarray(np.lib.stride_tricks.sliding_window_view(values, s)[w - s :])
-    recent_vol = np.sqrt(_std(short) * _std(recent))
+def _window_features(values: FloatArray, params: _Params) -> dict[str, FloatArray]:
+    """Recent volatility and the window features of every date from ``short_window - 1`` on.
 
+    A date with fewer than ``window`` returns so far (warming up) reads all of them as its recent
+    window; the others read the last ``window``.
+    """
+    w, s = params.window, params.short_window
+    n = values.size
+    parts: dict[str, list[FloatArray]] = {k: [] for k in ("vol", "share", "clus", "ent")}
+    for end in range(s - 1, min(w - 1, n)):  # warm-up: the whole history so far
+        recent = np.ascontiguousarray(values[: end + 1])[None, :]
+        short = np.ascontiguousarray(values[end + 1 - s : end + 1])[None, :]
+        parts["vol"].append(np.sqrt(_std(short) * _std(recent)))
+        parts["share"].append(_fine_share(recent))
+        parts["clus"].append(_vol_clustering(recent))
+        parts["ent"].append(_permutation_entropy(recent))
+    if n >= w:
+        recent = np.ascontiguousarray(np.lib.stride_tricks.sliding_window_view(values, w))
+        short = np.ascontiguousarray(np.lib.stride_tricks.sliding_window_view(values, s)[w - s :])
+        parts["vol"].append(np.sqrt(_std(short) * _std(recent)))
+        parts["share"].append(_fine_share(recent))
+        parts["clus"].append(_vol_clustering(recent))
+        parts["ent"].append(_permutation_entropy(recent))
+    return {k: np.concatenate(v) for k, v in parts.items()}
+
+
+def _level_reference(recent_vol: FloatArray, ends: IntArray, params: _Params) -> FloatArray:
+    """Median recent volatility of the last ``level_history`` dates, shrunk to the prior early.
+
+    While fewer than ``2 * window`` returns exist the reference is the geometric blend
+    ``exp(π log(prior) + (1 - π) log(median))`` with ``π = 1 - returns / (2 window)``:
+    the first reads are measured against :data:`PRIOR_DAILY_VOL`, so a shock at the start of the
+    history is not its own reference.
+    """
+    median = (
+        pd.Series(recent_vol)
+        .rolling(params.level_history, min_periods=1)
+        .median()
+        .to_numpy(dtype=np.float64)
+    )
+    prior_weight = np.clip(1.0 - (ends + 1) / (2.0 * params.window), 0.0, 1.0)
+    with np.errstate(divide="ignore"):
+        blended = np.exp(
+            prior_weight * np.log(PRIOR_DAILY_VOL) + (1 - prior_weight) * np.log(median)
+        )
+    return np.asarray(np.where(prior_weight > 0, blended, median), dtype=np.float64)
+
+
+def _feature_frame(values: FloatArray, params: _Params) -> dict[str, FloatArray]:
+    """Raw features, scores and history lengths for every date from ``short_window - 1`` on."""
+    w, b = params.window, params.baseline
+    n = values.size
+    ends = np.arange(params.short_window - 1, n)  # index of the last return of each read
+    win = _window_features(values, params)
+    recent_vol = win["vol"]
     base_std = np.empty(ends.size)
     base_share = np.empty(ends.size)
     warm = ends < b - 1
@@ -588,21 +684,15 @@ def _feature_frame(values: FloatArray, params: _Params) -> dict[str, FloatArray]
         full = np.ascontiguousarray(np.lib.stride_tricks.sliding_window_view(values, b))
         base_std[~warm] = _std(full)
         base_share[~warm] = _fine_share(full)
-
-    # median of the recent volatility over the last level_history dates (an order statistic:
-    # exact, and the same whatever follows the date)
-    h = params.level_history
-    level_median = (
-        pd.Series(recent_vol).rolling(h, min_periods=1).median().to_numpy(dtype=np.float64)
-    )
+    level_ref = _level_reference(recent_vol, ends, params)
     with np.errstate(divide="ignore", invalid="ignore"):
-        turbulence = np.where(base_share > 0, _fine_share(recent) / base_share, 1.0)
+        turbulence = np.where(base_share > 0, win["share"] / base_share, 1.0)
     raw = {
         "vol_ratio": _ratio(recent_vol, base_std),
-        "vol_level": _ratio(recent_vol, level_median),
+        "vol_level": _ratio(recent_vol, level_ref),
         "turbulence": np.where(np.isnan(turbulence), 1.0, turbulence),
-        "vol_clustering": _vol_clustering(recent),
-        "entropy": _permutation_entropy(recent),
+        "vol_clustering": win["clus"],
+        "entropy": win["ent"],
     }
     scores = feature_scores(raw)
     out: dict[str, FloatArray] = {}
@@ -610,7 +700,11 @@ def _feature_frame(values: FloatArray, params: _Params) -> dict[str, FloatArray]
         out[name] = raw[name]
         out[f"{name}_score"] = scores[name]
     out["baseline_sessions"] = np.minimum(ends + 1, b).astype(np.float64)
-    out["level_sessions"] = np.minimum(np.arange(1, ends.size + 1), h).astype(np.float64)
+    out["level_sessions"] = np.minimum(np.arange(1, ends.size + 1), params.level_history).astype(
+        np.float64
+    )
+    out["warming_up"] = (ends + 1 < w).astype(np.float64)
+    out["level_prior_weight"] = np.clip(1.0 - (ends + 1) / (2.0 * w), 0.0, 1.0)
     return out
 
 
@@ -634,7 +728,7 @@ def _series(
     names = np.array([r.value for r in _ORDER], dtype=object)
     return pd.DataFrame(
         {"label": names[held], "raw_label": names[raw], "score": scores, **frame},
-        index=clean.index[params.window - 1 :],
+        index=clean.index[params.short_window - 1 :],
     )
 
 
@@ -678,7 +772,14 @@ def detect_regime(
     """
     series = _series(proxy, settings, spectral, (short_window, level_history, persistence))
     last = series.iloc[-1]
-    keys = [*FEATURES, *(f"{n}_score" for n in FEATURES), "baseline_sessions", "level_sessions"]
+    keys = [
+        *FEATURES,
+        *(f"{n}_score" for n in FEATURES),
+        "baseline_sessions",
+        "level_sessions",
+        "warming_up",
+        "level_prior_weight",
+    ]
     features = {key: float(last[key]) for key in keys}
     date = series.index[-1]
     return RegimeResult(
@@ -686,6 +787,7 @@ def detect_regime(
         label=Regime(str(last["label"])),
         score=float(last["score"]),
         features=features,
+        warming_up=bool(last["warming_up"]),
     )
 
 

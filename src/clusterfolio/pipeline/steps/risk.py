@@ -161,7 +161,7 @@ def run_factor_analysis(ctx: RunContext) -> None:
 
 def run_regime(ctx: RunContext) -> None:
     """Read the regime now and over the window."""
-    from clusterfolio.risk.regime import market_proxy, regime_series
+    from clusterfolio.risk.regime import applied_thresholds, market_proxy, regime_series
 
     settings = ctx.settings
     returns, _, directions = _risk_universe(ctx)
@@ -171,19 +171,41 @@ def run_regime(ctx: RunContext) -> None:
     series = regime_series(proxy, settings.risk.regime, spectral=spectral)
     counts = series["label"].astype(str).value_counts().to_dict() if "label" in series else {}
     regime_settings = settings.risk.regime.model_dump(mode="json")
+    applied = applied_thresholds(settings.risk.regime, spectral=spectral)
     atomic_write_json(
         ctx.artifact(REGIME),
         {
             **now.to_dict(),
             "spectral": spectral,
-            "thresholds": regime_settings,
-            "proxy": "equal-weight mean of the LONG winners' returns (baseline excluded)",
+            # the thresholds reports print are the ones classify applies
+            "thresholds": {**regime_settings, **applied},
+            "applied_thresholds": applied,
+            "configured_thresholds": {
+                k: regime_settings[k] for k in ("quiet_below", "turbulent_above", "crisis_above")
+            },
+            "proxy": (
+                "LONG winners (baseline excluded) on the business-day calendar, 24/7 weekend "
+                "moves folded into the next session, inverse-volatility weights capped at 2/n"
+            ),
             "aggressor_share": settings.risk.barbell_aggressor_share[Regime(now.label)],
             "label_counts": {str(k): int(v) for k, v in sorted(counts.items())},
         },
     )
     atomic_write_parquet(ctx.artifact(REGIME_SERIES), series)
-    ctx.recorder.decide("market", "regime", f"{now.label.value} (score {now.score:.3f})")
+    if now.warming_up:
+        ctx.recorder.fallback(
+            "regime:warming_up",
+            f"{int(now.features.get('baseline_sessions', 0))} proxy returns, fewer than the "
+            f"regime window {settings.risk.regime.window}: shorter windows, volatility level "
+            f"shrunk to the prior (weight {now.features.get('level_prior_weight', 0.0):.2f})",
+        )
+    ctx.recorder.decide(
+        "market",
+        "regime",
+        f"{now.label.value} (score {now.score:.3f}"
+        + ("; warming up: fewer returns than the regime window" if now.warming_up else "")
+        + ")",
+    )
     ctx.recorder.counts.update({"score": round(float(now.score), 6), "sessions": len(series)})
 
 
