@@ -25,7 +25,7 @@ method and leaf ordering.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import scipy.cluster.hierarchy as sch
@@ -129,8 +129,9 @@ def recursive_bisection(
     left half's weight ``α W`` into ``[Σ lower_L, Σ upper_L]``, then the right half's ``(1-α) W``
     into ``[Σ lower_R, Σ upper_R]``. With ``group_caps`` (cluster caps on groups that need not be
     contiguous in the leaf order) each split is further clamped into the interval of left
-    weights for which the whole allocation stays feasible given every segment fixed so far (two
-    small linear programs, :func:`feasible_split`); the splits of a level are taken left to
+    weights for which the whole allocation stays feasible given every segment fixed so far
+    (:func:`feasible_split`: one linear program, three when the split must move; none when no
+    group touching the segment can reach its cap); the splits of a level are taken left to
     right. Every bound is then honoured by construction: a projection is never needed.
 
     Parameters
@@ -228,9 +229,27 @@ class GroupCaps:
         return GroupCaps(np.asarray(self.groups)[order], np.asarray(self.caps, dtype=np.float64))
 
     def can_bind(self, upper: np.ndarray) -> bool:
-        """Whether some group cap is below the sum of its members' upper bounds."""
+        """Whether some group cap is below what its members could hold (at most one in all)."""
         room = np.bincount(self.groups, weights=upper, minlength=self.caps.shape[0])
-        return bool(np.any(room > self.caps + 1e-12))
+        return bool(np.any(np.minimum(room, 1.0) > self.caps + 1e-12))
+
+    def slack_for(
+        self, members: np.ndarray, segment_of: np.ndarray, totals: np.ndarray, upper: np.ndarray
+    ) -> bool:
+        """Whether no cap of a group holding one of ``members`` can bind, however they split.
+
+        A group's total is at most ``Σ_s min(T_s, Σ_{i in s ∩ g} upper_i)`` over the segments
+        ``s``; splitting a segment only lowers that bound, so when it is within the cap of every
+        group touching ``members`` the split is free of the group caps.
+        """
+        touched = np.unique(self.groups[members])
+        n_seg = totals.shape[0]
+        for g in touched:
+            in_group = self.groups == g
+            room = np.bincount(segment_of[in_group], weights=upper[in_group], minlength=n_seg)
+            if float(np.minimum(room, totals).sum()) > float(self.caps[g]) + 1e-12:
+                return False
+        return True
 
 
 def feasible_split(
@@ -240,16 +259,13 @@ def feasible_split(
     upper: np.ndarray,
     groups: GroupCaps,
     left: np.ndarray,
-) -> tuple[float, float]:
-    """Smallest and largest weight of the assets ``left`` over the feasible allocations.
+    target: float,
+) -> float:
+    """The weight of the assets ``left`` nearest to ``target`` among the feasible allocations.
 
     Feasible: ``lower <= w <= upper``, each segment ``s`` sums to ``segment_totals[s]`` and each
-    group total is at most its cap. Two linear programs (HiGHS).
-
-    Returns
-    -------
-    tuple
-        ``(minimum, maximum)`` of ``Σ w[left]``.
+    group total is at most its cap. One linear program (HiGHS) checks ``target``; only when it is
+    infeasible two more give the interval ``[min, max]`` of ``Σ w[left]`` it is clamped into.
 
     Raises
     ------
@@ -259,30 +275,34 @@ def feasible_split(
     from scipy.optimize import linprog
 
     n = lower.shape[0]
-    n_seg = segment_totals.shape[0]
-    a_eq = np.zeros((n_seg, n))
+    a_eq = np.zeros((segment_totals.shape[0] + 1, n))
     a_eq[segment_of, np.arange(n)] = 1.0
-    n_groups = groups.caps.shape[0]
-    a_ub = np.zeros((n_groups, n))
+    a_eq[-1, left] = 1.0
+    a_ub = np.zeros((groups.caps.shape[0], n))
     a_ub[groups.groups, np.arange(n)] = 1.0
-    c = np.zeros(n)
-    c[left] = 1.0
     bounds = np.column_stack([lower, upper])
-    out = []
-    for sign in (1.0, -1.0):
-        res = linprog(
-            sign * c,
+
+    def solve(cost: np.ndarray, rows: int, rhs: np.ndarray) -> Any:
+        return linprog(
+            cost,
             A_ub=a_ub,
             b_ub=groups.caps,
-            A_eq=a_eq,
-            b_eq=segment_totals,
+            A_eq=a_eq[:rows],
+            b_eq=rhs,
             bounds=bounds,
             method="highs",
         )
+
+    n_rows = a_eq.shape[0]
+    if solve(np.zeros(n), n_rows, np.append(segment_totals, target)).status == 0:
+        return target
+    out = []
+    for sign in (1.0, -1.0):
+        res = solve(sign * a_eq[-1], n_rows - 1, segment_totals)
         if res.status != 0:
             raise OptimizationError(f"HRP split under the caps is infeasible ({res.message})")
         out.append(sign * float(res.fun))
-    return out[0], out[1]
+    return min(max(target, out[0]), out[1])
 
 
 def _clamp_to_groups(
@@ -314,8 +334,14 @@ def _clamp_to_groups(
         seg_starts = np.array(sorted(totals), dtype=np.intp)
         segment_of = np.searchsorted(seg_starts, np.arange(n), side="right") - 1
         seg_totals = np.array([totals[int(s)] for s in seg_starts])
-        lo_w, hi_w = feasible_split(seg_totals, segment_of, lower, upper, groups, np.arange(a, b))
-        w_left = min(max(alpha[j] * parent, lo_w), hi_w)
+        stop = int(seg_starts[np.searchsorted(seg_starts, a) + 1]) if a != seg_starts[-1] else n
+        if groups.slack_for(np.arange(a, stop), segment_of, seg_totals, upper):
+            totals[a] = alpha[j] * parent
+            totals[b] = parent - totals[a]
+            continue
+        w_left = feasible_split(
+            seg_totals, segment_of, lower, upper, groups, np.arange(a, b), alpha[j] * parent
+        )
         alpha[j] = w_left / parent
         totals[a] = w_left
         totals[b] = parent - w_left
