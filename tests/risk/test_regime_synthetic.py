@@ -1,7 +1,7 @@
 """Agreement of the regime detector with the synthetic market's recorded regime path.
 
-The proxy is the equal-weight mean of the simple returns of the market's first 60 equities on
-their NYSE sessions (as of 2026-11-20, default synthetic settings but the seed); the detector runs
+The proxy (:func:`market_proxy`: inverse-volatility weights capped at 2/n) is built from the
+simple returns of the market's first 60 equities on their NYSE sessions (as of 2026-11-20, default synthetic settings but the seed); the detector runs
 with the calibrated settings (``CALIBRATED_WEIGHTS`` and ``CALIBRATED_THRESHOLDS``, the values
 recommended as the manifest defaults) and its labels are compared with
 ``SyntheticProvider.regime_path()`` on the labelled sessions (April 2019 on). Run with ``-s`` to

@@ -88,8 +88,9 @@ Calibration (``tests/risk/test_regime_synthetic.py``)
 (0.37, 0.48, 0.59) were chosen on the embedded synthetic market (proxy of its first 120
 equities, NYSE sessions, as of 2026-11-20) against its recorded regime path over seeds 1 to 12,
 then checked on stationary returns and on the M6 ETFs. With ``spectral=True`` the balanced
-accuracy (mean per-regime recall; chance 0.25) is 0.48 on average over the seeds (0.39 to 0.58),
-against 0.30 (0.25 to 0.35) for the former 60-session relative score; pooled over the seeds, 60%
+accuracy (mean per-regime recall; chance 0.25) was 0.48 on average over the seeds (0.39 to
+0.58); with the business-day, inverse-volatility proxy and the warm-up rule it is 0.49 (0.39 to
+0.62; measured on 2026-12-03 over seeds 1 to 12), against 0.30 (0.25 to 0.35) for the former 60-session relative score; pooled over the seeds, 60%
 of the QUIET days read QUIET and 67% of the CRISIS days read CRISIS or TURBULENT (with
 ``spectral=False``, 51% read CRISIS). The balanced-accuracy optimum is flat and narrows the
 NORMAL band: ``turbulent_above`` 0.46 would catch more CRISIS days (75%) but reads about one
