@@ -9,14 +9,20 @@ Public API
   :class:`ProfileResult` (gross and net weights, per-cluster sums, solver, recorded fallbacks,
   diagnostics, ``to_dict()``).
 * :func:`covariance` (pairwise-complete, annualised, PSD-repaired, recorded) and
-  :func:`expected_returns` (mean x 252) - the estimators every profile uses.
+  :func:`expected_returns` (mean x 252) - the single-calendar estimators; the profiles use their
+  calendar-true versions (:mod:`clusterfolio.optimize.calendar_risk`: each asset annualised by
+  its calendar's sessions per year, correlations on the business-day time base).
+* :mod:`clusterfolio.optimize.turnover` - the turnover trade-off of every profile against the
+  signed previous book; :mod:`clusterfolio.optimize.smoke` - the smoke optimisation of
+  ``config check``.
 * :func:`hrp` - uncapped hierarchical risk parity straight from returns.
 * :func:`min_cvar_weights` / :func:`portfolio_cvar` - historical minimum-CVaR portfolio (LP).
 * :mod:`clusterfolio.optimize.peers` - skfolio, Riskfolio-Lib and PyPortfolioOpt adapters
   (imported lazily; not re-exported here).
 
-The profile definitions, allocation levels and cap handling are documented in
-:mod:`clusterfolio.optimize.profiles` and :mod:`clusterfolio.optimize.caps`. Only numpy, pandas
+The profile definitions, allocation levels and cap handling (caps inside the allocators; the
+projection of :mod:`clusterfolio.optimize.caps` only as a recorded last resort) are documented in
+:mod:`clusterfolio.optimize.profiles`. Only numpy, pandas
 and scipy are imported at module import time; cvxpy is imported inside the solver functions.
 """
 
