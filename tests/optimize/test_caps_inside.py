@@ -48,7 +48,7 @@ def test_group_caps_hold_inside_the_bisection(returns: pd.DataFrame) -> None:
 
 
 @settings(
-    max_examples=12,
+    max_examples=6,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )

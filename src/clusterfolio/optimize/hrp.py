@@ -168,6 +168,13 @@ def recursive_bisection(
             f"HRP bounds cannot hold a weight of one (sum of lower {lo.sum():.6g}, "
             f"sum of upper {up.sum():.6g})"
         )
+    if group_caps is not None:
+        # when the allocation without the group caps already holds them, no split could have been
+        # clamped (the allocation itself completes every partial one): it is the answer
+        free = recursive_bisection(cov, order, lower=lower, upper=upper)
+        totals = np.bincount(group_caps.groups, weights=free, minlength=group_caps.caps.shape[0])
+        if np.all(totals <= group_caps.caps + 1e-12):
+            return free
     groups = None if group_caps is None else group_caps.reordered(order)
     inv = 1.0 / variances
     scaled = ordered * inv[:, None] * inv[None, :]
