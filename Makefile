@@ -18,6 +18,8 @@ STRICT_HEALTH ?=
 BACKFILL      ?=
 GAPFILL       ?=
 PROVIDER      ?=
+# A folder of daily prices for the files provider (relative to the current directory).
+DATA          ?=
 RUN           ?= latest
 
 bool = $(if $(filter 1 true yes on,$(1)),true,false)
@@ -27,7 +29,8 @@ SETS := $(if $(TOP_N),--set selection.top_n=$(TOP_N)) \
         $(if $(STRICT_HEALTH),--set data.strict_health=$(call bool,$(STRICT_HEALTH))) \
         $(if $(BACKFILL),--set data.backfill=$(call bool,$(BACKFILL))) \
         $(if $(GAPFILL),--set data.gapfill=$(call bool,$(GAPFILL))) \
-        $(if $(PROVIDER),--set data.provider=$(PROVIDER))
+        $(if $(PROVIDER),--set data.provider=$(PROVIDER)) \
+        $(if $(DATA),--set 'data.files.root=$(abspath $(DATA))' --set 'data.files.patterns=["**/*"]')
 COMMON := $(if $(PROFILE),--profile $(PROFILE)) $(if $(AS_OF),--as-of $(AS_OF)) $(SETS)
 
 .PHONY: help install lint format test test-all bench daily-run clean-run prep validate recover \
@@ -69,7 +72,7 @@ steps: install ## List the 13 steps
 schema: install ## Regenerate configs/manifest.schema.json from the models
 	$(CF) config schema --write configs/manifest.schema.json
 
-daily-run: install ## The daily incremental run (keeps the candle cache and accepted state)
+daily-run: install ## The daily incremental run (PROVIDER=files DATA=folder: your own prices)
 	$(CF) run $(COMMON)
 
 clean-run: install ## Full reset (cache, state, runs, summaries), then the whole pipeline

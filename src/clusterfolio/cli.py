@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from clusterfolio.enums import ProviderName
 from clusterfolio.errors import ClusterfolioError, ConfigError
 
 app = typer.Typer(
@@ -79,7 +80,12 @@ SetOpt = Annotated[
     typer.Option("--set", "-s", help="Override a setting: section.key=value (repeatable)."),
 ]
 AsOfOpt = Annotated[
-    str | None, typer.Option("--as-of", help="Decision date YYYY-MM-DD (default: today).")
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="Decision date YYYY-MM-DD (default: today; files provider: the baseline's last "
+        "session).",
+    ),
 ]
 RootOpt = Annotated[Path, typer.Option("--root", help="Project root (data/, configs/ live here).")]
 DEFAULT_MANIFEST = Path("configs/manifest.json")
@@ -92,9 +98,9 @@ def _fail(exc: Exception) -> None:
     raise typer.Exit(code=int(exit_code_for(exc)))
 
 
-def _as_of(value: str | None) -> date:
+def _as_of(value: str | None) -> date | None:
     if value is None:
-        return date.today()
+        return None
     try:
         return date.fromisoformat(value)
     except ValueError:
@@ -183,6 +189,18 @@ def _orchestrate(
             if resume != LATEST or (runs_dir / LATEST).exists():
                 ledger_profile = RunLedger.load(resolve_run_dir(runs_dir, resume)).profile
                 resolved = _resolve(root, manifest, ledger_profile, sets)
+        as_of_date = _as_of(as_of)
+        if resolved.settings.data.provider is ProviderName.FILES:
+            from clusterfolio.data.baseline import plan_files_run
+
+            plan = plan_files_run(resolved.settings, root.resolve(), as_of_date)
+            as_of_date = plan.as_of
+            if plan.overrides:
+                resolved = _resolve(
+                    root, manifest, resolved.profile, [*(sets or []), *plan.overrides]
+                )
+            for note in plan.notes:
+                typer.secho(f"files provider: {note}", fg=typer.colors.YELLOW, err=True)
         progress: StepProgress
         if quiet:
             progress = StepProgress()
@@ -194,7 +212,7 @@ def _orchestrate(
             build_registry(recover=recover),
             resolved,
             project_root=root.resolve(),
-            as_of=_as_of(as_of),
+            as_of=as_of_date or date.today(),
             provider_factory=make_provider,
             progress=progress,
             command=["clusterfolio", *sys.argv[1:]],
@@ -213,6 +231,13 @@ def _orchestrate(
         typer.echo(json.dumps(headline(run_dir, summaries).to_json_dict(), indent=2, default=str))
         return
     typer.echo(f"run {ledger.run_id}: {ledger.status.value} ({run_dir})")
+    health = ledger.steps.get("health_audit")
+    if health is not None and "source_problems" in health.counts:
+        typer.echo(
+            f"data source: {int(health.counts['source_problems'])} problems dropped, repaired or "
+            f"guessed in {int(health.counts.get('source_listings_affected', 0))} audited listings "
+            "(data_health.md, section Source data)"
+        )
     if not quiet:
         from clusterfolio.report.headline import echo_headline
 

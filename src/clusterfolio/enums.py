@@ -46,6 +46,17 @@ class ProviderName(StrEnum):
     TRADINGVIEW = "tradingview"
 
 
+class BaselineFallback(StrEnum):
+    """What a run does when ``backtest.baseline`` is not among the provider's listings."""
+
+    #: Stop with an error naming the setting and the candidates found.
+    ERROR = "error"
+    #: Use the first broad-market candidate found (SPY, IVV, VOO ...); error when none.
+    CANDIDATE = "candidate"
+    #: A candidate, else the equal-weighted universe the provider serves.
+    CANDIDATE_OR_UNIVERSE = "candidate_or_universe"
+
+
 class StepStatus(StrEnum):
     """Ledger status of a pipeline step."""
 

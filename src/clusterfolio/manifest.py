@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from clusterfolio.enums import (
     AssetClass,
+    BaselineFallback,
     EngineName,
     ExecutorName,
     ProfileName,
@@ -81,6 +82,17 @@ class FilesSettings(_Model):
         ]
     )
     column_map: dict[str, str] = Field(default_factory=dict, description="source -> canonical")
+    default_exchange: str = Field(
+        "",
+        description="exchange of files whose name states none (AAPL.csv); empty: FILES",
+    )
+    symbol_columns: list[str] = Field(
+        default_factory=lambda: ["symbol", "ticker", "name"],
+        description="columns naming the listing in a long (tidy) file, case-insensitive",
+    )
+    layout: Literal["auto", "per_symbol", "long", "wide"] = Field(
+        "auto", description="file layout; auto detects it per file (recorded)"
+    )
 
 
 class TradingViewSettings(_Model):
@@ -114,6 +126,19 @@ class DataSettings(_Model):
     max_ffill_sessions: int = Field(0, ge=0, description="bounded forward fill (0: never)")
     stale_tolerance_sessions: int = Field(1, ge=0)
     spike_zscore: float = Field(12.0, gt=0)
+    corporate_action_move: dict[str, float] = Field(
+        default_factory=lambda: {
+            "equity": 0.4,
+            "etf": 0.4,
+            "bond": 0.4,
+            "commodity": 0.4,
+            "index": 0.4,
+            "forex": 0.4,
+            "crypto": 0.75,
+        },
+        description="one-session |return| above which a move that does not revert is a "
+        "SUSPECT_CORPORATE_ACTION, per asset class",
+    )
     recover_attempts: int = Field(3, ge=1)
     synthetic: SyntheticSettings = SyntheticSettings()
     files: FilesSettings = FilesSettings()
@@ -236,7 +261,17 @@ class BacktestSettings(_Model):
     )
     slippage: float = Field(0.0005, ge=0)
     commission: float = Field(0.0001, ge=0)
-    baseline: str = "AMEX:SPY"
+    baseline: str = Field(
+        "AMEX:SPY", description="market baseline: a symbol, or universe_equal_weight"
+    )
+    baseline_fallback: BaselineFallback = Field(
+        BaselineFallback.CANDIDATE_OR_UNIVERSE,
+        description="files provider, configured baseline absent: error, candidate (SPY, IVV, "
+        "VOO ...), or candidate else universe_equal_weight; the choice is recorded",
+    )
+    baseline_requested: str = Field(
+        "", description="set by the run: the configured baseline when it was replaced"
+    )
     universe: UniverseMode = Field(
         UniverseMode.POINT_IN_TIME,
         description=(

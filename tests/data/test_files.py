@@ -365,7 +365,7 @@ def test_garbage_rows_reported_and_skipped(tmp_path: Path) -> None:
         "# exported by hand\n"
         "Date,Open,High,Low,Close,Volume\n"
         "2020-01-02,10,11,9,10.5,100\n"
-        "2020-01-03,abc,11,9,10.5,100\n"  # line 4: not a number
+        "2020-01-03,abc,11,9,10.5,100\n"  # line 4: no open, a valid close: kept
         "hello world\n"  # line 5: wrong number of fields
         "2020-13-45,10,11,9,10.5,100\n"  # line 6: not a date
         "\n"
@@ -375,17 +375,18 @@ def test_garbage_rows_reported_and_skipped(tmp_path: Path) -> None:
     )
     provider = synthetic(tmp_path, {"NYSE_GARB_1d.csv": text})
     frame = provider.candles("NYSE:GARB", *ALL_TIME)
-    assert frame["session"].dt.day.tolist() == [2, 7, 8]
-    found = {(i.row, i.kind) for i in provider.problems()}
+    assert frame["session"].dt.day.tolist() == [2, 3, 7, 8]
+    assert frame["close"].tolist()[1] == 10.5 and frame["open"].tolist()[1] == 10.5
+    found = {(i.row, i.kind) for i in provider.problems() if i.kind is not IssueKind.INFERRED}
     assert found == {
-        (4, IssueKind.BAD_ROW),
+        (4, IssueKind.OHLC_FILLED),
         (5, IssueKind.BAD_ROW),
         (6, IssueKind.BAD_ROW),
         (8, IssueKind.NONPOSITIVE_PRICE),
         (9, IssueKind.BAD_VOLUME),
     }
     assert all(i.file.endswith("NYSE_GARB_1d.csv") for i in provider.problems())
-    assert frame["volume"].tolist() == [100.0, 0.0, 100.0]
+    assert frame["volume"].tolist() == [100.0, 100.0, 0.0, 100.0]
 
 
 def test_empty_and_header_only_files(tmp_path: Path) -> None:
@@ -449,7 +450,9 @@ def test_a_file_failing_mid_way_is_a_provider_error(tmp_path: Path) -> None:
     assert [x.symbol for x in provider.listings()] == ["NYSE:CUT"]
     with pytest.raises(ProviderError, match=r"NYSE_CUT_1d\.csv\.gz"):
         provider.candles("NYSE:CUT", *ALL_TIME)
-    assert [i.kind for i in provider.problems()] == [IssueKind.UNREADABLE]
+    assert [i.kind for i in provider.problems() if i.kind is not IssueKind.INFERRED] == [
+        IssueKind.UNREADABLE
+    ]
     assert provider.reports()[0].status == "failed"
 
 
@@ -479,9 +482,9 @@ def test_generic_files_with_a_column_map(tmp_path: Path) -> None:
     assert aapl["session"].dt.date.tolist() == [date(2020, 1, 2), date(2020, 1, 3)]
     assert aapl["close"].tolist() == [10.5, 11.0] and aapl["volume"].tolist() == [100.0, 200.0]
     assert provider.metadata("NASDAQ:AAPL").asset_class is AssetClass.EQUITY
-    fx = provider.metadata("FILES:EURUSD")
+    fx = provider.metadata("FX_IDC:EURUSD")  # a plain name: the exchange is inferred
     assert fx.asset_class is AssetClass.FOREX and fx.calendar is CalendarKind.FOREX_24_5
-    assert provider.metadata("FILES:THING").calendar is CalendarKind.NYSE
+    assert provider.metadata("NYSE:THING").calendar is CalendarKind.NYSE
 
 
 def test_column_map_prefers_the_mapped_column(tmp_path: Path) -> None:
@@ -496,7 +499,7 @@ def test_duplicate_symbols_first_file_wins(tmp_path: Path) -> None:
         tmp_path, {"a/NYSE_DUP_1d.csv": GOOD, "b/NYSE_DUP_1d.csv": GOOD.replace("10.5", "10.6")}
     )
     assert provider.sources()["NYSE:DUP"].path == tmp_path / "data/a/NYSE_DUP_1d.csv"
-    (issue,) = provider.problems()
+    (issue,) = [i for i in provider.problems() if i.kind is not IssueKind.INFERRED]
     assert issue.kind is IssueKind.DUPLICATE_LISTING and issue.file.endswith("b/NYSE_DUP_1d.csv")
 
 

@@ -54,6 +54,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from clusterfolio.data.baseline import UNIVERSE_SYMBOL, equal_weight_index, universe_listing
 from clusterfolio.data.formats import (
     FileFormatError,
     FileIssue,
@@ -62,11 +63,15 @@ from clusterfolio.data.formats import (
     Severity,
     SourceFormat,
     detect_format,
+    generic_header,
     read_candle_file,
 )
-from clusterfolio.data.lakehouse import FILE_SUFFIX, filename_to_symbol
+from clusterfolio.data.inference import infer_listing
+from clusterfolio.data.layouts import Layout, LayoutInfo, detect_layout, read_multi
+from clusterfolio.data.naming import DATA_SUFFIXES, NameGuess, name_from_file, strip_data_suffixes
 from clusterfolio.data.provider import ProviderStats
 from clusterfolio.data.schema import Listing, empty_candles
+from clusterfolio.data.sidecar import SidecarRow, is_sidecar, read_sidecar
 from clusterfolio.enums import AssetClass, CalendarKind, ProviderName
 from clusterfolio.errors import ProviderError, UnknownSymbolError
 from clusterfolio.manifest import FilesSettings
@@ -90,21 +95,6 @@ QUOTES: tuple[str, ...] = (
     "USDT", "USDC", "BUSD", "TUSD", "FDUSD", "USD", "EUR", "GBP", "JPY", "CHF", "CAD", "AUD",
     "NZD", "CNY", "TRY", "BTC", "ETH", "BNB", "DAI",
 )  # fmt: skip
-_FOLDER_CLASSES: tuple[tuple[str, AssetClass], ...] = (
-    ("crypto", AssetClass.CRYPTO),
-    ("forex", AssetClass.FOREX),
-    ("fx", AssetClass.FOREX),
-    ("bond", AssetClass.BOND),
-    ("commodit", AssetClass.COMMODITY),
-    ("etf", AssetClass.ETF),
-    ("equit", AssetClass.EQUITY),
-    ("stock", AssetClass.EQUITY),
-    ("index", AssetClass.INDEX),
-)
-_CALENDAR_OF_CLASS = {
-    AssetClass.CRYPTO: CalendarKind.CRYPTO_24_7,
-    AssetClass.FOREX: CalendarKind.FOREX_24_5,
-}
 _PAIR = re.compile(r"^[A-Z0-9]{4,20}$")
 
 
@@ -117,22 +107,26 @@ def split_pair(pair: str) -> tuple[str, str]:
     return "", ""
 
 
-def _strip_suffixes(name: str) -> str:
-    for suffix in (".csv.gz", ".csv", ".parquet", ".pq", ".gz", ".txt"):
-        if name.lower().endswith(suffix):
-            return name[: -len(suffix)]
-    return name
+def _key_guess(key: str) -> NameGuess:
+    """What a long file's symbol or a wide file's column says: ``NYSE:AAPL`` or ``AAPL``."""
+    text = key.strip().upper()
+    if ":" in text:
+        exchange, ticker = text.split(":", 1)
+        return NameGuess(exchange, ticker, "EXCHANGE:TICKER key")
+    return NameGuess("", text, "ticker key")
 
 
 @dataclass(frozen=True)
 class FileSource:
-    """A discovered candle file and the listing it provides."""
+    """A discovered candle file and the listing it provides (``key``: the listing's symbol
+    or column in a long or wide file, ``None`` for a file of one listing)."""
 
     path: Path
     relpath: str
     format: SourceFormat
     listing: Listing
     named_after_symbol: bool = False
+    key: str | None = None
 
 
 @dataclass
@@ -173,6 +167,7 @@ class _Entry:
     symbol: str | None = None
     format: SourceFormat | None = None
     calendar: CalendarKind | None = None
+    layout: LayoutInfo | None = None
 
 
 def _as_datetime64(value: date | datetime | str | pd.Timestamp) -> np.datetime64:
@@ -195,7 +190,9 @@ class FilesProvider:
     exchange_overrides : mapping, optional
         Vendor ticker (``AMZN``, ``HIGH.L``) -> exchange, to correct inferred exchanges.
     default_exchange : str
-        Exchange of generic files not named ``<EXCHANGE>_<TICKER>_1d``.
+        Exchange of generic files whose name and sidecar state none, when
+        ``settings.default_exchange`` is empty; empty: inferred from the class
+        (:func:`clusterfolio.data.naming.exchange_for`).
     """
 
     def __init__(
@@ -204,7 +201,7 @@ class FilesProvider:
         root_dir: Path,
         *,
         exchange_overrides: Mapping[str, str] | None = None,
-        default_exchange: str = "FILES",
+        default_exchange: str = "",
     ):
         self.name: str = ProviderName.FILES.value
         self.stats = ProviderStats()
@@ -212,7 +209,7 @@ class FilesProvider:
         root = Path(settings.root).expanduser()
         self.root = (root if root.is_absolute() else Path(root_dir) / root).resolve()
         self.exchange_overrides = dict(exchange_overrides or {})
-        self.default_exchange = default_exchange
+        self.default_exchange = (settings.default_exchange or default_exchange).upper()
         self._lock = threading.RLock()
         self._discovered = False
         self._sources: dict[str, FileSource] = {}
@@ -220,7 +217,10 @@ class FilesProvider:
         self._entries: dict[Path, _Entry] = {}
         self._discovery_issues: list[FileIssue] = []
         self._parsed: dict[Path, ParsedFile | FileFormatError] = {}
+        self._multi: dict[Path, dict[str, ParsedFile]] = {}
         self._universes: dict[Path, dict[str, dict[str, str]]] = {}
+        self._sidecars: dict[Path, dict[str, SidecarRow]] = {}
+        self._universe_frame: pd.DataFrame | None = None
 
     def __repr__(self) -> str:
         return f"FilesProvider(root={str(self.root)!r})"
@@ -234,9 +234,15 @@ class FilesProvider:
             return str(path)
 
     def _issue(
-        self, path: Path, row: int | None, kind: IssueKind, detail: str, severity: Severity
+        self,
+        path: Path,
+        row: int | None,
+        kind: IssueKind,
+        detail: str,
+        severity: Severity,
+        symbol: str | None = None,
     ) -> None:
-        self._discovery_issues.append(FileIssue(str(path), row, kind, detail, severity))
+        self._discovery_issues.append(FileIssue(str(path), row, kind, detail, severity, symbol))
 
     def _discover(self) -> None:
         with self._lock:
@@ -259,16 +265,60 @@ class FilesProvider:
             self._discovered = True
 
     def _discover_file(self, path: Path) -> None:
-        if "universe" in path.name.lower() and path.name.lower().endswith(".csv"):
+        name = path.name.lower()
+        if is_sidecar(path) or ("universe" in name and name.endswith(".csv")):
             self._entries[path] = _Entry("metadata")
             return
+        if not name.endswith(DATA_SUFFIXES):
+            self._entries[path] = _Entry("ignored")
+            return
         try:
-            fmt = detect_format(path, self.settings.column_map)
+            fmt = detect_format(path, self.settings.column_map, check_columns=False)
+            layout = self._layout(path, fmt)
         except FileFormatError as exc:
             self._discovery_issues.append(exc.issue)
             self._entries[path] = _Entry("skipped")
             return
-        source = self._infer_source(path, fmt)
+        if layout is not None and layout.layout is not Layout.PER_SYMBOL:
+            self._discover_multi(path, fmt, layout)
+            return
+        self._add_source(path, self._infer_source(path, fmt), fmt)
+
+    def _layout(self, path: Path, fmt: SourceFormat) -> LayoutInfo | None:
+        """The layout of a generic file (recorded); None for the vendor formats."""
+        if fmt not in (SourceFormat.GENERIC_CSV, SourceFormat.GENERIC_PARQUET):
+            return None
+        names, line = generic_header(path, self.settings.column_map)
+        info = detect_layout(
+            path, names, symbol_columns=self.settings.symbol_columns,
+            forced=self.settings.layout, line=line,
+        )  # fmt: skip
+        if info.layout is Layout.PER_SYMBOL:
+            detect_format(path, self.settings.column_map)  # the required columns, named
+        else:
+            self._issue(path, None, IssueKind.INFERRED,
+                        f"layout {info.layout.value}: {info.reason}", Severity.INFO)  # fmt: skip
+        return info
+
+    def _discover_multi(self, path: Path, fmt: SourceFormat, layout: LayoutInfo) -> None:
+        """Read a long or wide file now: one source per key."""
+        names, _ = generic_header(path, self.settings.column_map)
+        guesses = {}
+
+        def calendar(key: str) -> CalendarKind:
+            guesses[key] = self._generic_source(path, fmt, _key_guess(key), key)
+            return guesses[key].listing.calendar
+
+        parsed, issues = read_multi(
+            path, fmt, layout, names, column_map=self.settings.column_map, calendar_of=calendar
+        )
+        self._discovery_issues.extend(issues)
+        self._multi[path] = parsed
+        self._entries[path] = _Entry("listed", None, fmt, None, layout)
+        for key in parsed:
+            self._add_source(path, guesses[key], fmt)
+
+    def _add_source(self, path: Path, source: FileSource, fmt: SourceFormat) -> None:
         symbol = source.listing.symbol
         current = self._sources.get(symbol)
         if current is not None and not (
@@ -279,7 +329,8 @@ class FilesProvider:
                 f"{symbol} is already served by {current.path}: this file is not used for it",
                 Severity.WARNING,
             )  # fmt: skip
-            self._entries[path] = _Entry("shadowed", symbol, fmt, source.listing.calendar)
+            if source.key is None:
+                self._entries[path] = _Entry("shadowed", symbol, fmt, source.listing.calendar)
             return
         if current is not None:
             self._issue(
@@ -287,9 +338,11 @@ class FilesProvider:
                 f"{symbol} is served by {path} (named after the symbol): this file is not used for it",
                 Severity.WARNING,
             )  # fmt: skip
-            self._entries[current.path].status = "shadowed"
+            if current.key is None:
+                self._entries[current.path].status = "shadowed"
         self._sources[symbol] = source
-        self._entries[path] = _Entry("listed", symbol, fmt, source.listing.calendar)
+        if source.key is None:
+            self._entries[path] = _Entry("listed", symbol, fmt, source.listing.calendar)
 
     # -- listing inference ---------------------------------------------------------------
 
@@ -331,27 +384,10 @@ class FilesProvider:
         self._universes[folder] = table
         return table
 
-    def _class_from_context(self, exchange: str, path: Path) -> AssetClass:
-        if exchange in _CRYPTO_EXCHANGES:
-            return AssetClass.CRYPTO
-        if exchange in _FOREX_EXCHANGES:
-            return AssetClass.FOREX
-        for part in reversed(Path(self._relpath(path)).parts[:-1]):
-            for key, cls in _FOLDER_CLASSES:
-                if part.lower().startswith(key):
-                    return cls
-        return AssetClass.EQUITY
-
-    @staticmethod
-    def _calendar(asset_class: AssetClass, exchange: str) -> CalendarKind:
-        if asset_class in _CALENDAR_OF_CLASS:
-            return _CALENDAR_OF_CLASS[asset_class]
-        return CalendarKind.LSE if exchange == "LSE" else CalendarKind.NYSE
-
     def _infer_source(self, path: Path, fmt: SourceFormat) -> FileSource:
         rel = self._relpath(path)
         extra = {"source": rel, "format": fmt.value}
-        stem = _strip_suffixes(path.name)
+        stem = strip_data_suffixes(path.name)
         if fmt is SourceFormat.M6:
             return FileSource(path, rel, fmt, self._m6_listing(path, stem, extra))
         if fmt is SourceFormat.CRYPTODATADOWNLOAD:
@@ -366,30 +402,43 @@ class FilesProvider:
                 description=f"{base}/{quote}" if base else pair, base=base, quote=quote, extra=extra,
             )  # fmt: skip
             return FileSource(path, rel, fmt, listing)
-        # files named like lakehouse files carry their symbol
-        named = False
-        try:
-            symbol = (
-                filename_to_symbol(stem.removesuffix("_1d") + FILE_SUFFIX)
-                if stem.endswith("_1d")
-                else ""
-            )
-            named = bool(symbol) and ":" in symbol
-        except ValueError:
-            symbol = ""
-        if not named:
-            symbol = f"{self.default_exchange}:{stem.upper()}"
-        exchange = symbol.split(":", 1)[0]
-        asset_class = self._class_from_context(exchange, path)
-        ticker = symbol.split(":", 1)[1]
-        base, quote = ("", "")
-        if asset_class in (AssetClass.CRYPTO, AssetClass.FOREX):
-            base, quote = split_pair(ticker.removesuffix(".P"))
-        listing = Listing(
-            symbol=symbol, asset_class=asset_class, calendar=self._calendar(asset_class, exchange),
-            base=base, quote=quote, extra=extra,
+        return self._generic_source(path, fmt, name_from_file(path.name), None)
+
+    def _sidecar(self, folder: Path) -> dict[str, SidecarRow]:
+        """Sidecar rows of ``folder``, over those of the folders above it up to the root."""
+        if folder in self._sidecars:
+            return self._sidecars[folder]
+        rows: dict[str, SidecarRow] = {}
+        if self.root in folder.parents:
+            rows = dict(self._sidecar(folder.parent))
+        for path in sorted(p for p in folder.glob("*") if p.is_file() and is_sidecar(p)):
+            try:
+                found, problems = read_sidecar(path)
+            except (OSError, ValueError) as exc:
+                self._issue(path, None, IssueKind.UNREADABLE,
+                            f"listings sidecar unreadable ({exc})", Severity.WARNING)  # fmt: skip
+                continue
+            for line, message in problems:
+                self._issue(path, line, IssueKind.METADATA, message, Severity.WARNING)
+            rows.update(found)
+        self._sidecars[folder] = rows
+        return rows
+
+    def _generic_source(
+        self, path: Path, fmt: SourceFormat, guess: NameGuess, key: str | None
+    ) -> FileSource:
+        rel = self._relpath(path)
+        extra = {"source": rel, "format": fmt.value}
+        if key is not None:
+            extra["key"] = key
+        inferred = infer_listing(
+            guess, sidecar=self._sidecar(path.parent), default_exchange=self.default_exchange,
+            folders=Path(rel).parts[:-1], extra=extra,
         )  # fmt: skip
-        return FileSource(path, rel, fmt, listing, named_after_symbol=named)
+        symbol = inferred.listing.symbol
+        for note in inferred.notes:
+            self._issue(path, None, IssueKind.INFERRED, f"{symbol}: {note}", Severity.INFO, symbol)
+        return FileSource(path, rel, fmt, inferred.listing, inferred.named, key)
 
     def _m6_listing(self, path: Path, ticker: str, extra: dict[str, str]) -> Listing:
         meta = self._universe(path.parent).get(ticker)
@@ -461,6 +510,12 @@ class FilesProvider:
 
     # -- parsing ---------------------------------------------------------------------------
 
+    def _parse_source(self, source: FileSource) -> ParsedFile | FileFormatError:
+        """The parsed candles of one source (a whole file, or one key of a long/wide file)."""
+        if source.key is not None:
+            return self._multi[source.path][source.key]
+        return self._parse(source.path, source.format, source.listing.calendar)
+
     def _parse(
         self, path: Path, fmt: SourceFormat | None, calendar: CalendarKind | None
     ) -> ParsedFile | FileFormatError:
@@ -515,13 +570,33 @@ class FilesProvider:
             ) from None
 
     def metadata(self, symbol: str) -> Listing:
-        """Return the listing of ``symbol`` (raises :class:`UnknownSymbolError`)."""
+        """Return the listing of ``symbol`` (raises :class:`UnknownSymbolError`).
+
+        :data:`~clusterfolio.data.baseline.UNIVERSE_SYMBOL` is served too (not in
+        :meth:`listings`): the equal-weighted universe, a possible market baseline.
+        """
+        if symbol == UNIVERSE_SYMBOL:
+            return universe_listing()
         return self._source(symbol).listing
+
+    def _universe_index(self) -> pd.DataFrame:
+        with self._lock:
+            if self._universe_frame is None:
+                histories, calendars = {}, {}
+                for symbol, source in self.sources().items():
+                    result = self._parse_source(source)
+                    if isinstance(result, ParsedFile):
+                        histories[symbol] = result.frame
+                        calendars[symbol] = source.listing.calendar
+                self._universe_frame = equal_weight_index(histories, calendars)
+            return self._universe_frame
 
     def history(self, symbol: str) -> pd.DataFrame:
         """Return the whole cleaned history of ``symbol`` (a copy of the cached frame)."""
+        if symbol == UNIVERSE_SYMBOL:
+            return self._universe_index().copy()
         source = self._source(symbol)
-        result = self._parse(source.path, source.format, source.listing.calendar)
+        result = self._parse_source(source)
         if isinstance(result, FileFormatError):
             raise ProviderError(
                 f"files provider: {symbol} cannot be read: {result.issue}"
@@ -538,14 +613,17 @@ class FilesProvider:
         ProviderError
             The file serving ``symbol`` cannot be read (the problem is in :meth:`problems`).
         """
-        source = self._source(symbol)
+        source = None if symbol == UNIVERSE_SYMBOL else self._source(symbol)
         self.stats.record_candles(symbol)
-        result = self._parse(source.path, source.format, source.listing.calendar)
-        if isinstance(result, FileFormatError):
-            raise ProviderError(
-                f"files provider: {symbol} cannot be read: {result.issue}"
-            ) from result
-        frame = result.frame
+        if source is None:
+            frame = self._universe_index()
+        else:
+            result = self._parse_source(source)
+            if isinstance(result, FileFormatError):
+                raise ProviderError(
+                    f"files provider: {symbol} cannot be read: {result.issue}"
+                ) from result
+            frame = result.frame
         if frame.empty:
             return empty_candles()
         sessions = frame["session"].to_numpy()
@@ -562,8 +640,9 @@ class FilesProvider:
     def _parse_all(self) -> None:
         self._discover()
         for path in self._all_files:
-            if self._entries[path].status in ("listed", "shadowed"):
-                self._parse(path, self._entries[path].format, self._entries[path].calendar)
+            entry = self._entries[path]
+            if entry.status in ("listed", "shadowed") and path not in self._multi:
+                self._parse(path, entry.format, entry.calendar)
 
     def problems(self, *, parse_all: bool = True) -> list[FileIssue]:
         """Return every problem found, per file and row.
@@ -581,6 +660,8 @@ class FilesProvider:
                 self._discover()
             out = list(self._discovery_issues)
             for path in self._all_files:
+                for parsed in self._multi.get(path, {}).values():
+                    out.extend(parsed.issues)
                 result = self._parsed.get(path)
                 if isinstance(result, ParsedFile):
                     out.extend(result.issues)
@@ -602,7 +683,12 @@ class FilesProvider:
                 str(path), entry.symbol, fmt, entry.status, issues=by_file.get(str(path), [])
             )
             result = self._parsed.get(path)
-            if isinstance(result, FileFormatError):
+            multi = self._multi.get(path)
+            if multi is not None:
+                report.format = f"{fmt} ({entry.layout.layout.value if entry.layout else ''})"
+                report.rows = sum(len(p.frame) for p in multi.values())
+                report.symbol = f"{len(multi)} listings"
+            elif isinstance(result, FileFormatError):
                 report.status = "failed"
             elif isinstance(result, ParsedFile):
                 report.rows = len(result.frame)
@@ -611,3 +697,35 @@ class FilesProvider:
                     report.last = result.frame["session"].iloc[-1].date()
             out.append(report)
         return out
+
+    def problems_by_listing(self, symbols: list[str]) -> dict[str, list[FileIssue]]:
+        """Every problem of the files serving ``symbols``, per listing (parsing them if needed).
+
+        A file's own problems (format, layout) are under each listing it serves; a listing
+        the provider does not serve (the equal-weighted universe) has none.
+        """
+        out: dict[str, list[FileIssue]] = {}
+        with self._lock:
+            self._discover()
+            for symbol in symbols:
+                source = self._sources.get(symbol)
+                if source is None:
+                    continue
+                result = self._parse_source(source)
+                found = [
+                    i
+                    for i in self._discovery_issues
+                    if i.symbol == symbol or (i.symbol is None and i.file == str(source.path))
+                ]
+                if isinstance(result, ParsedFile):
+                    found += result.issues
+                else:
+                    found += [result.issue]
+                out[symbol] = list(dict.fromkeys(found))
+        return out
+
+    def file_problems(self) -> list[FileIssue]:
+        """Problems of files that serve no listing (skipped, unreadable, ambiguous, shadowed)."""
+        self._discover()
+        serving = {str(s.path) for s in self._sources.values()}
+        return [i for i in self._discovery_issues if i.symbol is None and i.file not in serving]

@@ -120,6 +120,12 @@ class IssueKind(StrEnum):
     DATE_MISMATCH = "date_mismatch"
     DUPLICATE_LISTING = "duplicate_listing"
     METADATA = "metadata"
+    #: A row with a valid close but no open/high/low: those set to the close (close kept).
+    OHLC_FILLED = "ohlc_filled"
+    #: Something the file does not state was inferred (exchange, class, layout).
+    INFERRED = "inferred"
+    #: A file whose layout (per-symbol, long, wide) cannot be told apart.
+    AMBIGUOUS_LAYOUT = "ambiguous_layout"
 
 
 @dataclass(frozen=True)
@@ -138,6 +144,10 @@ class FileIssue:
         What it is and what was done.
     severity : Severity
         ``info``, ``warning`` or ``error``.
+    symbol : str or None
+        The listing's key in a file holding several (long or wide layout); ``None`` otherwise.
+    session : str or None
+        The session (``YYYY-MM-DD``) the problem is about, when it is about one.
     """
 
     file: str
@@ -145,6 +155,8 @@ class FileIssue:
     kind: IssueKind
     detail: str
     severity: Severity = Severity.WARNING
+    symbol: str | None = None
+    session: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dictionary."""
@@ -154,6 +166,8 @@ class FileIssue:
             "kind": self.kind.value,
             "detail": self.detail,
             "severity": self.severity.value,
+            "symbol": self.symbol,
+            "session": self.session,
         }
 
     def __str__(self) -> str:
@@ -192,8 +206,9 @@ class _Raw:
 
 
 class _Issues:
-    def __init__(self, file: str):
+    def __init__(self, file: str, symbol: str | None = None):
         self.file = file
+        self.symbol = symbol
         self.items: list[FileIssue] = []
 
     def add(
@@ -202,8 +217,10 @@ class _Issues:
         kind: IssueKind,
         detail: str,
         severity: Severity = Severity.WARNING,
+        session: np.datetime64 | None = None,
     ) -> None:
-        self.items.append(FileIssue(self.file, row, kind, detail, severity))
+        day = None if session is None else _day(session)
+        self.items.append(FileIssue(self.file, row, kind, detail, severity, self.symbol, day))
 
     def fail(self, row: int | None, kind: IssueKind, detail: str) -> FileFormatError:
         issue = FileIssue(self.file, row, kind, detail, Severity.ERROR)
@@ -269,10 +286,23 @@ def _sniff_header(
     )
 
 
-def detect_format(path: Path, column_map: Mapping[str, str] | None = None) -> SourceFormat:
+def _parquet_names(path: Path, issues: _Issues) -> list[str]:
+    try:
+        return list(pq.read_schema(path).names)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise issues.fail(
+            None, IssueKind.UNREADABLE, f"not a readable Parquet file ({exc})"
+        ) from exc
+
+
+def detect_format(
+    path: Path, column_map: Mapping[str, str] | None = None, *, check_columns: bool = True
+) -> SourceFormat:
     """Recognise the format of ``path`` from its name and its first lines.
 
-    Generic files are also checked for the required columns (after ``column_map``).
+    Generic files are also checked for the required columns (after ``column_map``) unless
+    ``check_columns`` is false (the files provider then tells the layout apart first:
+    :mod:`clusterfolio.data.layouts`).
 
     Raises
     ------
@@ -284,16 +314,12 @@ def detect_format(path: Path, column_map: Mapping[str, str] | None = None) -> So
     column_map = dict(column_map or {})
     issues = _Issues(str(path))
     if _is_parquet(path):
-        try:
-            names = list(pq.read_schema(path).names)
-        except (pa.ArrowInvalid, OSError) as exc:
-            raise issues.fail(
-                None, IssueKind.UNREADABLE, f"not a readable Parquet file ({exc})"
-            ) from exc
+        names = _parquet_names(path, issues)
         lower = [n.lower() for n in names]
         if "timestamp" in lower and all(c in lower for c in PRICE_COLUMNS):
             return SourceFormat.TRADINGVIEW_PARQUET
-        _generic_indices(_apply_column_map(names, column_map), issues, None)
+        if check_columns:
+            _generic_indices(_apply_column_map(names, column_map), issues, None)
         return SourceFormat.GENERIC_PARQUET
     line, delimiter, fields = _sniff_header(path, column_map, issues)
     lower = [f.lower() for f in fields]
@@ -303,8 +329,24 @@ def detect_format(path: Path, column_map: Mapping[str, str] | None = None) -> So
         return SourceFormat.M6
     if any(f.startswith("volume ") for f in lower) and "symbol" in lower:
         return SourceFormat.CRYPTODATADOWNLOAD
-    _generic_indices(_apply_column_map(fields, column_map), issues, line)
+    if check_columns:
+        _generic_indices(_apply_column_map(fields, column_map), issues, line)
     return SourceFormat.GENERIC_CSV
+
+
+def generic_header(path: Path, column_map: Mapping[str, str]) -> tuple[list[str], int | None]:
+    """The column names of a generic file after ``column_map``, and the header's line.
+
+    Raises
+    ------
+    FileFormatError
+        Unreadable, empty, or no header with a date column.
+    """
+    issues = _Issues(str(path))
+    if _is_parquet(path):
+        return _apply_column_map(_parquet_names(path, issues), column_map), None
+    line, _, fields = _sniff_header(path, column_map, issues)
+    return _apply_column_map(fields, column_map), line
 
 
 @dataclass
@@ -450,6 +492,13 @@ def _unix_to_sessions(values: np.ndarray, issues: _Issues, rows: np.ndarray) -> 
             f"unix times mix units ({counts}); converted per row",
             Severity.INFO,
         )
+    elif used:
+        issues.add(
+            None,
+            IssueKind.INFERRED,
+            f"unix times read as {next(iter(used))} (by magnitude), converted to UTC dates",
+            Severity.INFO,
+        )
     return out.astype("datetime64[D]").astype("datetime64[ns]")
 
 
@@ -504,11 +553,38 @@ def _day(value: np.datetime64) -> str:
 
 def _finish(raw: _Raw, issues: _Issues, calendar: CalendarKind | None) -> pd.DataFrame:
     """Apply the cleaning rules of the module docstring and validate the result."""
-    # 1. unparsable rows
+    # 1. a valid close without open/high/low keeps its close; unparsable rows are dropped
+    prices = raw.prices
+    close = prices[:, 3]
+    partial = (
+        np.isfinite(close) & (close > 0) & ~np.isfinite(prices[:, :3]).all(axis=1)
+    ) & ~np.isnat(raw.session)
+    if partial.any():
+        prices = prices.copy()
+        for k in np.flatnonzero(partial):
+            gone = [
+                c
+                for c, v in zip(PRICE_COLUMNS[:3], prices[k, :3], strict=True)
+                if not np.isfinite(v)
+            ]
+            issues.add(
+                int(raw.rows[k]),
+                IssueKind.OHLC_FILLED,
+                f"session {_day(raw.session[k])}: no {'/'.join(gone)}: set to the close "
+                f"{close[k]!r}",
+                session=raw.session[k],
+            )
+            prices[k, :3] = np.where(np.isfinite(prices[k, :3]), prices[k, :3], close[k])
+        raw = _Raw(raw.rows, raw.session, prices, raw.volume)
     bad = np.isnat(raw.session) | ~np.isfinite(raw.prices).all(axis=1)
     for k in np.flatnonzero(bad):
         what = "date" if np.isnat(raw.session[k]) else "price"
-        issues.add(int(raw.rows[k]), IssueKind.BAD_ROW, f"unparsable {what}: row dropped")
+        issues.add(
+            int(raw.rows[k]),
+            IssueKind.BAD_ROW,
+            f"unparsable {what}: row dropped",
+            session=None if np.isnat(raw.session[k]) else raw.session[k],
+        )
     keep = ~bad
     rows, session, prices, volume = (
         raw.rows[keep],
@@ -540,6 +616,7 @@ def _finish(raw: _Raw, issues: _Issues, calendar: CalendarKind | None) -> pd.Dat
                 f"dropped {prices[k].tolist()})"
             )
             + ": kept the first in file order",
+            session=session[k],
         )
     rows, session, prices, volume = rows[~dup], session[~dup], prices[~dup], volume[~dup]
 
@@ -555,12 +632,14 @@ def _finish(raw: _Raw, issues: _Issues, calendar: CalendarKind | None) -> pd.Dat
             f"{lead} leading rows with zero prices before the first traded session "
             f"({_day(session[0])}..{_day(session[lead - 1])}, rows {int(rows[:lead].min())}-"
             f"{int(rows[:lead].max())}): dropped",
+            session=session[0],
         )
     for k in np.flatnonzero(nonpos[lead:]) + lead:
         issues.add(
             int(rows[k]),
             IssueKind.NONPOSITIVE_PRICE,
             f"session {_day(session[k])} has OHLC {prices[k].tolist()}: dropped",
+            session=session[k],
         )
     keep = ~nonpos
     rows, session, prices, volume = rows[keep], session[keep], prices[keep], volume[keep]
@@ -570,6 +649,7 @@ def _finish(raw: _Raw, issues: _Issues, calendar: CalendarKind | None) -> pd.Dat
             int(rows[k]),
             IssueKind.BAD_VOLUME,
             f"session {_day(session[k])} volume {volume[k]!r}: set to 0",
+            session=session[k],
         )
     volume = np.where(badvol, 0.0, volume)
 
@@ -584,6 +664,7 @@ def _finish(raw: _Raw, issues: _Issues, calendar: CalendarKind | None) -> pd.Dat
             IssueKind.OHLC_REPAIRED,
             f"session {_day(session[k])}: open {o!r} close {c!r} outside high {h!r} / low {lo!r}: "
             f"high -> {high[k]!r}, low -> {low[k]!r}",
+            session=session[k],
         )
     prices = prices.copy()
     prices[:, 1], prices[:, 2] = high, low
@@ -600,6 +681,7 @@ def _finish(raw: _Raw, issues: _Issues, calendar: CalendarKind | None) -> pd.Dat
                 IssueKind.GAP,
                 f"{missing} missing day(s) {first}..{last} before session {days[k + 1]}: not filled",
                 Severity.INFO,
+                session=session[k + 1],
             )
 
     frame = pd.DataFrame(
@@ -751,9 +833,24 @@ def _apply_column_map(columns: Sequence[str], column_map: Mapping[str, str]) -> 
 def _generic_indices(
     names: Sequence[str], issues: _Issues, line: int | None
 ) -> tuple[int, list[int], int | None]:
+    """Columns of the session, the prices and the volume.
+
+    A file with a close and none of open/high/low is a close-only file: the returned price
+    indices repeat the close's (each of open/high/low is the close), reported once per file.
+    """
     lowered = [n.lower() for n in names]
     session_i = next((lowered.index(a) for a in _SESSION_ALIASES if a in lowered), None)
     missing = [c for c in PRICE_COLUMNS if c not in lowered]
+    if missing == ["open", "high", "low"] and session_i is not None:
+        issues.add(
+            None,
+            IssueKind.OHLC_FILLED,
+            "close-only file (no open/high/low columns): each set to the close",
+            Severity.INFO,
+        )
+        close_i = lowered.index("close")
+        vol_i = lowered.index("volume") if "volume" in lowered else None
+        return session_i, [close_i] * 4, vol_i
     if session_i is None:
         missing.insert(0, "session")
     if missing:
@@ -771,7 +868,7 @@ def _sessions_from_any(
     values: Sequence[Any] | np.ndarray, issues: _Issues, rows: np.ndarray
 ) -> np.ndarray:
     array = np.asarray(values)
-    if np.issubdtype(array.dtype, np.datetime64):
+    if np.issubdtype(array.dtype, np.datetime64) or isinstance(array.dtype, pd.DatetimeTZDtype):
         return (
             pd.to_datetime(array).tz_localize(None).normalize().to_numpy(dtype="datetime64[ns]")
             if len(array)
@@ -830,6 +927,13 @@ def _read_parquet(
     rows = np.arange(1, n + 1, dtype=np.int64)
     col = table.column(session_i)
     if pa.types.is_timestamp(col.type) or pa.types.is_date(col.type):
+        if getattr(col.type, "tz", None):
+            issues.add(
+                None,
+                IssueKind.INFERRED,
+                f"timestamps in time zone {col.type.tz}: the local date is the session",
+                Severity.INFO,
+            )
         session = (
             pd.to_datetime(col.to_pandas()).dt.tz_localize(None)
             if getattr(col.type, "tz", None)

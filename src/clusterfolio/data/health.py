@@ -50,12 +50,18 @@ Conventions of the audit
 - *Suspected split*: ``|z| > spike_zscore``, the price ratio ``close_t / close_{t-1}`` within
   ``split_tolerance`` (relative) of a split factor (2..10 or its inverse), no reversion, and both
   neighbouring returns ordinary (``|z| <= spike_zscore``): a single clean step to a new level.
+- *Suspected corporate action*: a one-session move ``|close_t / close_{t-1} - 1|`` beyond the
+  listing class's threshold (``data.corporate_action_move``: 40% for equities and funds, 75%
+  for crypto by default) that is neither a spike nor a suspected split and does not revert
+  within :data:`REVERT_SESSIONS` sessions (the close never comes back within half the move):
+  an unadjusted spin-off, special dividend or merger. The listing stays ``OK`` and is listed
+  with the date and the size; ``strict_health`` excludes it from the implementation universe.
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -147,6 +153,7 @@ class FindingKind(StrEnum):
     SUSPECTED_SPLIT = "suspected_split"
     STALE = "stale"
     GAP = "gap"
+    SUSPECT_CORPORATE_ACTION = "SUSPECT_CORPORATE_ACTION"
     SHORT_HISTORY = "short_history"
 
     @property
@@ -172,6 +179,7 @@ _KIND_STATUS: dict[FindingKind, HealthStatus] = {
     FindingKind.SUSPECTED_SPLIT: HealthStatus.ANOMALOUS,
     FindingKind.STALE: HealthStatus.STALE,
     FindingKind.GAP: HealthStatus.GAPPED,
+    FindingKind.SUSPECT_CORPORATE_ACTION: HealthStatus.OK,
     FindingKind.SHORT_HISTORY: HealthStatus.OK,
 }
 _KIND_ORDER: dict[FindingKind, int] = {k: i for i, k in enumerate(FindingKind)}
@@ -778,6 +786,47 @@ def _jump_findings(
     return findings
 
 
+#: Sessions within which a large move that comes back is not a corporate action.
+REVERT_SESSIONS = 5
+
+
+def _corporate_action_finding(
+    frame: pd.DataFrame, window: pd.DatetimeIndex, *, threshold: float, zscore: float
+) -> Finding | None:
+    """One-way moves beyond ``threshold`` that are no spike and no split (module docstring)."""
+    keep = frame["session"].isin(window).to_numpy() & (frame["close"].to_numpy() > 0)
+    series = frame.loc[keep & ~frame["session"].duplicated(keep="last").to_numpy()]
+    close = series["close"].to_numpy(dtype="float64")
+    if close.size < 2:
+        return None
+    logs = np.log(close)
+    r = np.diff(logs)
+    big = np.flatnonzero(np.abs(np.expm1(r)) > threshold)
+    factors = np.asarray(DEFAULT_SPLIT_FACTORS)
+    sessions = series["session"].to_numpy()
+    hits = []
+    for i in big:
+        after = logs[i + 2 : i + 2 + REVERT_SESSIONS] - logs[i]
+        if after.size and (np.abs(after) <= 0.5 * abs(r[i])).any():
+            continue  # comes back: a spike or a bad print, not a new level
+        ratio = float(np.exp(r[i]))
+        near_split = np.abs(np.concatenate((factors, 1 / factors)) / ratio - 1).min() <= 0.03
+        if near_split:
+            continue  # reported as a suspected split
+        hits.append(i)
+    if not hits:
+        return None
+    examples = [f"{pd.Timestamp(sessions[i + 1]).date()} ({np.expm1(r[i]):+.1%})" for i in hits]
+    return Finding(
+        FindingKind.SUSPECT_CORPORATE_ACTION,
+        _dates(sessions[np.asarray(hits) + 1]),
+        f"{_plural(len(hits), 'one-session move')} beyond {threshold:.0%} that never reverts "
+        f"(unadjusted spin-off, special dividend or merger?): "
+        + ", ".join(examples[:_SHOWN])
+        + (f" (+{len(hits) - _SHOWN} more)" if len(hits) > _SHOWN else ""),
+    )
+
+
 def _ratio_label(ratio: float) -> str:
     """Name the split a price ratio suggests: 0.5 is a 2:1 split, 4.0 a 1:4 reverse split."""
     if ratio < 1:
@@ -802,6 +851,7 @@ def audit_listing(
     split_tolerance: float = 0.03,
     split_factors: Sequence[float] = DEFAULT_SPLIT_FACTORS,
     revert_tolerance: float = 0.5,
+    corporate_action_move: float | None = None,
 ) -> ListingHealth:
     """Audit one listing's candles against the sessions its calendar expects.
 
@@ -829,6 +879,9 @@ def audit_listing(
         Split factors (> 1); their inverses are included.
     revert_tolerance : float
         A spike reverts when ``|r_t + r_{t+1}| <= revert_tolerance * |r_t|`` with opposite signs.
+    corporate_action_move : float, optional
+        One-session move above which a non-reverting jump is a suspected corporate action
+        (``None``: not checked).
 
     Returns
     -------
@@ -880,6 +933,11 @@ def audit_listing(
             split_tolerance=split_tolerance,
             revert_tolerance=revert_tolerance,
         )
+        if corporate_action_move is not None:
+            action = _corporate_action_finding(
+                in_window, window, threshold=corporate_action_move, zscore=spike_zscore
+            )
+            findings += [action] if action is not None else []
     return ListingHealth.from_findings(
         symbol,
         findings,
@@ -893,15 +951,23 @@ def audit_listing(
 Auditor = Callable[[str, pd.DataFrame, pd.DatetimeIndex], ListingHealth]
 
 
-def auditor_from_settings(settings: DataSettings, *, required_sessions: int) -> Auditor:
+def auditor_from_settings(
+    settings: DataSettings,
+    *,
+    required_sessions: int,
+    asset_classes: Mapping[str, str] | None = None,
+) -> Auditor:
     """Bind :func:`audit_listing` to the thresholds of the manifest's ``data`` section.
 
     Parameters
     ----------
     settings : DataSettings
-        Supplies ``min_days_floor``, ``stale_tolerance_sessions`` and ``spike_zscore``.
+        Supplies ``min_days_floor``, ``stale_tolerance_sessions``, ``spike_zscore`` and
+        ``corporate_action_move`` (per asset class).
     required_sessions : int
         Audited window length (e.g. ``lookback_days`` for the deep pass).
+    asset_classes : mapping, optional
+        Symbol -> asset class, for the corporate-action threshold (unknown: the equity one).
 
     Returns
     -------
@@ -918,8 +984,11 @@ def auditor_from_settings(settings: DataSettings, *, required_sessions: int) -> 
             stale_tolerance_sessions=settings.stale_tolerance_sessions,
             spike_zscore=settings.spike_zscore,
             required_sessions=required_sessions,
+            corporate_action_move=moves.get(classes.get(symbol, "equity"), moves.get("equity")),
         )
 
+    classes = dict(asset_classes or {})
+    moves = dict(settings.corporate_action_move)
     return audit
 
 

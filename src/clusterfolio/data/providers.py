@@ -22,7 +22,7 @@ def make_provider(ctx: RunContext) -> Provider:
     if data.provider is ProviderName.FILES:
         from clusterfolio.data.files import FilesProvider
 
-        return FilesProvider(data.files, root_dir=ctx.resolve_path(data.files.root))
+        return FilesProvider(data.files, root_dir=ctx.project_root)
     if data.provider is ProviderName.TRADINGVIEW:
         from clusterfolio.data.tradingview.provider import TradingViewProvider
 

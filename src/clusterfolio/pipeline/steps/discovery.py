@@ -161,14 +161,20 @@ def run_discovery(ctx: RunContext) -> None:
         table = _local_table(ctx, screens)
         exports = run_scanners(screens, table, as_of=ctx.as_of, run_id=ctx.run_id)
     atomic_write_parquet(ctx.artifact(SCREENER), table)
+    _record_baseline(ctx)
+    by_name = {screen.name: screen for screen in screens}
+    reasons: dict[str, str] = {}
     for export in exports:
         atomic_write_json(ctx.artifact(f"scans/{export.scanner}.json"), export.to_json_dict())
         if export.status is ScanStatus.FAILED:
             ctx.recorder.warn(f"scanner {export.scanner} failed: {export.error}")
             ctx.recorder.decide(export.scanner, "scanner_failed", export.error)
         elif export.status is ScanStatus.EMPTY:
-            ctx.recorder.warn(f"scanner {export.scanner} returned no rows")
-    summary = discovery_summary(exports)
+            reasons[export.scanner] = _why_empty(by_name.get(export.scanner), table)
+            ctx.recorder.warn(
+                f"scanner {export.scanner} returned no rows: {reasons[export.scanner]}"
+            )
+    summary = {**discovery_summary(exports), "empty_reasons": reasons}
     atomic_write_json(ctx.artifact(SUMMARY), summary)
     ctx.recorder.counts.update(
         {
@@ -178,6 +184,31 @@ def run_discovery(ctx: RunContext) -> None:
             "universe": len(table),
         }
     )
+
+
+def _why_empty(screen: Any, table: pd.DataFrame) -> str:
+    from clusterfolio.discovery.why import why_empty
+
+    if screen is None or table.empty:
+        return "no listing to screen" if table.empty else "screen not found"
+    try:
+        return why_empty(screen, table)
+    except Exception as exc:  # the explanation must never fail the step
+        return f"(no explanation: {type(exc).__name__}: {exc})"
+
+
+def _record_baseline(ctx: RunContext) -> None:
+    """Record the baseline replacement the run was started with (``baseline_requested``)."""
+    backtest = ctx.settings.backtest
+    if backtest.baseline_requested and backtest.baseline_requested != backtest.baseline:
+        ctx.recorder.fallback(
+            "baseline",
+            f"backtest.baseline {backtest.baseline_requested} is not in the data: the market "
+            f"baseline is {backtest.baseline} (backtest.baseline_fallback="
+            f"{backtest.baseline_fallback.value})",
+            requested=backtest.baseline_requested,
+            used=backtest.baseline,
+        )
 
 
 def load_exports(ctx: RunContext) -> list[ScanExport]:

@@ -16,9 +16,16 @@ from __future__ import annotations
 import pandas as pd
 
 from clusterfolio.data.calendars import sessions_back
-from clusterfolio.data.health import HealthReport, auditor_from_settings, strict_gate
+from clusterfolio.data.health import (
+    FindingKind,
+    HealthReport,
+    ListingHealth,
+    auditor_from_settings,
+    strict_gate,
+)
 from clusterfolio.data.repair import RepairAction, recover
 from clusterfolio.data.returns import build_matrices
+from clusterfolio.data.source_health import source_markdown, source_report
 from clusterfolio.data.sync import STATE_FILE, SyncState, remembered_fetch
 from clusterfolio.enums import HealthStatus, StepName
 from clusterfolio.errors import HealthError
@@ -55,7 +62,11 @@ def audit_and_recover(ctx: RunContext, *, force_refetch: bool) -> None:
     listings = listings_for(ctx, symbols)
     frames = lake.read_many(symbols, missing_ok=True)
     expected = {s: sessions_back(listings[s].calendar, ctx.as_of, n + 1) for s in symbols}
-    audit = auditor_from_settings(data, required_sessions=n + 1)
+    audit = auditor_from_settings(
+        data,
+        required_sessions=n + 1,
+        asset_classes={s: listings[s].asset_class.value for s in symbols},
+    )
 
     def store(symbol: str, frame: pd.DataFrame) -> None:
         frames[symbol] = frame
@@ -112,7 +123,13 @@ def audit_and_recover(ctx: RunContext, *, force_refetch: bool) -> None:
     kept, excluded = [], {}
     for symbol in symbols:
         health = report[symbol]
-        if health.status is HealthStatus.OK or symbol == baseline:
+        suspect = _corporate_action(health)
+        if suspect and data.strict_health and symbol != baseline:
+            excluded[symbol] = {"status": "SUSPECT_CORPORATE_ACTION", "evidence": suspect}
+            ctx.recorder.decide(symbol, "excluded", "strict_health: " + suspect)
+        elif health.status is HealthStatus.OK or symbol == baseline:
+            if suspect:
+                ctx.recorder.warn(f"{symbol}: SUSPECT_CORPORATE_ACTION kept: {suspect}")
             kept.append(symbol)
             if symbol == baseline and health.status is not HealthStatus.OK:
                 ctx.recorder.warn(
@@ -128,8 +145,15 @@ def audit_and_recover(ctx: RunContext, *, force_refetch: bool) -> None:
     prices, returns = build_matrices(frames, listings, kept, as_of=ctx.as_of, n_sessions=n)
     counts = {str(k.value): int(v) for k, v in report.counts().items()}
     ctx.recorder.counts.update({**counts, "kept": len(kept), "excluded": len(excluded)})
-    atomic_write_json(ctx.artifact(HEALTH_JSON), {**report.to_json_dict(), "repairs": repairs})
-    atomic_write_text(ctx.artifact(HEALTH_MD), report.to_markdown())
+    source = source_report(ctx.provider, symbols)
+    if source is not None:
+        ctx.recorder.counts["source_problems"] = int(source["total"])
+        ctx.recorder.counts["source_listings_affected"] = int(source["listings_affected"])
+    atomic_write_json(
+        ctx.artifact(HEALTH_JSON),
+        {**report.to_json_dict(), "repairs": repairs, **({"source": source} if source else {})},
+    )
+    atomic_write_text(ctx.artifact(HEALTH_MD), report.to_markdown() + source_markdown(source))
     atomic_write_parquet(ctx.artifact(PRICES), prices)
     atomic_write_parquet(ctx.artifact(RETURNS), returns)
     atomic_write_json(
@@ -142,6 +166,13 @@ def audit_and_recover(ctx: RunContext, *, force_refetch: bool) -> None:
             },
             "n_sessions": n,
         },
+    )
+
+
+def _corporate_action(health: ListingHealth) -> str:
+    """The suspected corporate actions of a listing ("" when none)."""
+    return "; ".join(
+        f.detail for f in health.findings if f.kind is FindingKind.SUSPECT_CORPORATE_ACTION
     )
 
 
