@@ -233,10 +233,15 @@ def _orchestrate(
     typer.echo(f"run {ledger.run_id}: {ledger.status.value} ({run_dir})")
     health = ledger.steps.get("health_audit")
     if health is not None and "source_problems" in health.counts:
+        n = {
+            k: int(health.counts.get(f"source_{k}", 0)) for k in ("dropped", "repaired", "guessed")
+        }
         typer.echo(
-            f"data source: {int(health.counts['source_problems'])} problems dropped, repaired or "
-            f"guessed in {int(health.counts.get('source_listings_affected', 0))} audited listings "
-            "(data_health.md, section Source data)"
+            f"data source: {int(health.counts['source_problems'])} problems in "
+            f"{int(health.counts.get('source_listings_affected', 0))} of "
+            f"{int(health.counts.get('kept', 0) + health.counts.get('excluded', 0))} audited "
+            f"listings ({n['dropped']} dropped, {n['repaired']} repaired, {n['guessed']} "
+            "guessed; data_health.md, section Source data)"
         )
     if not quiet:
         from clusterfolio.report.headline import echo_headline

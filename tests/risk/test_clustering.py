@@ -117,6 +117,7 @@ def test_cluster_registry() -> None:
         "NASDAQ:MSFT": "Technology",
         "NASDAQ:NVDA": "Semiconductors",
         "AMEX:GLD": "Commodities",
+        "AMEX:SLV": "Unclassified",  # the enrichment's placeholder counts as no sector
     }
     reg = cluster_registry(
         returns, labels, lead_scores=scores, fragility=fragility, sectors=sectors
@@ -132,7 +133,8 @@ def test_cluster_registry() -> None:
     assert tech.sector_homogeneity == pytest.approx(2 / 3)
     assert tech.dominant_sector == "Technology"
     assert metals.sector_homogeneity == pytest.approx(0.5)
-    assert crypto.sector_homogeneity == 0.0 and crypto.dominant_sector is None
+    # no member has a sector: Unclassified, with no homogeneity (never 1.0)
+    assert crypto.sector_homogeneity is None and crypto.dominant_sector == "Unclassified"
 
     corr = intersection_correlation(returns[list(tech.members)], min_overlap=20).to_numpy()
     assert tech.mean_intra_correlation == pytest.approx(corr[np.triu_indices(3, k=1)].mean())

@@ -79,10 +79,14 @@ def source_markdown(report: dict[str, Any] | None) -> str:
     """The ``Source data`` section of ``data_health.md`` ("" when there is no report)."""
     if report is None:
         return ""
-    lines = [
-        "",
-        f"## Source data ({report['provider']} provider: {report['root']})",
-        "",
+    lines = ["", f"## Source data ({report['provider']} provider: {report['root']})", ""]
+    if not report["by_action"]:
+        lines.append(
+            "Nothing was dropped, repaired or guessed while reading the files of the audited "
+            "listings, and every file found was used."
+        )
+        return "\n".join(lines) + "\n"
+    lines += [
         f"{report['total']} problems in {report['listings_affected']} audited listings were "
         "handled while reading the files (every one, per listing and session, in "
         "`data_health.json` under `source`):",

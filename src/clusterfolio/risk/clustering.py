@@ -286,14 +286,18 @@ def _lead(members: Sequence[str], scores: Mapping[str, float] | None) -> str:
     return min(members, key=key)
 
 
+#: The sector of a listing whose sector nobody stated (enrichment's placeholder).
+UNCLASSIFIED = "Unclassified"
+
+
 def _sector_stats(
     members: Sequence[str], sectors: Mapping[str, str] | None
 ) -> tuple[float | None, str | None]:
     if sectors is None:
         return None, None
-    known = [sectors[m] for m in members if sectors.get(m)]
+    known = [sectors[m] for m in members if sectors.get(m) and sectors[m] != UNCLASSIFIED]
     if not known:
-        return 0.0, None
+        return None, UNCLASSIFIED  # no member has a sector: no homogeneity to speak of
     counts = Counter(known)
     top = max(counts.values())
     dominant = min(s for s, c in counts.items() if c == top)
