@@ -105,13 +105,9 @@ def _folder(tmp: Path, tickers: list[str], end: str = "2022-06-30") -> Path:
 
 
 def test_plan_on_a_plain_folder(tmp_path: Path) -> None:
+    root = str(_folder(tmp_path, ["VOO", "XYZ"]))
     settings = Settings.model_validate(
-        {
-            "data": {
-                "provider": "files",
-                "files": {"root": str(_folder(tmp_path, ["VOO", "XYZ"])), "patterns": ["*.csv"]},
-            }
-        }  # fmt: skip
+        {"data": {"provider": "files", "files": {"root": root, "patterns": ["*.csv"]}}}
     )
     plan = plan_files_run(settings, Path("/"), None)
     assert plan.overrides == ["backtest.baseline=AMEX:VOO", "backtest.baseline_requested=AMEX:SPY"]
