@@ -149,8 +149,8 @@ def audit_and_recover(ctx: RunContext, *, force_refetch: bool) -> None:
     if source is not None:
         ctx.recorder.counts["source_problems"] = int(source["total"])
         ctx.recorder.counts["source_listings_affected"] = int(source["listings_affected"])
-        for action in ("dropped", "repaired", "guessed"):
-            ctx.recorder.counts[f"source_{action}"] = int(source["by_action"].get(action, 0))
+        for what in ("dropped", "repaired", "guessed"):
+            ctx.recorder.counts[f"source_{what}"] = int(source["by_action"].get(what, 0))
     atomic_write_json(
         ctx.artifact(HEALTH_JSON),
         {**report.to_json_dict(), "repairs": repairs, **({"source": source} if source else {})},
