@@ -53,7 +53,8 @@ Conventions of the audit
 - *Suspected corporate action*: a one-session move ``|close_t / close_{t-1} - 1|`` beyond the
   listing class's threshold (``data.corporate_action_move``: 40% for equities and funds, 75%
   for crypto by default) that is neither a spike nor a suspected split and does not revert
-  within :data:`REVERT_SESSIONS` sessions (the close never comes back within half the move):
+  within :data:`REVERT_SESSIONS` sessions (the close never comes back within half the move,
+  and the move does not bring it back to a level of the sessions just before):
   an unadjusted spin-off, special dividend or merger. The listing stays ``OK`` and is listed
   with the date and the size; ``strict_health`` excludes it from the implementation universe.
 """
@@ -807,8 +808,11 @@ def _corporate_action_finding(
     hits = []
     for i in big:
         after = logs[i + 2 : i + 2 + REVERT_SESSIONS] - logs[i]
-        if after.size and (np.abs(after) <= 0.5 * abs(r[i])).any():
-            continue  # comes back: a spike or a bad print, not a new level
+        before = logs[i + 1] - logs[max(0, i - REVERT_SESSIONS) : i]
+        if (after.size and (np.abs(after) <= 0.5 * abs(r[i])).any()) or (
+            before.size and (np.abs(before) <= 0.5 * abs(r[i])).any()
+        ):
+            continue  # goes back, or back to a recent level: a spike or a bad print
         ratio = float(np.exp(r[i]))
         near_split = np.abs(np.concatenate((factors, 1 / factors)) / ratio - 1).min() <= 0.03
         if near_split:
