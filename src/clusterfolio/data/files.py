@@ -3,7 +3,8 @@
 Discovery
 ---------
 Files are found with ``settings.patterns`` (glob patterns, ``**`` allowed) under
-``settings.root`` (relative to ``root_dir`` unless absolute), in pattern order then path order.
+``settings.root`` (resolved once, against ``root_dir`` unless absolute: the Makefile's ``DATA``
+is made absolute from the current directory), in pattern order then path order.
 Each file's format is recognised from its name and first lines
 (:func:`clusterfolio.data.formats.detect_format`); a file that is empty, unreadable or of no
 known format is reported in :meth:`FilesProvider.problems` and skipped. Metadata tables beside
@@ -27,12 +28,17 @@ Symbols
     pair (``ETHBTC`` -> ETH / BTC). Crypto, 24/7 calendar.
 ``yahoo_fx`` (``forex/yahoo/EURUSD=X.csv.gz``)
     ``FX_IDC:<PAIR>``, forex, 24/5 calendar.
-Files named like lakehouse files (``BINANCE_BTCUSDT_1d.parquet``, also ``.csv``)
-    The name is the symbol (:func:`clusterfolio.data.lakehouse.filename_to_symbol`); the class
-    comes from the exchange (crypto venues, ``FX_IDC``/``FX``/``OANDA``/``FXCM``, ``LSE``) or
-    the folder (``crypto``, ``forex``, ``etfs``, ``bonds``, ...), else equity.
-Other generic files
-    ``<default_exchange>:<FILE STEM>`` (default exchange ``FILES``), class as above.
+Any other file (``AAPL.csv``, ``AAPL_1d.parquet``, ``NYSE_AAPL_1d.csv``, ``NYSE:AAPL.csv``)
+    Its layout is detected (:mod:`clusterfolio.data.layouts`: one listing, a long file with a
+    symbol column, or a wide file of closes) and recorded. The exchange and the ticker come
+    from the file name or the key (:mod:`clusterfolio.data.naming`), completed by a metadata
+    sidecar ``listings.csv`` in the folder or above it (:mod:`clusterfolio.data.sidecar`),
+    ``settings.default_exchange`` and the symbol grammar (:mod:`clusterfolio.data.inference`);
+    every inference is an ``inferred`` issue of the listing. Files that are not data (no
+    ``.csv``/``.parquet``/``.gz``/``.txt`` suffix) are ``ignored``.
+The equal-weighted universe
+    :data:`~clusterfolio.data.baseline.UNIVERSE_SYMBOL` is served by :meth:`candles` and
+    :meth:`metadata` (a possible market baseline), not listed by :meth:`listings`.
 
 Two files giving the same symbol: a file named after its symbol (a candle cache) wins over a
 vendor export, then the first discovered; the other is reported as ``duplicate_listing`` and
@@ -133,8 +139,9 @@ class FileSource:
 class FileReport:
     """Summary of one discovered file: what it gave and what was wrong with it.
 
-    ``status`` is ``listed`` (serves a listing), ``shadowed`` (another file serves the same
-    symbol), ``metadata`` (a universe table), ``skipped`` (not a readable candle file) or
+    ``status`` is ``listed`` (serves one listing, or several for a long or wide file),
+    ``shadowed`` (another file serves the same symbol), ``metadata`` (a universe table or a
+    sidecar), ``ignored`` (not a data file), ``skipped`` (not a readable candle file) or
     ``failed`` (parsing failed).
     """
 
@@ -520,14 +527,19 @@ class FilesProvider:
         self, path: Path, fmt: SourceFormat | None, calendar: CalendarKind | None
     ) -> ParsedFile | FileFormatError:
         with self._lock:
-            if path not in self._parsed:
-                try:
-                    self._parsed[path] = read_candle_file(
-                        path, fmt, column_map=self.settings.column_map, calendar=calendar
-                    )
-                except FileFormatError as exc:
-                    self._parsed[path] = exc
-            return self._parsed[path]
+            if path in self._parsed:
+                return self._parsed[path]
+        # parsed outside the lock, so that threads read several files at once; a file read
+        # twice by two threads gives the same result, and the first one stored is kept
+        result: ParsedFile | FileFormatError
+        try:
+            result = read_candle_file(
+                path, fmt, column_map=self.settings.column_map, calendar=calendar
+            )
+        except FileFormatError as exc:
+            result = exc
+        with self._lock:
+            return self._parsed.setdefault(path, result)
 
     def read_file(self, path: str | Path) -> ParsedFile:
         """Parse one file (cached), whether or not it serves a listing.

@@ -506,6 +506,19 @@ _SLASHED = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})")
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
 
+def _iso_days(items: list[str]) -> np.ndarray | None:
+    """Fast path: every text is exactly ``YYYY-MM-DD`` (None when one is not, or is no date)."""
+    try:
+        days = np.array(items, dtype="datetime64[D]")
+    except ValueError:
+        return None
+    if np.isnat(days).any() or any(
+        len(t) != 10 or t[4] != "-" for t in items[:: max(1, len(items) // 50)]
+    ):
+        return None
+    return days.astype("datetime64[ns]")
+
+
 def _text_to_sessions(
     texts: Sequence[str] | np.ndarray, dayfirst: bool | None = None
 ) -> np.ndarray:
@@ -519,6 +532,9 @@ def _text_to_sessions(
     out = np.full(len(items), np.datetime64("NaT"), dtype="datetime64[ns]")
     if not items:
         return out
+    fast = _iso_days(items)
+    if fast is not None:
+        return fast
     if sum("/" in t[:10] for t in items) * 2 > len(items):
         parts = [_SLASHED.match(t) for t in items]
         ok = np.array([m is not None for m in parts], dtype=bool)
@@ -875,6 +891,8 @@ def _sessions_from_any(
             else array.astype("datetime64[ns]")
         )
     texts = [str(v).strip() for v in array]
+    if texts and all(len(t) >= 10 and t[4] == "-" for t in texts[:5]):
+        return _text_to_sessions(texts)  # ISO dates: no unix or compact numbers to look for
     numeric = _numbers(texts)
     finite = numeric[np.isfinite(numeric)]
     if (

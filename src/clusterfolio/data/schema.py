@@ -84,6 +84,14 @@ def empty_candles() -> pd.DataFrame:
     )
 
 
+def _canonical_session(column: pd.Series) -> bool:
+    """Whether sessions are already naive ``datetime64[ns]`` at midnight (nothing to convert)."""
+    if column.dtype != np.dtype("datetime64[ns]"):
+        return False
+    ticks = column.to_numpy().view("int64")
+    return bool((ticks % 86_400_000_000_000 == 0).all())
+
+
 def validate_candles(frame: pd.DataFrame, *, source: str) -> pd.DataFrame:
     """Check and normalise a candle frame, naming ``source`` and the row in every error.
 
@@ -109,14 +117,17 @@ def validate_candles(frame: pd.DataFrame, *, source: str) -> pd.DataFrame:
     if missing:
         raise SchemaError(f"{source}: missing columns {missing} (have {list(frame.columns)})")
     out = frame.loc[:, list(CANDLE_COLUMNS)].copy()
-    try:
-        out["session"] = pd.to_datetime(out["session"]).dt.tz_localize(None).dt.normalize()
-    except (ValueError, TypeError) as exc:
-        raise SchemaError(f"{source}: column 'session' is not a date ({exc})") from exc
-    if out["session"].dt.tz is not None:  # pragma: no cover - defensive
-        out["session"] = out["session"].dt.tz_localize(None)
-    out["session"] = out["session"].astype("datetime64[ns]")
+    if not _canonical_session(out["session"]):
+        try:
+            out["session"] = pd.to_datetime(out["session"]).dt.tz_localize(None).dt.normalize()
+        except (ValueError, TypeError) as exc:
+            raise SchemaError(f"{source}: column 'session' is not a date ({exc})") from exc
+        if out["session"].dt.tz is not None:  # pragma: no cover - defensive
+            out["session"] = out["session"].dt.tz_localize(None)
+        out["session"] = out["session"].astype("datetime64[ns]")
     for col in ("open", "high", "low", "close", "volume"):
+        if out[col].dtype == np.float64:
+            continue  # already canonical (the common case: a cleaned or stored frame)
         try:
             out[col] = pd.to_numeric(out[col], errors="raise").astype("float64")
         except (ValueError, TypeError) as exc:
