@@ -151,3 +151,21 @@ def test_m6_plan_uses_ivv_and_its_last_session(shared_data: Path) -> None:
     plan = plan_files_run(settings, Path("/"), None)
     assert "backtest.baseline=AMEX:IVV" in plan.overrides
     assert plan.as_of == date(2022, 4, 13)
+
+
+def test_makefile_data_is_relative_to_the_current_directory(repo_root: Path) -> None:
+    """``make daily-run DATA=rel`` passes the folder made absolute from where make runs."""
+    import shutil
+    import subprocess
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    out = subprocess.run(
+        ["make", "-n", "--no-print-directory", "daily-run", "PROVIDER=files", "DATA=my/prices"],
+        cwd=repo_root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert f"data.files.root={repo_root / 'my/prices'}" in out
+    assert 'data.files.patterns=["**/*"]' in out and "data.provider=files" in out

@@ -122,3 +122,21 @@ def test_threshold_per_asset_class_from_settings() -> None:
     assert any(f.kind is FindingKind.SUSPECT_CORPORATE_ACTION for f in equity.findings)
     assert equity.ok  # kept by default, listed in the report
     assert not any(f.kind is FindingKind.SUSPECT_CORPORATE_ACTION for f in crypto.findings)
+
+
+def test_suspects_listed_for_the_strict_gate() -> None:
+    from clusterfolio.data.health import HealthReport, corporate_action_suspects
+
+    rng = np.random.default_rng(6)
+    calm = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, 120)))
+    cut = calm.copy()
+    cut[60:] *= 0.45
+    audit = auditor_from_settings(DataSettings(min_days_floor=10), required_sessions=120)
+    frames = {"NYSE:CUT": _candles(cut), "NYSE:CALM": _candles(calm)}
+    report = HealthReport(
+        tuple(audit(s, f, pd.DatetimeIndex(f["session"])) for s, f in frames.items())
+    )
+    suspects = corporate_action_suspects(report)
+    assert list(suspects) == ["NYSE:CUT"] and "never reverts" in suspects["NYSE:CUT"]
+    assert report["NYSE:CUT"].ok  # listed, kept unless strict_health
+    assert "SUSPECT_CORPORATE_ACTION" in report.to_markdown()

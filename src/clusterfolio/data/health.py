@@ -1140,3 +1140,19 @@ def strict_gate(
             + "\n".join(f"  - {p}" for p in problems)
         )
     return problems
+
+
+def corporate_action_suspects(report: HealthReport) -> dict[str, str]:
+    """``symbol -> evidence`` of the listings with a suspected corporate action.
+
+    They stay in the implementation universe by default (their status is ``OK``); the health
+    step excludes them under ``strict_health`` (never the market baseline).
+    """
+    out: dict[str, str] = {}
+    for health in report.listings:
+        found = [
+            f.detail for f in health.findings if f.kind is FindingKind.SUSPECT_CORPORATE_ACTION
+        ]
+        if found:
+            out[health.symbol] = "; ".join(found)
+    return out

@@ -17,10 +17,9 @@ import pandas as pd
 
 from clusterfolio.data.calendars import sessions_back
 from clusterfolio.data.health import (
-    FindingKind,
     HealthReport,
-    ListingHealth,
     auditor_from_settings,
+    corporate_action_suspects,
     strict_gate,
 )
 from clusterfolio.data.repair import RepairAction, recover
@@ -121,9 +120,10 @@ def audit_and_recover(ctx: RunContext, *, force_refetch: bool) -> None:
         )
     problems = strict_gate(report, strict=data.strict_health)
     kept, excluded = [], {}
+    suspects = corporate_action_suspects(report)
     for symbol in symbols:
         health = report[symbol]
-        suspect = _corporate_action(health)
+        suspect = suspects.get(symbol, "")
         if suspect and data.strict_health and symbol != baseline:
             excluded[symbol] = {"status": "SUSPECT_CORPORATE_ACTION", "evidence": suspect}
             ctx.recorder.decide(symbol, "excluded", "strict_health: " + suspect)
@@ -168,13 +168,6 @@ def audit_and_recover(ctx: RunContext, *, force_refetch: bool) -> None:
             },
             "n_sessions": n,
         },
-    )
-
-
-def _corporate_action(health: ListingHealth) -> str:
-    """The suspected corporate actions of a listing ("" when none)."""
-    return "; ".join(
-        f.detail for f in health.findings if f.kind is FindingKind.SUSPECT_CORPORATE_ACTION
     )
 
 
