@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from clusterfolio.data.files import FilesProvider, split_pair
+from clusterfolio.data.files import FilesProvider
 from clusterfolio.data.formats import (
     FileFormatError,
     FileIssue,
@@ -23,6 +23,7 @@ from clusterfolio.data.formats import (
 )
 from clusterfolio.data.provider import Provider
 from clusterfolio.data.schema import CANDLE_COLUMNS
+from clusterfolio.data.vendors import split_pair
 from clusterfolio.enums import AssetClass, CalendarKind
 from clusterfolio.errors import ProviderError, UnknownSymbolError
 from clusterfolio.manifest import FilesSettings

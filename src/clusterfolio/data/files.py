@@ -47,9 +47,7 @@ stays readable with :meth:`FilesProvider.read_file`.
 
 from __future__ import annotations
 
-import csv
 import glob
-import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -78,39 +76,17 @@ from clusterfolio.data.naming import DATA_SUFFIXES, NameGuess, name_from_file, s
 from clusterfolio.data.provider import ProviderStats
 from clusterfolio.data.schema import Listing, empty_candles
 from clusterfolio.data.sidecar import SidecarRow, is_sidecar, read_sidecar
+from clusterfolio.data.vendors import (
+    cdd_listing,
+    m6_listing,
+    read_universe_table,
+    split_pair,
+)
 from clusterfolio.enums import AssetClass, CalendarKind, ProviderName
 from clusterfolio.errors import ProviderError, UnknownSymbolError
 from clusterfolio.manifest import FilesSettings
 
-__all__ = ["FileReport", "FileSource", "FilesProvider", "split_pair"]
-
-#: CryptoDataDownload venue (lower-case, as in file and folder names) -> exchange prefix.
-CRYPTO_VENUES: dict[str, str] = {
-    "binance": "BINANCE",
-    "bitfinex": "BITFINEX",
-    "bitstamp": "BITSTAMP",
-    "coinbase": "COINBASE",
-    "kraken": "KRAKEN",
-}
-_CRYPTO_EXCHANGES = frozenset(
-    {*CRYPTO_VENUES.values(), "BYBIT", "OKX", "KUCOIN", "GEMINI", "HUOBI", "BITMEX", "DERIBIT"}
-)
-_FOREX_EXCHANGES = frozenset({"FX_IDC", "FX", "OANDA", "FXCM", "FOREXCOM", "SAXO"})
-#: Quote currencies recognised at the end of a pair, longest first.
-QUOTES: tuple[str, ...] = (
-    "USDT", "USDC", "BUSD", "TUSD", "FDUSD", "USD", "EUR", "GBP", "JPY", "CHF", "CAD", "AUD",
-    "NZD", "CNY", "TRY", "BTC", "ETH", "BNB", "DAI",
-)  # fmt: skip
-_PAIR = re.compile(r"^[A-Z0-9]{4,20}$")
-
-
-def split_pair(pair: str) -> tuple[str, str]:
-    """Split ``ETHBTC`` into ``("ETH", "BTC")`` using :data:`QUOTES`; ``("", "")`` if unknown."""
-    pair = pair.upper().replace("/", "").replace("-", "")
-    for quote in QUOTES:
-        if pair.endswith(quote) and len(pair) > len(quote):
-            return pair[: -len(quote)], quote
-    return "", ""
+__all__ = ["FileReport", "FileSource", "FilesProvider"]
 
 
 def _key_guess(key: str) -> NameGuess:
@@ -353,52 +329,36 @@ class FilesProvider:
 
     # -- listing inference ---------------------------------------------------------------
 
+    def _report(
+        self, path: Path, row: int | None, kind: IssueKind, detail: str, severity: Severity
+    ) -> None:
+        self._issue(path, row, kind, detail, severity)
+
     def _universe(self, folder: Path) -> dict[str, dict[str, str]]:
-        if folder in self._universes:
-            return self._universes[folder]
-        table: dict[str, dict[str, str]] = {}
-        for path in sorted(folder.glob("*")):
-            if not (
-                path.is_file()
-                and "universe" in path.name.lower()
-                and path.name.lower().endswith(".csv")
-            ):
-                continue
-            try:
-                with path.open("r", encoding="utf-8-sig", newline="") as handle:
-                    for line, row in enumerate(csv.DictReader(handle), start=2):
-                        symbol = (row.get("symbol") or "").strip()
-                        if not symbol:
-                            self._issue(
-                                path,
-                                line,
-                                IssueKind.METADATA,
-                                "row without a symbol: ignored",
-                                Severity.WARNING,
-                            )
-                            continue
-                        table.setdefault(
-                            symbol, {k.strip(): (v or "").strip() for k, v in row.items() if k}
-                        )
-            except (OSError, csv.Error, UnicodeError) as exc:
-                self._issue(
-                    path,
-                    None,
-                    IssueKind.UNREADABLE,
-                    f"metadata table unreadable ({exc})",
-                    Severity.WARNING,
-                )
-        self._universes[folder] = table
-        return table
+        if folder not in self._universes:
+            self._universes[folder] = read_universe_table(folder, self._report)
+        return self._universes[folder]
 
     def _infer_source(self, path: Path, fmt: SourceFormat) -> FileSource:
         rel = self._relpath(path)
         extra = {"source": rel, "format": fmt.value}
         stem = strip_data_suffixes(path.name)
         if fmt is SourceFormat.M6:
-            return FileSource(path, rel, fmt, self._m6_listing(path, stem, extra))
+            return FileSource(
+                path,
+                rel,
+                fmt,
+                m6_listing(
+                    path,
+                    stem,
+                    extra,
+                    table=self._universe(path.parent),
+                    overrides=self.exchange_overrides,
+                    report=self._report,
+                ),
+            )
         if fmt is SourceFormat.CRYPTODATADOWNLOAD:
-            listing = self._cdd_listing(path, stem, extra)
+            listing = cdd_listing(path, stem, extra, self._report)
             if listing is not None:
                 return FileSource(path, rel, fmt, listing)
         if fmt is SourceFormat.YAHOO_FX:
@@ -446,74 +406,6 @@ class FilesProvider:
         for note in inferred.notes:
             self._issue(path, None, IssueKind.INFERRED, f"{symbol}: {note}", Severity.INFO, symbol)
         return FileSource(path, rel, fmt, inferred.listing, inferred.named, key)
-
-    def _m6_listing(self, path: Path, ticker: str, extra: dict[str, str]) -> Listing:
-        meta = self._universe(path.parent).get(ticker)
-        if meta is None:
-            self._issue(
-                path, None, IssueKind.METADATA,
-                f"{ticker} is not in a universe table beside the file: class and sector unknown",
-                Severity.INFO,
-            )  # fmt: skip
-            meta = {}
-        kind = meta.get("class", "").lower()
-        sector = meta.get("GICS_sector/ETF_type", "")
-        industry = meta.get("GICS_industry/ETF_subtype", "")
-        if kind == "etf":
-            asset_class = {
-                "fixed income": AssetClass.BOND,
-                "commodities": AssetClass.COMMODITY,
-            }.get(sector.lower(), AssetClass.ETF)
-        else:
-            asset_class = AssetClass.EQUITY
-        london = ticker.upper().endswith(".L")
-        clean = ticker[:-2] if london else ticker
-        clean = clean.replace("-", ".").upper()
-        if ticker in self.exchange_overrides:
-            exchange = self.exchange_overrides[ticker]
-        elif london:
-            exchange = "LSE"
-        else:
-            exchange = "NYSE" if asset_class is AssetClass.EQUITY and kind != "etf" else "AMEX"
-        if meta:
-            extra = {**extra, "vendor_ticker": ticker, "vendor_class": meta.get("class", "")}
-        return Listing(
-            symbol=f"{exchange}:{clean}", asset_class=asset_class,
-            calendar=CalendarKind.LSE if exchange == "LSE" else CalendarKind.NYSE,
-            description=meta.get("name", ""), sector=sector, industry=industry, extra=extra,
-        )  # fmt: skip
-
-    def _cdd_listing(self, path: Path, stem: str, extra: dict[str, str]) -> Listing | None:
-        tokens = stem.split("_")
-        folder = path.parent.name.lower()
-        venue = next((t.lower() for t in tokens if t.lower() in CRYPTO_VENUES), None)
-        if venue is None:
-            venue = next((v for v in CRYPTO_VENUES if folder.startswith(v)), None)
-        pair = next(
-            (
-                t.upper()
-                for t in tokens
-                if t.lower() not in CRYPTO_VENUES and _PAIR.match(t.upper())
-            ),
-            None,
-        )
-        if venue is None or pair is None:
-            self._issue(
-                path, None, IssueKind.METADATA,
-                "cannot tell the venue and the pair from the file name: treated as a generic file",
-                Severity.INFO,
-            )  # fmt: skip
-            return None
-        futures = "futures" in (t.lower() for t in tokens) or "futures" in folder
-        base, quote = split_pair(pair)
-        exchange = CRYPTO_VENUES[venue]
-        extra = {**extra, "venue": venue, "contract": "perpetual" if futures else "spot"}
-        return Listing(
-            symbol=f"{exchange}:{pair}{'.P' if futures else ''}", asset_class=AssetClass.CRYPTO,
-            calendar=CalendarKind.CRYPTO_24_7,
-            description=f"{base}/{quote} {'perpetual' if futures else 'spot'} on {exchange}" if base else pair,
-            base=base, quote=quote, extra=extra,
-        )  # fmt: skip
 
     # -- parsing ---------------------------------------------------------------------------
 
