@@ -56,3 +56,27 @@ def test_the_filter_that_leaves_none_is_named() -> None:
     assert why_empty(screen, _table()) == (
         "filter RSI less 30 leaves none of the 4 listings in its universe"
     )
+
+
+def test_the_filter2_tree_that_leaves_none_is_described() -> None:
+    screen = Screen.model_validate(
+        {
+            "name": "s",
+            "asset_class": "equity",
+            "request": {
+                "markets": ["america"],
+                "columns": ["close"],
+                "filter2": {
+                    "operator": "or",
+                    "operands": [
+                        {"expression": {"left": "RSI", "operation": "less", "right": 30}},
+                        {"expression": {"left": "close", "operation": "greater", "right": 99}},
+                    ],
+                },
+            },
+        }
+    )
+    assert why_empty(screen, _table()) == (
+        "filter2 (RSI less 30 or close greater 99) leaves none of the 4 listings that pass its "
+        "other filters (4 in its universe)"
+    )

@@ -3,15 +3,17 @@
 In order: no listing in the screen's universe (markets, asset class, types), then a field the
 screen needs that is absent for every listing of its universe (``needs market_cap_basic: absent
 for 505 of 505 listings``; a field absent for only some listings is named with its count),
-then the first filter that leaves no listing.
+then the first filter that leaves no listing, then the ``filter2`` tree.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from clusterfolio.discovery.evaluate import _Evaluator, universe_mask
-from clusterfolio.discovery.screens import Screen
+from clusterfolio.discovery.screens import Filter2Expression, Screen
 
 __all__ = ["why_empty"]
 
@@ -62,4 +64,21 @@ def why_empty(screen: Screen, table: pd.DataFrame) -> str:
                 f"filter {expr.left} {expr.operation} {expr.right!r} leaves none of the "
                 f"{n} listings in its universe{extra}"
             )
+    tree = screen.request.filter2
+    if tree is not None and not (mask & evaluator.tree(tree)).any():
+        return (
+            f"filter2 ({_describe(tree)}) leaves none of the {int(mask.sum())} listings that "
+            f"pass its other filters ({n} in its universe)"
+        )
     return f"no listing of the {n} in its universe passes its filters"
+
+
+def _describe(node: Any) -> str:
+    parts = []
+    for operand in node.operands:
+        if isinstance(operand, Filter2Expression):
+            expr = operand.expression
+            parts.append(f"{expr.left} {expr.operation} {expr.right!r}")
+        else:
+            parts.append(f"({_describe(operand.operation)})")
+    return f" {node.operator} ".join(parts)
