@@ -140,3 +140,13 @@ def test_suspects_listed_for_the_strict_gate() -> None:
     assert list(suspects) == ["NYSE:CUT"] and "never reverts" in suspects["NYSE:CUT"]
     assert report["NYSE:CUT"].ok  # listed, kept unless strict_health
     assert "SUSPECT_CORPORATE_ACTION" in report.to_markdown()
+
+
+def test_a_clean_source_says_so(tmp_path: Path) -> None:
+    days = pd.bdate_range("2022-01-03", periods=5).strftime("%Y-%m-%d")
+    pd.DataFrame({"date": days, "close": [1.0, 2, 3, 4, 5]}).to_csv(tmp_path / "X.csv", index=False)
+    (tmp_path / "listings.csv").write_text("symbol,exchange,asset_class\nX,NYSE,equity\n")
+    provider = FilesProvider(FilesSettings(root=str(tmp_path), patterns=["X.csv"]), Path("/"))
+    report = source_report(provider, ["NYSE:X"])
+    assert report is not None and report["by_action"] == {"repaired": 1}  # close-only: noted
+    assert "close-only" in report["by_listing"]["NYSE:X"][0]["detail"]
