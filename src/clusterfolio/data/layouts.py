@@ -222,6 +222,21 @@ def _parsed(
     return ParsedFile(path, fmt, frame, issues.items, info)
 
 
+def _symbol_codes(column: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Codes of the symbols of a long file (-1: no symbol) and the symbols, each stripped once.
+
+    Symbols that differ only by surrounding spaces are one symbol.
+    """
+    raw_codes, raw_uniques = pd.factorize(column, use_na_sentinel=True)
+    names: dict[str, int] = {}
+    remap = np.full(len(raw_uniques) + 1, -1, dtype=np.int64)  # last slot: the NaN sentinel
+    for i, value in enumerate(raw_uniques):
+        text = str(value).strip()
+        if text:
+            remap[i] = names.setdefault(text, len(names))
+    return remap[raw_codes], list(names)
+
+
 def _read_long(
     path: Path, fmt: SourceFormat, info: LayoutInfo, names: Sequence[str],
     column_map: Mapping[str, str], calendar_of: Callable[[str], CalendarKind | None],
@@ -233,18 +248,16 @@ def _read_long(
         [volume] if volume else [])]))  # fmt: skip
     frame = _read_frame(path, usecols, column_map, [session_col, info.symbol_column])
     file_issues = _Issues(str(path))
-    raw_keys = frame[info.symbol_column]
-    keys = raw_keys.astype(str).str.strip()
-    blank = raw_keys.isna() | (keys == "")
+    codes, uniques = _symbol_codes(frame[info.symbol_column])
+    blank = codes < 0
     if blank.any():
-        first = int(frame.index[np.flatnonzero(blank.to_numpy())[0]])
+        first = int(frame.index[np.flatnonzero(blank)[0]])
         file_issues.add(first, IssueKind.BAD_ROW, f"{int(blank.sum())} rows without a symbol "
                         f"(first at row {first}): dropped")  # fmt: skip
     rows = frame.index.to_numpy(dtype=np.int64)
     session = _sessions(frame[session_col], file_issues)
     matrix = np.column_stack([_numbers(frame[c]) for c in prices])
     vol = _numbers(frame[volume]) if volume else np.zeros(len(frame))
-    codes, uniques = pd.factorize(keys.where(~blank, None), use_na_sentinel=True)
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
     out: dict[str, ParsedFile] = {}

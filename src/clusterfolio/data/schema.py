@@ -116,7 +116,10 @@ def validate_candles(frame: pd.DataFrame, *, source: str) -> pd.DataFrame:
     missing = [c for c in CANDLE_COLUMNS if c not in frame.columns]
     if missing:
         raise SchemaError(f"{source}: missing columns {missing} (have {list(frame.columns)})")
-    out = frame.loc[:, list(CANDLE_COLUMNS)].copy()
+    if tuple(frame.columns) == CANDLE_COLUMNS:
+        out = frame.copy()
+    else:
+        out = frame.loc[:, list(CANDLE_COLUMNS)].copy()
     if not _canonical_session(out["session"]):
         try:
             out["session"] = pd.to_datetime(out["session"]).dt.tz_localize(None).dt.normalize()
@@ -132,7 +135,7 @@ def validate_candles(frame: pd.DataFrame, *, source: str) -> pd.DataFrame:
             out[col] = pd.to_numeric(out[col], errors="raise").astype("float64")
         except (ValueError, TypeError) as exc:
             raise SchemaError(f"{source}: column {col!r} is not numeric ({exc})") from exc
-    prices = out.loc[:, list(PRICE_COLUMNS)].to_numpy()
+    prices = np.column_stack([out[c].to_numpy() for c in PRICE_COLUMNS])
     bad = ~np.isfinite(prices) | (prices <= 0)
     if bad.any():
         row = int(np.argwhere(bad.any(axis=1))[0][0])
