@@ -44,9 +44,11 @@ def test_real_quirks_per_listing_and_session(provider: FilesProvider) -> None:
 
 @pytest.mark.realdata
 def test_yahoo_decimal_commas_and_m6_clean(provider: FilesProvider) -> None:
-    report = source_report(provider, ["FX_IDC:USDTRY", "AMEX:IVV"])
+    report = source_report(provider, ["FX_IDC:USDTRY", "AMEX:IVV", "NYSE:AMZN"])
     assert report is not None
     assert "AMEX:IVV" not in report["by_listing"]  # M6 files are clean
+    (amzn,) = report["by_listing"]["NYSE:AMZN"]  # a Nasdaq stock: the exchange is a guess
+    assert amzn["action"] == "guessed" and "exchange NYSE assumed" in amzn["detail"]
     closes = provider.history("FX_IDC:USDTRY")["close"]
     assert 2.5 < closes.iloc[0] < 3.5  # decimal commas read as decimals, not thousands
 

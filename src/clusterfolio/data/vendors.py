@@ -127,6 +127,13 @@ def m6_listing(
         exchange = "LSE"
     else:
         exchange = "NYSE" if asset_class is AssetClass.EQUITY and kind != "etf" else "AMEX"
+        if exchange == "NYSE":
+            report(
+                path, None, IssueKind.INFERRED,
+                f"NYSE:{clean}: exchange NYSE assumed (the file does not say where a US stock is "
+                "listed; exchange_overrides corrects it)",
+                Severity.INFO,
+            )  # fmt: skip
     if meta:
         extra = {**extra, "vendor_ticker": ticker, "vendor_class": meta.get("class", "")}
     return Listing(
