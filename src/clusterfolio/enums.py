@@ -54,6 +54,7 @@ class StepStatus(StrEnum):
     COMPLETED = "completed"
     SKIPPED = "skipped"
     FAILED = "failed"
+    STALE = "stale"
 
 
 class HealthStatus(StrEnum):

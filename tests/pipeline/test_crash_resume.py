@@ -63,7 +63,7 @@ def _artifacts(root: Path) -> dict[str, bytes]:
     for path in sorted(run_dir.rglob("*")):
         if path.is_file() and path.name not in VOLATILE:
             out[path.relative_to(run_dir).as_posix()] = path.read_bytes()
-    for path in sorted((root / "data" / "lakehouse").glob("*.parquet")):
+    for path in sorted((root / "data" / "lakehouse").glob("*/*.parquet")):
         out["lakehouse/" + path.name] = path.read_bytes()
     return out
 

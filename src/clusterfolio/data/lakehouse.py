@@ -27,7 +27,9 @@ Merging
 * an overlapping session whose values agree (relative tolerance ``1e-9`` on open, high, low,
   close and volume) is left as it is;
 * the **last stored session** may have been written before its session closed (a *partial*
-  bar): a different new bar for it replaces it;
+  bar): only when the file records it as partial (its session was on or after the wall-clock
+  date of the write, ``clusterfolio.partial`` in the Parquet metadata) does a different new bar
+  replace it; a bar written after its session closed is final and a different one is a conflict;
 * any other overlapping session that differs is a **conflict**: the stored bar is kept and the
   conflict (symbol, session, stored and new values) is recorded in the :class:`MergeReport`.
 
@@ -35,6 +37,14 @@ Writes are atomic: the new file is written to a hidden temporary file in the sam
 moved over the old one (``FileSystem.move``; on a local disk the data and the folder are also
 fsync-ed), so a crash leaves either the old or the new file, never a partial one, and a failed
 write removes its temporary file. One process should write a given lakehouse at a time.
+
+Sources
+-------
+A lakehouse built with ``source=KEY`` (see :mod:`clusterfolio.data.source`) stamps every file it
+writes with ``clusterfolio.source=KEY`` and refuses to read or merge a file stamped with another
+key (:class:`SourceMismatchError`, a :class:`CorruptFileError`): one folder, one source.
+:meth:`Lakehouse.quarantine` moves an unreadable file aside with the reason, so it can be
+fetched again while its bytes are kept for inspection.
 
 Missing listings
 ----------------
@@ -56,7 +66,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
@@ -77,6 +87,7 @@ __all__ = [
     "ListingNotStoredError",
     "MergeConflict",
     "MergeReport",
+    "SourceMismatchError",
     "filename_to_symbol",
     "symbol_to_filename",
 ]
@@ -97,6 +108,20 @@ _T = TypeVar("_T")
 
 class ListingNotStoredError(DataError, FileNotFoundError):
     """The lakehouse holds no file for the requested listing (the message names symbol and path)."""
+
+
+class SourceMismatchError(CorruptFileError):
+    """A stored file belongs to another source than the lakehouse reading it."""
+
+
+#: Parquet metadata keys of a candle file.
+META_SOURCE = b"clusterfolio.source"
+META_PARTIAL = b"clusterfolio.partial"
+
+
+def _today() -> date:
+    """The wall-clock date (UTC): a bar of this session or later may still be partial."""
+    return datetime.now(UTC).date()
 
 
 class Coverage(NamedTuple):
@@ -365,13 +390,33 @@ class Lakehouse:
         at most 16; raise it for a remote filesystem, where reads wait on the network).
     durable : bool
         On a local disk, fsync the new file and its folder on every write (default ``True``).
+    source : str
+        Key of the source this folder belongs to (stamped on writes, checked on reads; empty:
+        no check, for tools and tests).
+    quarantine_root : str or Path, optional
+        Where :meth:`quarantine` moves corrupt files (default ``<root>/quarantine``), on the
+        same filesystem.
     """
 
-    def __init__(self, root: str | Path, *, max_workers: int | None = None, durable: bool = True):
+    def __init__(
+        self,
+        root: str | Path,
+        *,
+        max_workers: int | None = None,
+        durable: bool = True,
+        source: str = "",
+        quarantine_root: str | Path | None = None,
+    ):
         self.filesystem, self.root = _resolve_root(root)
         self.uri = str(root)
         self.max_workers = max_workers or min(16, 2 * (os.cpu_count() or 1))
         self.durable = durable
+        self.source = source
+        self.quarantine_root = (
+            _join(self.root, "quarantine")
+            if quarantine_root is None
+            else _resolve_root(quarantine_root)[1]
+        )
 
     def __repr__(self) -> str:
         return f"Lakehouse({self.uri!r})"
@@ -430,7 +475,35 @@ class Lakehouse:
             raise CorruptFileError(
                 f"{path}: schema {table.schema.remove_metadata()} is not the candle schema"
             )
+        stamped = (table.schema.metadata or {}).get(META_SOURCE, b"").decode("ascii", "replace")
+        if self.source and stamped != self.source:
+            raise SourceMismatchError(
+                f"{path}: written by source {stamped or 'unknown'!r}, not by {self.source!r} "
+                "(one folder, one source)"
+            )
         return table
+
+    def partial_session(self, symbol: str) -> date | None:
+        """The stored session recorded as possibly partial when written (``None``: all final)."""
+        table = self._read_table(symbol, columns=["session"])
+        raw = None if table is None else (table.schema.metadata or {}).get(META_PARTIAL)
+        return date.fromisoformat(raw.decode("ascii")) if raw else None
+
+    def quarantine(self, symbol: str, reason: str) -> str:
+        """Move ``symbol``'s file to the quarantine folder with a ``.reason.txt`` beside it.
+
+        Returns
+        -------
+        str
+            The path the file was moved to.
+        """
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        target = _join(self.quarantine_root, f"{symbol_to_filename(symbol)}.{stamp}")
+        self.filesystem.create_dir(self.quarantine_root, recursive=True)
+        with self.filesystem.open_output_stream(f"{target}.reason.txt") as sink:
+            sink.write(f"{symbol}: {reason}\n".encode())
+        self.filesystem.move(self.path(symbol), target)
+        return target
 
     def _missing(self, symbol: str) -> ListingNotStoredError:
         return ListingNotStoredError(f"{symbol}: no candles stored at {self.path(symbol)}")
@@ -544,7 +617,11 @@ class Lakehouse:
         final = self.path(symbol)
         name = symbol_to_filename(symbol)
         tmp = _join(self.root, f"{_TMP_PREFIX}{uuid.uuid4().hex}-{name}.tmp")
-        table = _table_from_frame(frame)
+        last = frame["session"].iloc[-1] if len(frame) else None
+        meta = {META_SOURCE: self.source.encode("ascii")} if self.source else {}
+        if last is not None and pd.Timestamp(last).date() >= _today():
+            meta[META_PARTIAL] = pd.Timestamp(last).date().isoformat().encode("ascii")
+        table = _table_from_frame(frame).replace_schema_metadata(meta or None)
         if self.root:
             self.filesystem.create_dir(self.root, recursive=True)
         try:
@@ -572,8 +649,9 @@ class Lakehouse:
         new : pandas.DataFrame
             Candles with :data:`CANDLE_COLUMNS`, sessions unique and ascending.
         partial_last : bool
-            Treat the last stored session as possibly partial (a different new bar replaces
-            it). When false it is protected like any other stored session.
+            Let a different new bar replace the last stored session when the file records it
+            as partial (written on or before its session's date). When false it is protected
+            like any other stored session.
 
         Returns
         -------
@@ -588,7 +666,9 @@ class Lakehouse:
             The stored file cannot be read; it is left as it is.
         """
         incoming = _check_new(symbol, new)
-        stored = self.read(symbol, missing_ok=True)
+        table = self._read_table(symbol)
+        stored = empty_candles() if table is None else _frame_from_table(table)
+        raw_partial = None if table is None else (table.schema.metadata or {}).get(META_PARTIAL)
         report = MergeReport(symbol=symbol, rows_before=len(stored), rows_after=len(stored))
         if incoming.empty:
             return report
@@ -601,6 +681,9 @@ class Lakehouse:
         s_sess = stored["session"].to_numpy()
         n_sess = incoming["session"].to_numpy()
         last = s_sess[-1]
+        partial_last = partial_last and raw_partial == (
+            pd.Timestamp(last).date().isoformat().encode("ascii")
+        )
         pos = np.searchsorted(s_sess, n_sess)
         pos_clipped = np.minimum(pos, len(s_sess) - 1)
         overlap = s_sess[pos_clipped] == n_sess
