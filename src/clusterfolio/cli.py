@@ -101,12 +101,26 @@ def _disk_error(exc: OSError) -> ClusterfolioError:
 
 
 def _as_of(value: str | None) -> date:
+    """The decision date: a date the calendars cover, never after today."""
+    from clusterfolio.data.calendars import CALENDAR_END, CALENDAR_START
+
+    today = date.today()
     if value is None:
-        return date.today()
+        return today
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise ClusterfolioError(f"--as-of {value!r} is not a date YYYY-MM-DD") from None
+    if day > today:
+        raise ClusterfolioError(
+            f"--as-of {day} is after today ({today}): no bar of that date exists yet"
+        )
+    if not CALENDAR_START <= day <= CALENDAR_END:
+        raise ClusterfolioError(
+            f"--as-of {day} is outside the dates the calendars cover "
+            f"({CALENDAR_START} .. {CALENDAR_END})"
+        )
+    return day
 
 
 def _config_root(root: Path, manifest: Path) -> Path:
