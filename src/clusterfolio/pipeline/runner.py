@@ -58,7 +58,8 @@ __all__ = [
 
 #: Fault-injection hook for the crash-safety tests: ``STEP`` kills the process with SIGKILL
 #: after the step wrote its artifacts but before the ledger records it; ``STEP:N`` kills it
-#: at the N-th progress tick inside the step.
+#: at the N-th progress tick inside the step; ``@start`` kills it once the run folder is
+#: prepared, before its ledger exists.
 KILL_ENV = "CLUSTERFOLIO_KILL_AT"
 DECISION_LOG = "decision_log.jsonl"
 DECISIONS_DIR = "decisions"
@@ -143,6 +144,10 @@ class _Killer:
             self.ticks += 1
             if self.ticks >= self.at_tick:
                 os.kill(os.getpid(), signal.SIGKILL)
+
+    def before_ledger(self) -> None:
+        if self.step == "@start":
+            os.kill(os.getpid(), signal.SIGKILL)
 
     def after_run(self, step: str) -> None:
         if self.step == step and self.at_tick is None:
@@ -340,11 +345,12 @@ class Orchestrator:
             self.registry.get(name)
         run_dir, ledger = self._open(resume, wanted is not None or from_step is not None, wanted)
         run_dir.mkdir(parents=True, exist_ok=True)
+        killer = _Killer()
+        killer.before_ledger()
         ledger.status = StepStatus.RUNNING
         ledger.started_at = ledger.started_at or _now()
         ledger.command = self.command or ledger.command
         ledger.save(run_dir)
-        killer = _Killer()
         ran: set[str] = set()
         failed: BaseException | None = None
         with self._logger(run_dir) as logger:
