@@ -146,7 +146,9 @@ def run(
     from_step: Annotated[
         str | None, typer.Option("--from", help="Rerun from this step on.")
     ] = None,
-    only: Annotated[str | None, typer.Option("--only", help="Run only this step.")] = None,
+    only: Annotated[
+        str | None, typer.Option("--only", help="Run only these steps (comma-separated).")
+    ] = None,
     sets: SetOpt = None,
     manifest: ManifestOpt = DEFAULT_MANIFEST,
     root: RootOpt = Path("."),

@@ -1,10 +1,12 @@
 """Step 1, cleanup: wipe the previous run's portfolio artifacts, keep the cache and the state.
 
-The daily run keeps the candle cache (``<lakehouse>/*_1d.parquet``) and the last implemented
-portfolio (``portfolio_actual_state.json`` and its dated backups), removes the other
-``<lakehouse>/portfolio_*`` artifacts, and prunes run folders beyond ``run.retention`` (the run
-``latest`` points at and the current run are always kept). The full reset is
-:func:`full_reset` (``clusterfolio clean --full``, ``make clean-run``).
+The daily run keeps the candle cache (``<lakehouse>/<source namespace>/*_1d.parquet``) and the
+last implemented portfolio (``portfolio_actual_state.json`` and its dated backups), removes the
+other ``<lakehouse>/portfolio_*`` artifacts, and prunes run folders beyond ``run.retention``
+(complete runs and the others counted apart; the run ``latest`` points at, the newest complete
+run, the accepted run and the current run are always kept). The full reset is
+:func:`full_reset` (``clusterfolio clean --full``, ``make clean-run``): paths inside the project
+only, the accepted state first copied to ``data/state_archive/<UTC time>/``.
 """
 
 from __future__ import annotations
@@ -112,6 +114,13 @@ def run(ctx: RunContext) -> None:
     pruned = prune_runs(runs_dir, keep=ctx.settings.run.retention, protect=protect)
     for run_id in pruned:
         ctx.recorder.decide(run_id, "pruned", f"beyond retention {ctx.settings.run.retention}")
+    legacy = sorted(lake.glob("*_1d.parquet")) if lake.is_dir() else []
+    if legacy:
+        ctx.recorder.warn(
+            f"{len(legacy)} candle files of unknown source lie directly in {lake} (written before "
+            f"each source had its own namespace): no run reads them; the source {ctx.source.namespace} "
+            "fetches its own. They are kept as they are: delete them when no longer wanted"
+        )
     kept_state = (lake / STATE_FILE).exists()
     ctx.recorder.counts.update(
         {"removed": len(removed), "runs_pruned": len(pruned), "state_kept": int(kept_state)}
