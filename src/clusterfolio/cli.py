@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from clusterfolio.errors import ClusterfolioError, ConfigError
+from clusterfolio.errors import ClusterfolioError, ConfigError, disk_error
 
 app = typer.Typer(
     name="clusterfolio",
@@ -90,14 +90,6 @@ def _fail(exc: Exception) -> None:
 
     typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code=int(exit_code_for(exc)))
-
-
-def _disk_error(exc: OSError) -> ClusterfolioError:
-    """One line for a filesystem failure (read-only or full disk, permissions)."""
-    where = f" {exc.filename}" if exc.filename else ""
-    return ClusterfolioError(
-        f"cannot write{where}: {exc.strerror or exc} (read-only or full disk?)"
-    )
 
 
 def _as_of(value: str | None) -> date:
@@ -231,7 +223,7 @@ def _orchestrate(
     except ClusterfolioError as exc:
         _fail(exc)
     except OSError as exc:
-        _fail(_disk_error(exc))
+        _fail(disk_error(exc))
     run_dir = orchestrator.runs_dir / ledger.run_id
     summaries = root.resolve() / resolved.settings.run.summaries_dir
     if as_json:
@@ -400,7 +392,7 @@ def clean(
     except ClusterfolioError as exc:
         _fail(exc)
     except OSError as exc:
-        _fail(_disk_error(exc))
+        _fail(disk_error(exc))
     if archived is not None:
         typer.echo(f"accepted state kept in {archived}")
     typer.echo("removed: " + (", ".join(removed) if removed else "nothing"))

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from clusterfolio.errors import AuditError, ClusterfolioError, PipelineError
+from clusterfolio.errors import AuditError, ClusterfolioError, PipelineError, disk_error
 from clusterfolio.pipeline.lock import ProjectLock, RunLockedError
 
 if TYPE_CHECKING:
@@ -157,6 +157,8 @@ def accept_state_command(
     except PipelineError as exc:  # a failed, running or stale run
         typer.secho(f"accept-state refused: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(code=1) from exc
+    except OSError as exc:  # a read-only or full disk: one line, the state file is untouched
+        raise _error(disk_error(exc)) from exc
     except ClusterfolioError as exc:
         raise _error(exc) from exc
     audit = "reused audit.json" if outcome.verdict.reused else "audited now"

@@ -53,3 +53,11 @@ class AuditError(ClusterfolioError):
 
 class PublishError(ClusterfolioError):
     """Publishing to the Gist failed (access, remote, empty summaries)."""
+
+
+def disk_error(exc: OSError) -> ClusterfolioError:
+    """One line for a filesystem failure (read-only or full disk, permissions), naming the path."""
+    where = f" {exc.filename}" if exc.filename else ""
+    return ClusterfolioError(
+        f"cannot write{where}: {exc.strerror or exc} (read-only or full disk?)"
+    )

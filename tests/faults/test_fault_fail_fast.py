@@ -125,3 +125,34 @@ def test_the_synthetic_provider_never_serves_a_bar_after_today(
     monkeypatch.setattr(synthetic, "datetime", _Clock)
     frame = provider.candles("BINANCE:BTCUSDT", date(2026, 11, 1), AS_OF)
     assert frame["session"].max().date() == today  # as-of 2026-11-20 is a week ahead
+
+
+def test_a_full_disk_during_accept_state_is_one_line_and_keeps_the_state(
+    tmp_path: Path, repo_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "audit"))
+    import audit_factory as af
+
+    import clusterfolio.audit.state as state_module
+
+    af.write_run(tmp_path)
+    manifest = ["--root", str(tmp_path), "--manifest", str(repo_root / "configs/manifest.json")]
+    assert CliRunner().invoke(app, ["accept-state", *manifest]).exit_code == 0
+    lake = tmp_path / "data" / "lakehouse"
+    before = fingerprint(lake)
+
+    def full(path, obj):  # type: ignore[no-untyped-def]
+        raise OSError(28, "No space left on device", str(path))
+
+    monkeypatch.setattr(state_module, "atomic_write_json", full)
+    result = CliRunner().invoke(app, ["accept-state", "--profile", "barbell", *manifest])
+    assert result.exit_code == 2
+    (line,) = result.output.strip().splitlines()
+    assert line.startswith("error: cannot write ") and "No space left on device" in line
+    after = fingerprint(lake)
+    state = "portfolio_actual_state.json"
+    assert after[state] == before[state]  # the accepted state is unchanged
+    assert {k: after[k] for k in before} == before  # nothing stored changed
+    assert set(after.values()) == set(before.values())  # at most a backup copy of it was added

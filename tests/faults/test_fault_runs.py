@@ -25,7 +25,7 @@ from clusterfolio.pipeline.ledger import LEDGER_NAME, RunLedger
 from clusterfolio.pipeline.lock import LOCK_NAME, LockInfo, ProjectLock, RunLockedError
 from clusterfolio.pipeline.registry import Step, StepRegistry
 from clusterfolio.pipeline.runner import Orchestrator
-from clusterfolio.pipeline.steps.cleanup import prune_runs
+from clusterfolio.pipeline.steps.cleanup import accepted_run, prune_runs
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "audit"))
 import audit_factory as af
@@ -154,7 +154,11 @@ def test_retention_counts_failed_runs_apart_and_keeps_accepted_and_last_complete
     _ledger(runs, "r2-complete", StepStatus.COMPLETED, "2")
     _ledger(runs, "r3-failed", StepStatus.FAILED, "3")
     _ledger(runs, "r4-failed", StepStatus.FAILED, "4")
-    removed = prune_runs(runs, keep=1, protect={"r1-accepted", "r4-failed"})
+    lake = tmp_path / "lakehouse"
+    lake.mkdir()
+    (lake / "portfolio_actual_state.json").write_text('{"run_id": "r1-accepted"}')
+    assert accepted_run(lake) == "r1-accepted"
+    removed = prune_runs(runs, keep=1, protect={accepted_run(lake), "r4-failed"})
     assert removed == ["r3-failed"]  # failed runs never crowd out the complete ones
     assert sorted(p.name for p in runs.iterdir()) == ["r1-accepted", "r2-complete", "r4-failed"]
 

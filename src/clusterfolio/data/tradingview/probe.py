@@ -1,7 +1,7 @@
 """One connectivity probe per TradingView provider, with a circuit breaker.
 
-Before its first request the provider opens a TCP connection to the scanner and the chart
-hosts (a few seconds at most). When one cannot be reached (no network, DNS failure, a refused
+Before its first request to a host (the scanner's, the chart's) the provider opens one TCP
+connection to it (a few seconds at most). When one cannot be reached (no network, DNS failure, a refused
 port) the circuit opens: that call and every later one raise the same
 :class:`~clusterfolio.errors.ProviderError` at once, instead of each scanner and each symbol
 retrying for tens of seconds. Nothing was asked, so the lakehouse is untouched.
@@ -34,33 +34,34 @@ class Reachability:
     """
 
     def __init__(self, urls: Sequence[str], timeout_s: float = PROBE_TIMEOUT_S) -> None:
-        self.targets = [_host_port(u) for u in urls]
+        self.urls = list(urls)
         self.timeout_s = timeout_s
         self.error = ""
-        self.checked = False
+        self.reached: set[tuple[str, int]] = set()
 
     @property
     def open(self) -> bool:
         """Whether the circuit is open (the probe failed)."""
         return bool(self.error)
 
-    def check(self) -> None:
-        """Probe once; raise the probe's error on this and every later call when it failed."""
+    def check(self, which: int = 0) -> None:
+        """Probe endpoint ``which`` of :attr:`urls` once; after any failed probe, every call
+        raises that probe's error (the circuit is open)."""
         if self.error:
             raise ProviderError(self.error)
-        if self.checked:
+        host, port = _host_port(self.urls[which])
+        if (host, port) in self.reached:
             return
-        for host, port in dict.fromkeys(self.targets):
-            try:
-                socket.create_connection((host, port), timeout=self.timeout_s).close()
-            except OSError as exc:
-                reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
-                self.error = (
-                    f"TradingView unreachable: cannot connect to {host}:{port} ({reason}); "
-                    "no network? Stopped before any request: the lakehouse is untouched"
-                )
-                raise ProviderError(self.error) from None
-        self.checked = True
+        try:
+            socket.create_connection((host, port), timeout=self.timeout_s).close()
+        except OSError as exc:
+            reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+            self.error = (
+                f"TradingView unreachable: cannot connect to {host}:{port} ({reason}); "
+                "no network? Stopped before any request: the lakehouse is untouched"
+            )
+            raise ProviderError(self.error) from None
+        self.reached.add((host, port))
 
 
 def _host_port(url: str) -> tuple[str, int]:

@@ -41,6 +41,8 @@ from clusterfolio.errors import ProviderError, UnknownSymbolError
 from clusterfolio.manifest import TradingViewSettings
 
 logger = logging.getLogger(__name__)
+#: Endpoints probed by :attr:`TradingViewProvider.reachability`.
+SCANNER, CHART = 0, 1
 
 _T = TypeVar("_T")
 
@@ -130,7 +132,7 @@ class TradingViewProvider:
             settings, websocket_url=websocket_url, token=token, limiter=self.limiter
         )
         self._listings: dict[str, Listing] = {}
-        self.reachability = Reachability(
+        self.reachability = Reachability(  # SCANNER, CHART
             [self.scanner.base_url, websocket_url or settings.websocket_url],
             timeout_s=min(PROBE_TIMEOUT_S, settings.timeout_s),
         )
@@ -313,7 +315,7 @@ class TradingViewProvider:
         self.stats.record_candles(symbol)
         if end < start:
             return empty_candles()
-        self.reachability.check()
+        self.reachability.check(CHART)
         result = _run(self.chart.fetch(symbol, start, end))
         return result.frame
 
@@ -346,7 +348,7 @@ class TradingViewProvider:
             return {}
         if end < start:
             return {symbol: empty_candles() for symbol in unique}
-        self.reachability.check()
+        self.reachability.check(CHART)
         results = _run(self.chart.fetch_many(unique, start, end))
         frames: dict[str, pd.DataFrame] = {}
         errors: dict[str, ProviderError] = {}
