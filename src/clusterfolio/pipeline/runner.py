@@ -298,9 +298,7 @@ class Orchestrator:
                 self.notices.append(lock.notice)
             return self._run_locked(resume=resume, from_step=from_step, only=only)
 
-    def _open(
-        self, resume: str | None, staged: bool, only: set[str] | None
-    ) -> tuple[Path, RunLedger]:
+    def _open(self, resume: str | None, staged: bool) -> tuple[Path, RunLedger]:
         """The run folder and ledger to work in (resumed, derived, or fresh)."""
         if resume is not None:
             run_dir = resolve_run_dir(self.runs_dir, resume)
@@ -343,7 +341,7 @@ class Orchestrator:
         wanted = None if only is None else {n.strip() for n in only.split(",") if n.strip()}
         for name in wanted or ():
             self.registry.get(name)
-        run_dir, ledger = self._open(resume, wanted is not None or from_step is not None, wanted)
+        run_dir, ledger = self._open(resume, wanted is not None or from_step is not None)
         run_dir.mkdir(parents=True, exist_ok=True)
         killer = _Killer()
         killer.before_ledger()
