@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from clusterfolio.errors import AuditError, ClusterfolioError, PipelineError, disk_error
-from clusterfolio.pipeline.lock import ProjectLock, RunLockedError
+from clusterfolio.errors import AuditError, ClusterfolioError, RunRefusedError, disk_error
+from clusterfolio.pipeline.lock import ProjectLock
 
 if TYPE_CHECKING:
     from clusterfolio.audit.gate import RunInputs
@@ -151,10 +151,7 @@ def accept_state_command(
         _usable(inputs, "accept")
         with ProjectLock(root.resolve(), "accept-state", inputs.run_id):
             outcome = accept_run(inputs, lakehouse_root=_lakehouse(inputs, root), profile=profile)
-    except (AuditError, RunLockedError) as exc:
-        typer.secho(f"accept-state refused: {exc}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(code=1) from exc
-    except PipelineError as exc:  # a failed, running or stale run
+    except (AuditError, RunRefusedError) as exc:  # failed audit; failed, running, stale run; lock
         typer.secho(f"accept-state refused: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(code=1) from exc
     except OSError as exc:  # a read-only or full disk: one line, the state file is untouched

@@ -47,6 +47,11 @@ class PipelineError(ClusterfolioError):
     """The orchestrator cannot run as asked (unknown step, missing artifact, bad resume)."""
 
 
+class RunRefusedError(PipelineError):
+    """A command refused a run: another holds the project lock, or the run failed, is running
+    or is stale (exit code 1, like an audit refusal)."""
+
+
 class AuditError(ClusterfolioError):
     """The audit gate failed: the portfolio must not be implemented."""
 

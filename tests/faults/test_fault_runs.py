@@ -91,7 +91,7 @@ def test_a_second_run_gets_run_x_in_progress_since_t(
     for args in (["clean", "--yes"], ["clean", "--full", "--yes"]):
         manifest = str(repo_root / "configs/manifest.json")
         result = CliRunner().invoke(app, [*args, "--root", str(tmp_path), "--manifest", manifest])
-        assert result.exit_code == 2 and expected in result.output
+        assert result.exit_code == 1 and expected in result.output
     assert fingerprint(tmp_path / "data") == before
 
 
@@ -189,7 +189,7 @@ def test_accept_state_and_publish_refuse_failed_running_and_stale_runs(
     assert f"refusing to accept run {af.RUN_ID}: {why}" in refused.output
     assert fingerprint(lake) == before
     audit = CliRunner().invoke(app, ["audit", *manifest])
-    assert audit.exit_code == 2 and f"refusing to audit run {af.RUN_ID}" in audit.output
+    assert audit.exit_code == 1 and f"refusing to audit run {af.RUN_ID}" in audit.output
     (tmp_path / "summaries").mkdir()
     (tmp_path / "summaries" / "report.md").write_text("# report\n")
     published = CliRunner().invoke(
@@ -197,7 +197,7 @@ def test_accept_state_and_publish_refuse_failed_running_and_stale_runs(
         ["publish", "--root", str(tmp_path), "--manifest", manifest[3]],
         env={"GIST_REMOTE": str(tmp_path / "nowhere.git")},
     )
-    assert published.exit_code == 2
+    assert published.exit_code == 1
     assert f"refusing to publish run {af.RUN_ID}: {why}" in published.output
 
 

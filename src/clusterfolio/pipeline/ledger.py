@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from clusterfolio.enums import StepStatus
-from clusterfolio.errors import DataError, PipelineError
+from clusterfolio.errors import DataError, PipelineError, RunRefusedError
 from clusterfolio.io import atomic_write_json, read_json
 
 LEDGER_NAME = "run_manifest.json"
@@ -146,7 +146,7 @@ class RunLedger:
 
         Raises
         ------
-        PipelineError
+        RunRefusedError
             The run failed, is running (or was killed), is incomplete or stale.
         """
         status = self.status
@@ -167,7 +167,7 @@ class RunLedger:
             )
         else:
             why = f"it is not complete (status {status.value})"
-        raise PipelineError(f"refusing to {action} run {self.run_id}: {why}")
+        raise RunRefusedError(f"refusing to {action} run {self.run_id}: {why}")
 
 
 def check_run_usable(run_dir: Path, action: str) -> None:

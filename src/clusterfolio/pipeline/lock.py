@@ -21,14 +21,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from clusterfolio.errors import PipelineError
+from clusterfolio.errors import PipelineError, RunRefusedError
 
 __all__ = ["LOCK_NAME", "LockInfo", "ProjectLock", "RunLockedError"]
 
 LOCK_NAME = ".clusterfolio.lock"
 
 
-class RunLockedError(PipelineError):
+class RunLockedError(RunRefusedError):
     """Another live process holds the project lock."""
 
 
