@@ -92,8 +92,7 @@ scans: install ## Discovery: run the screens into the latest run (scans/*.json)
 	$(CF) run --resume $(RUN) --only discovery $(if $(PROFILE),--profile $(PROFILE)) $(SETS)
 
 select: install ## Natural selection on the light pass (TOP_N, THRESHOLD)
-	$(CF) run --resume $(RUN) --only natural_selection $(if $(PROFILE),--profile $(PROFILE)) $(SETS)
-	$(CF) run --resume $(RUN) --only enrichment $(if $(PROFILE),--profile $(PROFILE)) $(SETS)
+	$(CF) run --resume $(RUN) --only natural_selection,enrichment $(if $(PROFILE),--profile $(PROFILE)) $(SETS)
 
 optimize-v2: install ## Cluster-aware optimisation of the latest run (portfolio_optimized.json)
 	$(CF) run --resume $(RUN) --only optimization $(if $(PROFILE),--profile $(PROFILE)) $(SETS)

@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from clusterfolio.enums import ProviderName
-from clusterfolio.errors import ClusterfolioError, ConfigError
+from clusterfolio.errors import ClusterfolioError, ConfigError, disk_error
 
 app = typer.Typer(
     name="clusterfolio",
@@ -99,12 +99,26 @@ def _fail(exc: Exception) -> None:
 
 
 def _as_of(value: str | None) -> date | None:
+    """The decision date: a date the calendars cover, never after today (None: not given)."""
+    from clusterfolio.data.calendars import CALENDAR_END, CALENDAR_START
+
+    today = date.today()
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise ClusterfolioError(f"--as-of {value!r} is not a date YYYY-MM-DD") from None
+    if day > today:
+        raise ClusterfolioError(
+            f"--as-of {day} is after today ({today}): no bar of that date exists yet"
+        )
+    if not CALENDAR_START <= day <= CALENDAR_END:
+        raise ClusterfolioError(
+            f"--as-of {day} is outside the dates the calendars cover "
+            f"({CALENDAR_START} .. {CALENDAR_END})"
+        )
+    return day
 
 
 def _config_root(root: Path, manifest: Path) -> Path:
@@ -130,7 +144,9 @@ def run(
     from_step: Annotated[
         str | None, typer.Option("--from", help="Rerun from this step on.")
     ] = None,
-    only: Annotated[str | None, typer.Option("--only", help="Run only this step.")] = None,
+    only: Annotated[
+        str | None, typer.Option("--only", help="Run only these steps (comma-separated).")
+    ] = None,
     sets: SetOpt = None,
     manifest: ManifestOpt = DEFAULT_MANIFEST,
     root: RootOpt = Path("."),
@@ -176,7 +192,7 @@ def _orchestrate(
     """Build the orchestrator and run; shared by ``run`` and the staged commands."""
     try:
         from clusterfolio.data.providers import make_provider
-        from clusterfolio.pipeline.runner import LATEST, Orchestrator, StepProgress
+        from clusterfolio.pipeline.runner import Orchestrator, StepProgress
         from clusterfolio.pipeline.steps import build_registry
 
         resolved = _resolve(root, manifest, profile, sets)
@@ -186,9 +202,8 @@ def _orchestrate(
             from clusterfolio.pipeline.runner import resolve_run_dir
 
             runs_dir = root.resolve() / resolved.settings.run.runs_dir
-            if resume != LATEST or (runs_dir / LATEST).exists():
-                ledger_profile = RunLedger.load(resolve_run_dir(runs_dir, resume)).profile
-                resolved = _resolve(root, manifest, ledger_profile, sets)
+            ledger_profile = RunLedger.load(resolve_run_dir(runs_dir, resume)).profile
+            resolved = _resolve(root, manifest, ledger_profile, sets)
         as_of_date = _as_of(as_of)
         if resolved.settings.data.provider is ProviderName.FILES:
             from clusterfolio.data.baseline import plan_files_run
@@ -218,11 +233,15 @@ def _orchestrate(
             command=["clusterfolio", *sys.argv[1:]],
             config_root=_config_root(root, manifest),
         )
-        if resume == LATEST and not (orchestrator.runs_dir / LATEST).exists():
-            resume = None
-        ledger = orchestrator.run(resume=resume, from_step=from_step, only=only)
+        try:
+            ledger = orchestrator.run(resume=resume, from_step=from_step, only=only)
+        finally:
+            for notice in orchestrator.notices:
+                typer.secho(f"note: {notice}", fg=typer.colors.YELLOW, err=True)
     except ClusterfolioError as exc:
         _fail(exc)
+    except OSError as exc:
+        _fail(disk_error(exc))
     run_dir = orchestrator.runs_dir / ledger.run_id
     summaries = root.resolve() / resolved.settings.run.summaries_dir
     if as_json:
@@ -380,29 +399,32 @@ def clean(
     manifest: ManifestOpt = DEFAULT_MANIFEST,
     root: RootOpt = Path("."),
 ) -> None:
-    """Reset: runs and summaries; with --full the lakehouse (cache and accepted state) too."""
-    import shutil
+    """Reset: runs and summaries; with --full the lakehouse (cache and accepted state) too.
 
-    from clusterfolio.pipeline.steps.cleanup import full_reset
+    Only paths inside the project are removed (resolved, symlinks followed); with --full the
+    accepted state and its backups are first copied to data/state_archive/<UTC time>/.
+    """
+    from clusterfolio.pipeline.lock import ProjectLock
+    from clusterfolio.pipeline.steps.cleanup import archive_state, full_reset, inside_project
 
     try:
         settings = _resolve(root, manifest, profile, []).settings
+        base = root.resolve()
+        lake = inside_project(base, settings.data.lakehouse, "data.lakehouse")
+        runs = inside_project(base, settings.run.runs_dir, "run.runs_dir")
+        summaries = inside_project(base, settings.run.summaries_dir, "run.summaries_dir")
+        targets = (lake, runs, summaries) if full else (runs, summaries)
+        if full and not yes and not typer.confirm(f"delete {lake}, {runs} and {summaries}?"):
+            raise typer.Exit(code=1)
+        with ProjectLock(base, "clean"):
+            archived = archive_state(base, lake, avoid=targets) if full else None
+            removed = full_reset(base, *targets)
     except ClusterfolioError as exc:
         _fail(exc)
-    base = root.resolve()
-    lake = base / settings.data.lakehouse
-    runs = base / settings.run.runs_dir
-    summaries = base / settings.run.summaries_dir
-    if full and not yes and not typer.confirm(f"delete {lake}, {runs} and {summaries}?"):
-        raise typer.Exit(code=1)
-    if full:
-        removed = full_reset(base, lake, runs, summaries)
-    else:
-        removed = []
-        for path in (runs, summaries):
-            if path.exists():
-                shutil.rmtree(path)
-                removed.append(str(path))
+    except OSError as exc:
+        _fail(disk_error(exc))
+    if archived is not None:
+        typer.echo(f"accepted state kept in {archived}")
     typer.echo("removed: " + (", ".join(removed) if removed else "nothing"))
 
 

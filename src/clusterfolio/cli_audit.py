@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from clusterfolio.errors import AuditError, ClusterfolioError
+from clusterfolio.errors import AuditError, ClusterfolioError, RunRefusedError, disk_error
+from clusterfolio.pipeline.lock import ProjectLock
 
 if TYPE_CHECKING:
     from clusterfolio.audit.gate import RunInputs
@@ -81,6 +82,13 @@ def _inputs(
     return load_run_inputs(run_dir, fallback=fallback, overrides=overrides)
 
 
+def _usable(inputs: RunInputs, action: str) -> None:
+    """Refuse a failed, running, incomplete or stale run (its ledger says which)."""
+    from clusterfolio.pipeline.ledger import check_run_usable
+
+    check_run_usable(inputs.run_dir, action)
+
+
 def _lakehouse(inputs: RunInputs, root: Path) -> Path:
     path = Path(inputs.settings.data.lakehouse)
     return path if path.is_absolute() else root.resolve() / path
@@ -101,6 +109,7 @@ def audit_command(
 
     try:
         inputs = _inputs(run_id, root, manifest, manifest_profile, sets)
+        _usable(inputs, "audit")
         report = audit_run(inputs)
     except ClusterfolioError as exc:
         raise _error(exc) from exc
@@ -139,10 +148,14 @@ def accept_state_command(
 
     try:
         inputs = _inputs(run_id, root, manifest, manifest_profile, sets)
-        outcome = accept_run(inputs, lakehouse_root=_lakehouse(inputs, root), profile=profile)
-    except AuditError as exc:
+        _usable(inputs, "accept")
+        with ProjectLock(root.resolve(), "accept-state", inputs.run_id):
+            outcome = accept_run(inputs, lakehouse_root=_lakehouse(inputs, root), profile=profile)
+    except (AuditError, RunRefusedError) as exc:  # failed audit; failed, running, stale run; lock
         typer.secho(f"accept-state refused: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(code=1) from exc
+    except OSError as exc:  # a read-only or full disk: one line, the state file is untouched
+        raise _error(disk_error(exc)) from exc
     except ClusterfolioError as exc:
         raise _error(exc) from exc
     audit = "reused audit.json" if outcome.verdict.reused else "audited now"
@@ -169,6 +182,7 @@ def drift_command(
 
     try:
         inputs = _inputs(run_id, root, manifest, manifest_profile, sets)
+        _usable(inputs, "write orders for")
         outcome = drift_run(inputs, lakehouse_root=_lakehouse(inputs, root), profile=profile)
     except ClusterfolioError as exc:
         raise _error(exc) from exc

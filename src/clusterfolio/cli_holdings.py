@@ -83,9 +83,11 @@ def import_command(
         raise typer.Exit(code=1)
     if not dry_run:
         from clusterfolio.audit.state import save_state
+        from clusterfolio.pipeline.lock import ProjectLock
 
         try:
-            path = save_state(_lakehouse(inputs, root), state)
+            with ProjectLock(root.resolve(), "holdings import", inputs.run_id):
+                path = save_state(_lakehouse(inputs, root), state)
         except ClusterfolioError as exc:
             raise _error(exc) from exc
         typer.echo(f"accepted state: {path}")

@@ -149,6 +149,7 @@ def publish(
 ) -> None:
     """Sync the golden artifacts of summaries/ to the private Gist (GIST_ID, GITHUB_TOKEN)."""
     try:
+        from clusterfolio.pipeline.ledger import check_run_usable
         from clusterfolio.report import publish as gist
 
         settings = _settings(root, manifest, profile, sets)
@@ -174,6 +175,7 @@ def publish(
             )
             return
         run_dir = _run_dir(root, settings, run)
+        check_run_usable(run_dir, "publish")
         result = gist.publish(summaries, run_dir, settings=settings.publish)
         typer.echo(f"publish: {result.message}")
         for warning in result.warnings:

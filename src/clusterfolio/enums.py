@@ -65,6 +65,7 @@ class StepStatus(StrEnum):
     COMPLETED = "completed"
     SKIPPED = "skipped"
     FAILED = "failed"
+    STALE = "stale"
 
 
 class HealthStatus(StrEnum):

@@ -47,9 +47,22 @@ class PipelineError(ClusterfolioError):
     """The orchestrator cannot run as asked (unknown step, missing artifact, bad resume)."""
 
 
+class RunRefusedError(PipelineError):
+    """A command refused a run: another holds the project lock, or the run failed, is running
+    or is stale (exit code 1, like an audit refusal)."""
+
+
 class AuditError(ClusterfolioError):
     """The audit gate failed: the portfolio must not be implemented."""
 
 
 class PublishError(ClusterfolioError):
     """Publishing to the Gist failed (access, remote, empty summaries)."""
+
+
+def disk_error(exc: OSError) -> ClusterfolioError:
+    """One line for a filesystem failure (read-only or full disk, permissions), naming the path."""
+    where = f" {exc.filename}" if exc.filename else ""
+    return ClusterfolioError(
+        f"cannot write{where}: {exc.strerror or exc} (read-only or full disk?)"
+    )

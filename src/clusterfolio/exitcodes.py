@@ -5,7 +5,8 @@ code   meaning
 =====  =====================================================================================
 0      success
 1      the audit failed or a command refused (accept-state of a failed run, orders of a run
-       whose audit failed, unknown holdings symbols)
+       whose audit failed, unknown holdings symbols, a failed/running/stale run, the project
+       lock held by another command)
 2      bad input: an unknown option value, key, profile, run, symbol or file
 3      a data problem: a provider failed, a stored file is corrupt, a table lacks columns,
        the strict health gate failed
@@ -22,6 +23,7 @@ from clusterfolio.errors import (
     HealthError,
     ProviderError,
     PublishError,
+    RunRefusedError,
     SchemaError,
 )
 
@@ -44,7 +46,7 @@ def exit_code_for(exc: BaseException) -> ExitCode:
     >>> int(exit_code_for(ConfigError("x"))), int(exit_code_for(HealthError("y")))
     (2, 3)
     """
-    if isinstance(exc, AuditError | PublishError):
+    if isinstance(exc, AuditError | PublishError | RunRefusedError):
         return ExitCode.REFUSED
     if isinstance(exc, HealthError | ProviderError | CorruptFileError | SchemaError):
         return ExitCode.DATA_PROBLEM

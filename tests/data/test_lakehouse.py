@@ -106,8 +106,10 @@ def test_identical_overlap_is_unchanged_and_not_rewritten(lake: Lakehouse) -> No
     assert file_bytes(lake, SYMBOL) == before
 
 
-def test_partial_last_bar_is_replaced(lake: Lakehouse) -> None:
-    lake.merge(SYMBOL, candles(n=5))
+def test_partial_last_bar_is_replaced(lake: Lakehouse, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lakehouse_module, "_today", lambda: date(2024, 1, 5))
+    lake.merge(SYMBOL, candles(n=5))  # written during the session of 2024-01-05: partial
+    monkeypatch.setattr(lakehouse_module, "_today", lambda: date(2024, 1, 9))
     update = candles("2024-01-05", n=3, base=104.0)
     update.loc[0, ["high", "close", "volume"]] = [110.0, 108.0, 5000.0]  # the closed session
     report = lake.merge(SYMBOL, update)
@@ -116,6 +118,15 @@ def test_partial_last_bar_is_replaced(lake: Lakehouse) -> None:
     out = lake.read(SYMBOL).set_index("session")
     assert out.loc["2024-01-05", "close"] == 108.0
     assert out.loc["2024-01-05", "volume"] == 5000.0
+
+
+def test_a_final_last_bar_is_never_replaced(lake: Lakehouse) -> None:
+    lake.merge(SYMBOL, candles(n=5))  # written long after 2024-01-05 closed: final
+    update = candles("2024-01-05", n=1, base=104.0)
+    update.loc[0, "close"] = 104.5
+    report = lake.merge(SYMBOL, update)
+    assert report.replaced_partial is None and len(report.conflicts) == 1
+    assert lake.read(SYMBOL)["close"].iloc[-1] != 104.5
 
 
 def test_partial_last_can_be_protected(lake: Lakehouse) -> None:
@@ -483,8 +494,10 @@ def test_data_signature(lake: Lakehouse) -> None:
     other.merge("B:TWO", candles(n=6))
     assert other.data_signature() == sig  # same data, another folder: same signature
     changed = candles(n=6)
-    changed.loc[5, "close"] = 105.5  # the partial last bar is replaced
+    changed.loc[5, "close"] = 105.5  # a final bar: a conflict, the signature is unchanged
     lake.merge("B:TWO", changed)
+    assert lake.data_signature() == sig
+    lake.merge("B:TWO", candles("2024-01-07", n=1, base=110.0))
     assert lake.data_signature() != sig
 
 

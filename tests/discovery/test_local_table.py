@@ -72,21 +72,23 @@ def test_fresh_cache_asks_nothing_and_matches_the_provider(tmp_path: Path, repo_
     pd.testing.assert_frame_equal(warm[numeric], direct[numeric], rtol=1e-12)
 
 
-def test_next_day_syncs_and_a_corrupt_file_costs_its_listing(
+def test_next_day_syncs_and_a_corrupt_file_is_quarantined_and_fetched_again(
     tmp_path: Path, repo_root: Path
 ) -> None:
     ctx = _context(tmp_path, repo_root)
     screens = step._screens(ctx)
     step._local_table(ctx, screens)
-    lake = Lakehouse(ctx.lakehouse_root)
+    lake = Lakehouse(ctx.candle_root)
     broken = "AMEX:SPY"
     Path(lake.path(broken)).write_bytes(b"not parquet")
 
     later = _context(tmp_path, repo_root, AS_OF + timedelta(days=3))  # the next Monday
     table = step._local_table(later, screens)
-    assert broken not in table.index
-    assert any(broken in w and "sync failed" in w for w in later.recorder.warnings)
-    assert later.provider.stats.candle_calls == len(table)  # one new bar for every listing
+    assert broken in table.index  # fetched again from the provider
+    assert any(broken in w and "quarantined" in w for w in later.recorder.warnings)
+    (moved,) = [p for p in later.quarantine_root.iterdir() if not p.name.endswith(".txt")]
+    assert moved.read_bytes() == b"not parquet"
+    assert later.provider.stats.candle_calls == len(table)  # one call for every listing
     faulty = {s for symbols in later.provider.faults().values() for s in symbols}  # type: ignore[attr-defined]
     clean = [s for s in table.index if s.startswith(("NYSE:", "NASDAQ:")) and s not in faulty]
     assert clean

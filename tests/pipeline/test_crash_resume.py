@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -39,7 +40,7 @@ AS_OF = "2026-11-20"
 VOLATILE = {"run_manifest.json", "run.log"}
 
 
-def _cli(root: Path, repo_root: Path, *extra: str, kill: str | None = None) -> int:
+def _command(root: Path, repo_root: Path, *extra: str, kill: str | None = None):  # type: ignore[no-untyped-def]
     env = dict(os.environ)
     env.pop("CLUSTERFOLIO_KILL_AT", None)
     if kill:
@@ -50,20 +51,33 @@ def _cli(root: Path, repo_root: Path, *extra: str, kill: str | None = None) -> i
     args += ["--profile", "development"]
     for item in TINY:
         args += ["--set", item]
-    proc = subprocess.run([*args, *extra], env=env, capture_output=True, text=True, timeout=600)
-    if proc.returncode not in (0, -signal.SIGKILL):
+    return [*args, *extra], env
+
+
+def _call(
+    root: Path, repo_root: Path, *extra: str, kill: str | None = None, ok: tuple[int, ...] = ()
+) -> tuple[int, str]:
+    """Run the CLI; return its exit code (negative: the signal) and its output."""
+    args, env = _command(root, repo_root, *extra, kill=kill)
+    proc = subprocess.run(args, env=env, capture_output=True, text=True, timeout=600)
+    if proc.returncode not in (0, -signal.SIGKILL, *ok):
         raise AssertionError(proc.stdout + proc.stderr)
-    return proc.returncode
+    return proc.returncode, proc.stdout + proc.stderr
 
 
-def _artifacts(root: Path) -> dict[str, bytes]:
+def _cli(root: Path, repo_root: Path, *extra: str, kill: str | None = None) -> int:
+    return _call(root, repo_root, *extra, kill=kill)[0]
+
+
+def _artifacts(root: Path, run_dir: Path | None = None) -> dict[str, bytes]:
     runs = root / "data" / "runs"
-    (run_dir,) = [p for p in runs.iterdir() if p.is_dir() and not p.is_symlink()]
+    if run_dir is None:
+        (run_dir,) = [p for p in runs.iterdir() if p.is_dir() and not p.is_symlink()]
     out = {}
     for path in sorted(run_dir.rglob("*")):
         if path.is_file() and path.name not in VOLATILE:
             out[path.relative_to(run_dir).as_posix()] = path.read_bytes()
-    for path in sorted((root / "data" / "lakehouse").glob("*.parquet")):
+    for path in sorted((root / "data" / "lakehouse").glob("*/*.parquet")):
         out["lakehouse/" + path.name] = path.read_bytes()
     return out
 
@@ -103,3 +117,40 @@ def test_same_inputs_give_byte_identical_artifacts(
     assert _cli(tmp_path, repo_root) == 0
     again = _artifacts(tmp_path)
     assert again == reference
+
+
+def test_kill_before_the_ledger_exists_then_resume_says_so(
+    tmp_path: Path, repo_root: Path, reference: dict[str, bytes]
+) -> None:
+    assert _cli(tmp_path, repo_root, kill="@start") == -signal.SIGKILL
+    (run_dir,) = [p for p in (tmp_path / "data" / "runs").iterdir() if p.is_dir()]
+    assert not (run_dir / "run_manifest.json").exists()
+    code, output = _call(tmp_path, repo_root, "--resume", "latest", ok=(2,))
+    assert code == 2 and "no complete run yet" in output
+    assert "stale lock removed" in output  # the killed process's lock is detected
+    code, output = _call(tmp_path, repo_root, "--resume", run_dir.name, ok=(2,))
+    assert code == 2 and f"run {run_dir.name} has no ledger" in output
+    assert "Traceback" not in output
+    assert _cli(tmp_path, repo_root) == 0
+    assert _artifacts(tmp_path) == reference
+
+
+def test_concurrent_runs_and_a_killed_rerun_keep_the_complete_run(
+    tmp_path: Path, repo_root: Path, reference: dict[str, bytes]
+) -> None:
+    args, env = _command(tmp_path, repo_root)
+    first = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    lock = tmp_path / ".clusterfolio.lock"
+    deadline = time.monotonic() + 300
+    while not lock.exists() and first.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    code, output = _call(tmp_path, repo_root, ok=(1,))  # a second run in the same checkout
+    assert code == 1 and "in progress since" in output
+    assert first.wait(timeout=600) == 0
+    assert _artifacts(tmp_path) == reference  # the first run was not disturbed
+    runs = tmp_path / "data" / "runs"
+    (run_dir,) = [p for p in runs.iterdir() if p.is_dir() and not p.is_symlink()]
+    assert _cli(tmp_path, repo_root, kill="@start") == -signal.SIGKILL  # a rerun, killed
+    kept = runs / f"{run_dir.name}.previous"
+    assert (runs / "latest").resolve() == kept
+    assert _artifacts(tmp_path, kept) == reference

@@ -118,7 +118,7 @@ def _artifacts(root: Path) -> dict[str, bytes]:
     for path in sorted(run_dir.rglob("*")):
         if path.is_file() and path.name not in VOLATILE:
             out[path.relative_to(run_dir).as_posix()] = path.read_bytes()
-    for path in sorted((root / "data" / "lakehouse").glob("*.parquet")):
+    for path in sorted((root / "data" / "lakehouse").glob("*/*.parquet")):
         out["lakehouse/" + path.name] = path.read_bytes()
     return out
 
@@ -167,8 +167,9 @@ def test_faults_are_absorbed_and_the_cache_is_whole(
 ) -> None:
     assert scanner.pending_faults() == 0
     assert chart.pending_faults(BASELINE) == 0
-    lake = Lakehouse(first_run / "data" / "lakehouse")
-    files = sorted((first_run / "data" / "lakehouse").glob("*_1d.parquet"))
+    (folder,) = (first_run / "data" / "lakehouse").glob("tradingview-*")  # its namespace
+    lake = Lakehouse(folder)
+    files = sorted(folder.glob("*_1d.parquet"))
     assert len(files) > 10
     for symbol in lake.symbols():
         stored = validate_candles(lake.read(symbol), source=symbol)

@@ -10,13 +10,7 @@ Other files beside the candle files (``portfolio_actual_state.json`` ...) are ig
 
 File names
 ----------
-:func:`symbol_to_filename` is reversible (:func:`filename_to_symbol`) and can never leave the
-folder: each part of ``EXCHANGE:TICKER`` keeps ``[A-Za-z0-9.-]`` and percent-encodes every other
-UTF-8 byte (``%5F`` for ``_``, ``%2F`` for ``/``, ``%25`` for ``%``, ``%3A`` for a second ``:``),
-plus a leading dot (``%2E``), so the single ``_`` between the parts and the ``_1d.parquet``
-suffix are unambiguous and no name is hidden, ``.``, ``..`` or contains a separator. A symbol
-without ``:`` is stored as one part (``<PART>_1d.parquet``). On a case-insensitive filesystem,
-symbols differing only by case share a file: keep symbols upper case, as exchanges do.
+:func:`symbol_to_filename` and :func:`filename_to_symbol` (see :mod:`clusterfolio.data.filenames`).
 
 Merging
 -------
@@ -27,7 +21,9 @@ Merging
 * an overlapping session whose values agree (relative tolerance ``1e-9`` on open, high, low,
   close and volume) is left as it is;
 * the **last stored session** may have been written before its session closed (a *partial*
-  bar): a different new bar for it replaces it;
+  bar): only when the file records it as partial (its session was on or after the wall-clock
+  date of the write, ``clusterfolio.partial`` in the Parquet metadata) does a different new bar
+  replace it; a bar written after its session closed is final and a different one is a conflict;
 * any other overlapping session that differs is a **conflict**: the stored bar is kept and the
   conflict (symbol, session, stored and new values) is recorded in the :class:`MergeReport`.
 
@@ -35,6 +31,14 @@ Writes are atomic: the new file is written to a hidden temporary file in the sam
 moved over the old one (``FileSystem.move``; on a local disk the data and the folder are also
 fsync-ed), so a crash leaves either the old or the new file, never a partial one, and a failed
 write removes its temporary file. One process should write a given lakehouse at a time.
+
+Sources
+-------
+A lakehouse built with ``source=KEY`` (see :mod:`clusterfolio.data.source`) stamps every file it
+writes with ``clusterfolio.source=KEY`` and refuses to read or merge a file stamped with another
+key (:class:`SourceMismatchError`, a :class:`CorruptFileError`): one folder, one source.
+:meth:`Lakehouse.quarantine` moves an unreadable file aside with the reason, so it can be
+fetched again while its bytes are kept for inspection.
 
 Missing listings
 ----------------
@@ -51,12 +55,11 @@ import contextlib
 import hashlib
 import json
 import os
-import string
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
@@ -66,6 +69,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from clusterfolio.data.filenames import FILE_SUFFIX, filename_to_symbol, symbol_to_filename
 from clusterfolio.data.schema import CANDLE_SCHEMA, empty_candles, validate_candles
 from clusterfolio.errors import CorruptFileError, DataError, SchemaError
 
@@ -77,19 +81,13 @@ __all__ = [
     "ListingNotStoredError",
     "MergeConflict",
     "MergeReport",
+    "SourceMismatchError",
     "filename_to_symbol",
     "symbol_to_filename",
 ]
 
-#: Suffix of every candle file (daily bars).
-FILE_SUFFIX = "_1d.parquet"
 #: Relative tolerance under which a stored and a new bar are the same bar.
 MERGE_RTOL = 1e-9
-#: Longest file name accepted (bytes), the common limit of local filesystems.
-MAX_NAME_BYTES = 255
-
-_SAFE = frozenset(string.ascii_letters + string.digits + ".-")
-_HEX = frozenset("0123456789ABCDEF")
 _VALUE_COLUMNS: tuple[str, ...] = ("open", "high", "low", "close", "volume")
 _TMP_PREFIX = ".tmp-"
 _T = TypeVar("_T")
@@ -99,100 +97,26 @@ class ListingNotStoredError(DataError, FileNotFoundError):
     """The lakehouse holds no file for the requested listing (the message names symbol and path)."""
 
 
+class SourceMismatchError(CorruptFileError):
+    """A stored file belongs to another source than the lakehouse reading it."""
+
+
+#: Parquet metadata keys of a candle file.
+META_SOURCE = b"clusterfolio.source"
+META_PARTIAL = b"clusterfolio.partial"
+
+
+def _today() -> date:
+    """The wall-clock date (UTC): a bar of this session or later may still be partial."""
+    return datetime.now(UTC).date()
+
+
 class Coverage(NamedTuple):
     """First and last stored session and the number of stored sessions of one listing."""
 
     first: date | None
     last: date | None
     n: int
-
-
-# ----------------------------------------------------------------------------- file names
-
-
-def _encode_part(text: str) -> str:
-    out: list[str] = []
-    for i, ch in enumerate(text):
-        if ch in _SAFE and not (i == 0 and ch == "."):
-            out.append(ch)
-        else:
-            out.extend(f"%{b:02X}" for b in ch.encode("utf-8", "surrogatepass"))
-    return "".join(out)
-
-
-def _decode_part(text: str, name: str) -> str:
-    raw = bytearray()
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if ch == "%":
-            pair = text[i + 1 : i + 3]
-            if len(pair) != 2 or not set(pair) <= _HEX:
-                raise ValueError(f"{name!r} is not a lakehouse file name: bad escape at {i}")
-            raw.append(int(pair, 16))
-            i += 3
-        elif ch in _SAFE:
-            raw.append(ord(ch))
-            i += 1
-        else:
-            raise ValueError(f"{name!r} is not a lakehouse file name: character {ch!r}")
-    try:
-        decoded = raw.decode("utf-8", "surrogatepass")
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"{name!r} is not a lakehouse file name: {exc}") from exc
-    if _encode_part(decoded) != text:
-        raise ValueError(f"{name!r} is not a lakehouse file name: non-canonical encoding")
-    return decoded
-
-
-def symbol_to_filename(symbol: str) -> str:
-    """Return the file name of ``symbol`` (``BINANCE:BTCUSDT.P`` -> ``BINANCE_BTCUSDT.P_1d.parquet``).
-
-    Parameters
-    ----------
-    symbol : str
-        ``EXCHANGE:TICKER`` (any non-empty text is accepted and round-trips).
-
-    Returns
-    -------
-    str
-        A plain file name: no separator, never hidden, ``.`` or ``..``.
-
-    Raises
-    ------
-    DataError
-        Empty symbol, or a name longer than 255 bytes.
-    """
-    if not isinstance(symbol, str) or not symbol:
-        raise DataError(f"invalid symbol {symbol!r}: must be a non-empty string")
-    exchange, sep, ticker = symbol.partition(":")
-    stem = f"{_encode_part(exchange)}_{_encode_part(ticker)}" if sep else _encode_part(symbol)
-    name = stem + FILE_SUFFIX
-    if len(name.encode("ascii")) > MAX_NAME_BYTES:
-        raise DataError(f"symbol {symbol!r} is too long for a file name ({len(name)} bytes)")
-    return name
-
-
-def filename_to_symbol(name: str) -> str:
-    """Return the symbol stored in file ``name`` (the inverse of :func:`symbol_to_filename`).
-
-    Raises
-    ------
-    ValueError
-        ``name`` is not a file name produced by :func:`symbol_to_filename`.
-    """
-    base = name.rsplit("/", 1)[-1]
-    if not base.endswith(FILE_SUFFIX) or base.startswith("."):
-        raise ValueError(f"{name!r} is not a lakehouse file name (expected *{FILE_SUFFIX})")
-    parts = base[: -len(FILE_SUFFIX)].split("_")
-    if len(parts) == 1:
-        symbol = _decode_part(parts[0], name)
-        if not symbol:
-            raise ValueError(f"{name!r} is not a lakehouse file name: empty symbol")
-        return symbol
-    if len(parts) == 2:
-        return f"{_decode_part(parts[0], name)}:{_decode_part(parts[1], name)}"
-    raise ValueError(f"{name!r} is not a lakehouse file name: too many '_' separators")
 
 
 # ----------------------------------------------------------------------------- merge report
@@ -365,13 +289,33 @@ class Lakehouse:
         at most 16; raise it for a remote filesystem, where reads wait on the network).
     durable : bool
         On a local disk, fsync the new file and its folder on every write (default ``True``).
+    source : str
+        Key of the source this folder belongs to (stamped on writes, checked on reads; empty:
+        no check, for tools and tests).
+    quarantine_root : str or Path, optional
+        Where :meth:`quarantine` moves corrupt files (default ``<root>/quarantine``), on the
+        same filesystem.
     """
 
-    def __init__(self, root: str | Path, *, max_workers: int | None = None, durable: bool = True):
+    def __init__(
+        self,
+        root: str | Path,
+        *,
+        max_workers: int | None = None,
+        durable: bool = True,
+        source: str = "",
+        quarantine_root: str | Path | None = None,
+    ):
         self.filesystem, self.root = _resolve_root(root)
         self.uri = str(root)
         self.max_workers = max_workers or min(16, 2 * (os.cpu_count() or 1))
         self.durable = durable
+        self.source = source
+        self.quarantine_root = (
+            _join(self.root, "quarantine")
+            if quarantine_root is None
+            else _resolve_root(quarantine_root)[1]
+        )
 
     def __repr__(self) -> str:
         return f"Lakehouse({self.uri!r})"
@@ -430,7 +374,35 @@ class Lakehouse:
             raise CorruptFileError(
                 f"{path}: schema {table.schema.remove_metadata()} is not the candle schema"
             )
+        stamped = (table.schema.metadata or {}).get(META_SOURCE, b"").decode("ascii", "replace")
+        if self.source and stamped != self.source:
+            raise SourceMismatchError(
+                f"{path}: written by source {stamped or 'unknown'!r}, not by {self.source!r} "
+                "(one folder, one source)"
+            )
         return table
+
+    def partial_session(self, symbol: str) -> date | None:
+        """The stored session recorded as possibly partial when written (``None``: all final)."""
+        table = self._read_table(symbol, columns=["session"])
+        raw = None if table is None else (table.schema.metadata or {}).get(META_PARTIAL)
+        return date.fromisoformat(raw.decode("ascii")) if raw else None
+
+    def quarantine(self, symbol: str, reason: str) -> str:
+        """Move ``symbol``'s file to the quarantine folder with a ``.reason.txt`` beside it.
+
+        Returns
+        -------
+        str
+            The path the file was moved to.
+        """
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+        target = _join(self.quarantine_root, f"{symbol_to_filename(symbol)}.{stamp}")
+        self.filesystem.create_dir(self.quarantine_root, recursive=True)
+        with self.filesystem.open_output_stream(f"{target}.reason.txt") as sink:
+            sink.write(f"{symbol}: {reason}\n".encode())
+        self.filesystem.move(self.path(symbol), target)
+        return target
 
     def _missing(self, symbol: str) -> ListingNotStoredError:
         return ListingNotStoredError(f"{symbol}: no candles stored at {self.path(symbol)}")
@@ -544,7 +516,11 @@ class Lakehouse:
         final = self.path(symbol)
         name = symbol_to_filename(symbol)
         tmp = _join(self.root, f"{_TMP_PREFIX}{uuid.uuid4().hex}-{name}.tmp")
-        table = _table_from_frame(frame)
+        last = frame["session"].iloc[-1] if len(frame) else None
+        meta = {META_SOURCE: self.source.encode("ascii")} if self.source else {}
+        if last is not None and pd.Timestamp(last).date() >= _today():
+            meta[META_PARTIAL] = pd.Timestamp(last).date().isoformat().encode("ascii")
+        table = _table_from_frame(frame).replace_schema_metadata(meta or None)
         if self.root:
             self.filesystem.create_dir(self.root, recursive=True)
         try:
@@ -572,8 +548,9 @@ class Lakehouse:
         new : pandas.DataFrame
             Candles with :data:`CANDLE_COLUMNS`, sessions unique and ascending.
         partial_last : bool
-            Treat the last stored session as possibly partial (a different new bar replaces
-            it). When false it is protected like any other stored session.
+            Let a different new bar replace the last stored session when the file records it
+            as partial (written on or before its session's date). When false it is protected
+            like any other stored session.
 
         Returns
         -------
@@ -588,7 +565,9 @@ class Lakehouse:
             The stored file cannot be read; it is left as it is.
         """
         incoming = _check_new(symbol, new)
-        stored = self.read(symbol, missing_ok=True)
+        table = self._read_table(symbol)
+        stored = empty_candles() if table is None else _frame_from_table(table)
+        raw_partial = None if table is None else (table.schema.metadata or {}).get(META_PARTIAL)
         report = MergeReport(symbol=symbol, rows_before=len(stored), rows_after=len(stored))
         if incoming.empty:
             return report
@@ -601,6 +580,9 @@ class Lakehouse:
         s_sess = stored["session"].to_numpy()
         n_sess = incoming["session"].to_numpy()
         last = s_sess[-1]
+        partial_last = partial_last and raw_partial == (
+            pd.Timestamp(last).date().isoformat().encode("ascii")
+        )
         pos = np.searchsorted(s_sess, n_sess)
         pos_clipped = np.minimum(pos, len(s_sess) - 1)
         overlap = s_sess[pos_clipped] == n_sess

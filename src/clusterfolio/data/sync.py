@@ -7,6 +7,11 @@ listing synced for the 60-session pass is *deepened* for the 500-session pass by
 the missing head. What the provider was already asked for (``_sync_state.json`` beside the candle
 files) is remembered, so a listing the provider cannot extend (stale, delisted) is not asked for
 again on the same as-of date: a second run on a fresh cache makes zero provider calls.
+
+The state is checked against the files at the start of each listing's sync
+(:func:`check_listing`): a file the state says holds bars but that is missing or ends earlier
+is fetched again, and an unreadable file (truncated, corrupt, another source's) is moved to the
+quarantine folder with its reason and fetched again. Each repair is reported on the outcome.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from clusterfolio.data.calendars import sessions_back
 from clusterfolio.data.lakehouse import Lakehouse
 from clusterfolio.data.provider import Provider
 from clusterfolio.data.schema import Listing
-from clusterfolio.errors import DataError, ProviderError
+from clusterfolio.errors import CorruptFileError, DataError, ProviderError
 from clusterfolio.io import atomic_write_json, read_json
 
 STATE_FILE = "_sync_state.json"
@@ -41,6 +46,9 @@ class SyncOutcome:
     backfilled: int = 0
     duplicates_collapsed: list[str] = field(default_factory=list)
     conflicts: int = 0
+    conflict_sessions: list[str] = field(default_factory=list)
+    replaced_partial: str = ""
+    repairs: list[str] = field(default_factory=list)
     error: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -53,12 +61,19 @@ class SyncOutcome:
             "backfilled": self.backfilled,
             "duplicates_collapsed": self.duplicates_collapsed,
             "conflicts": self.conflicts,
+            "conflict_sessions": self.conflict_sessions,
+            "replaced_partial": self.replaced_partial,
+            "repairs": self.repairs,
             "error": self.error,
         }
 
 
 class SyncState:
-    """The provider ranges already asked for, per listing (``symbol -> [from, through]``)."""
+    """The provider ranges already asked for, per listing.
+
+    Stored as ``symbol -> [from, through]`` or ``[from, through, last stored session]`` once
+    bars were stored (so a file that disappears is known to be missing, not empty).
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -89,6 +104,21 @@ class SyncState:
         day = as_of.isoformat()
         return [text for d, text in self.notes.get(symbol, []) if d == day]
 
+    def stored_last(self, symbol: str) -> str:
+        """Last session the state saw stored for ``symbol`` (``""``: none)."""
+        have = self.ranges.get(symbol, [])
+        return str(have[2]) if len(have) > 2 else ""
+
+    def mark_stored(self, symbol: str, last: date | None) -> None:
+        """Remember the last session stored for ``symbol`` (after a merge)."""
+        have = self.ranges.get(symbol)
+        if have and last is not None:
+            self.ranges[symbol] = [have[0], have[1], last.isoformat()]
+
+    def forget(self, symbol: str) -> None:
+        """Drop what the state remembers of ``symbol`` (it will be asked for again)."""
+        self.ranges.pop(symbol, None)
+
     def covers(self, symbol: str, start: date, end: date) -> bool:
         """Whether ``[start, end]`` was already asked for."""
         have = self.ranges.get(symbol)
@@ -102,7 +132,7 @@ class SyncState:
         lo, hi = start.isoformat(), end.isoformat()
         if have:
             lo, hi = min(lo, have[0]), max(hi, have[1])
-        self.ranges[symbol] = [lo, hi]
+        self.ranges[symbol] = [lo, hi, *have[2:3]] if have else [lo, hi]
 
     def save(self) -> None:
         """Write atomically (notes first: a range is never remembered without its notes)."""
@@ -155,6 +185,42 @@ class CandleSource(Protocol):
     def candles(self, symbol: str, start: date, end: date) -> pd.DataFrame:
         """Candles of ``symbol`` for sessions in ``[start, end]``."""
         ...
+
+
+def check_listing(lakehouse: Lakehouse, symbol: str, state: SyncState) -> list[str]:
+    """Check what ``state`` says of ``symbol`` against its file; repair and say what was done.
+
+    An unreadable file is quarantined (see :meth:`Lakehouse.quarantine`) and forgotten; a file
+    that is missing, or ends before the last session the state saw stored, is forgotten. A
+    forgotten listing is fetched again by the sync.
+
+    Returns
+    -------
+    list of str
+        One message per repair (empty when the state matches the file).
+    """
+    try:
+        cov = lakehouse.coverage(symbol)
+    except CorruptFileError as exc:
+        moved = lakehouse.quarantine(symbol, str(exc))
+        state.forget(symbol)
+        return [f"{symbol}: unreadable candle file quarantined to {moved} ({exc}); fetched again"]
+    seen = state.stored_last(symbol)
+    if not seen:
+        return []
+    if cov.last is None:
+        state.forget(symbol)
+        return [
+            f"{symbol}: sync state says bars through {seen} are stored but the file is "
+            f"missing ({lakehouse.path(symbol)}); fetched again"
+        ]
+    if cov.last.isoformat() < seen:
+        state.forget(symbol)
+        return [
+            f"{symbol}: sync state says bars through {seen} are stored but the file ends "
+            f"on {cov.last}; fetched again"
+        ]
+    return []
 
 
 def plan_ranges(
@@ -240,9 +306,10 @@ def sync_listing(
     SyncOutcome
     """
     symbol = listing.symbol
+    repairs = check_listing(lakehouse, symbol, state)
     ranges = plan_ranges(lakehouse, listing, as_of=as_of, n_sessions=n_sessions, state=state)
     cov = lakehouse.coverage(symbol)
-    outcome = SyncOutcome(symbol, "fresh")
+    outcome = SyncOutcome(symbol, "fresh", repairs=repairs)
     if not ranges:
         return outcome
     if not backfill:
@@ -268,6 +335,11 @@ def sync_listing(
         outcome.appended += report.appended
         outcome.backfilled += report.backfilled
         outcome.conflicts += len(report.conflicts)
+        outcome.conflict_sessions += [c.session.isoformat() for c in report.conflicts]
+        if report.replaced_partial is not None:
+            outcome.replaced_partial = report.replaced_partial.isoformat()
+    if outcome.requests:
+        state.mark_stored(symbol, lakehouse.coverage(symbol).last)
     return outcome
 
 
@@ -289,10 +361,12 @@ def sync_listings(
     """
     state = SyncState(state_dir / STATE_FILE)
     source = _Prefetched(provider)
+    checked: dict[str, list[str]] = {}
     if backfill:
         batches: dict[tuple[date, date], list[str]] = {}
         for listing in listings:
             try:
+                checked[listing.symbol] = check_listing(lakehouse, listing.symbol, state)
                 ranges = plan_ranges(
                     lakehouse, listing, as_of=as_of, n_sessions=n_sessions, state=state
                 )
@@ -317,7 +391,8 @@ def sync_listings(
             )
         except DataError as exc:
             outcome = SyncOutcome(listing.symbol, "failed", error=f"{type(exc).__name__}: {exc}")
-        if outcome.requests:
+        outcome.repairs[:0] = checked.get(listing.symbol, [])
+        if outcome.requests or outcome.repairs:
             state.save()
         outcomes.append(outcome)
         if tick is not None:

@@ -46,7 +46,7 @@ import threading
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -1304,7 +1304,8 @@ class SyntheticProvider:
         symbol : str
             ``EXCHANGE:TICKER``.
         start, end : date
-            Inclusive range; clipped to ``[epoch, as_of]``.
+            Inclusive range; clipped to ``[epoch, min(as_of, today)]`` (today: the wall-clock
+            date in UTC, so no bar is ever served for a session that has not happened).
 
         Returns
         -------
@@ -1322,7 +1323,8 @@ class SyntheticProvider:
         kind, col = market.where[symbol]
         group = market.groups[kind]
         first = as_day(start, "start")
-        last = min(as_day(end, "end"), self._as_of)
+        # never a made-up bar after the wall-clock date, whatever the as-of date
+        last = min(as_day(end, "end"), self._as_of, pd.Timestamp(datetime.now(UTC).date()))
         lo = int(group.sessions.searchsorted(first, side="left"))
         hi = int(group.sessions.searchsorted(last, side="right"))
         stale = self._plans.get((FaultKind.STALE_LISTINGS, symbol))

@@ -14,6 +14,7 @@ from clusterfolio.manifest import ResolvedManifest, Settings
 
 if TYPE_CHECKING:
     from clusterfolio.data.provider import Provider
+    from clusterfolio.data.source import SourceIdentity
 
 
 @dataclass
@@ -112,6 +113,25 @@ class RunContext:
     def lakehouse_root(self) -> Path:
         """Folder of the candle cache and the accepted state."""
         return self.resolve_path(self.settings.data.lakehouse)
+
+    @property
+    def source(self) -> SourceIdentity:
+        """Identity of the run's candle source (see :mod:`clusterfolio.data.source`)."""
+        from clusterfolio.data.source import source_identity
+
+        return source_identity(self.settings.data, self.resolve_path)
+
+    @property
+    def candle_root(self) -> Path:
+        """The source's own namespace of the lakehouse: candle files and sync state."""
+        return self.lakehouse_root / self.source.namespace
+
+    @property
+    def quarantine_root(self) -> Path:
+        """Where the source's corrupt candle files are moved, each with its reason."""
+        from clusterfolio.data.source import QUARANTINE_DIR
+
+        return self.lakehouse_root / QUARANTINE_DIR / self.source.namespace
 
     def resolve_config_path(self, value: str | Path) -> Path:
         """Resolve a configuration path (scanners ...) against the manifest's project."""

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from clusterfolio.enums import StepStatus
+from clusterfolio.errors import DataError, PipelineError, RunRefusedError
 from clusterfolio.io import atomic_write_json, read_json
 
 LEDGER_NAME = "run_manifest.json"
@@ -58,6 +59,7 @@ class RunLedger:
     code_version: str
     command: list[str] = field(default_factory=list)
     data_signature: str = ""
+    derived_from: str = ""
     status: StepStatus = StepStatus.PENDING
     started_at: str = ""
     finished_at: str = ""
@@ -76,6 +78,7 @@ class RunLedger:
             "code_version": self.code_version,
             "command": self.command,
             "data_signature": self.data_signature,
+            **({"derived_from": self.derived_from} if self.derived_from else {}),
             "status": self.status.value,
             "started_at": self.started_at,
             "finished_at": self.finished_at,
@@ -96,6 +99,7 @@ class RunLedger:
             code_version=data.get("code_version", ""),
             command=list(data.get("command", [])),
             data_signature=data.get("data_signature", ""),
+            derived_from=data.get("derived_from", ""),
             status=StepStatus(data.get("status", StepStatus.PENDING.value)),
             started_at=data.get("started_at", ""),
             finished_at=data.get("finished_at", ""),
@@ -108,5 +112,65 @@ class RunLedger:
 
     @classmethod
     def load(cls, run_dir: Path) -> RunLedger:
-        """Read the ledger of ``run_dir``."""
-        return cls.from_dict(read_json(run_dir / LEDGER_NAME))
+        """Read the ledger of ``run_dir``.
+
+        Raises
+        ------
+        PipelineError
+            The folder has no ledger (a run killed before it started) or an unreadable one.
+        """
+        path = Path(run_dir) / LEDGER_NAME
+        if not path.is_file():
+            raise PipelineError(
+                f"run {Path(run_dir).name} has no ledger ({path} is missing: the run was killed "
+                "before it started, or the folder is not a run): nothing to resume; start it "
+                "again with `clusterfolio run`"
+            )
+        try:
+            return cls.from_dict(read_json(path))
+        except (DataError, KeyError, ValueError, TypeError) as exc:
+            raise PipelineError(f"{path}: unreadable run ledger ({exc})") from exc
+
+    @property
+    def stale_steps(self) -> list[str]:
+        """Steps whose inputs changed since they ran (a staged command changed them)."""
+        return [n for n, r in self.steps.items() if r.status is StepStatus.STALE]
+
+    def refuse_unless_complete(self, action: str) -> None:
+        """Raise unless the run completed and nothing in it is stale.
+
+        Parameters
+        ----------
+        action : str
+            What was asked (``accept``, ``publish``, ``audit``), for the message.
+
+        Raises
+        ------
+        RunRefusedError
+            The run failed, is running (or was killed), is incomplete or stale.
+        """
+        status = self.status
+        if status is StepStatus.COMPLETED and not self.stale_steps:
+            return
+        failed = [f"{n}: {r.error}" for n, r in self.steps.items() if r.status is StepStatus.FAILED]
+        if status is StepStatus.STALE or self.stale_steps:
+            why = (
+                f"it is stale: {self.stale_steps} ran on inputs that a staged command changed "
+                f"since; bring it up to date with `clusterfolio run --resume {self.run_id}`"
+            )
+        elif status is StepStatus.FAILED:
+            why = f"it failed ({'; '.join(failed) or 'see its run.log'})"
+        elif status is StepStatus.RUNNING:
+            why = (
+                f"it is running, or was killed (started {self.started_at}); wait for it or "
+                f"`clusterfolio run --resume {self.run_id}`"
+            )
+        else:
+            why = f"it is not complete (status {status.value})"
+        raise RunRefusedError(f"refusing to {action} run {self.run_id}: {why}")
+
+
+def check_run_usable(run_dir: Path, action: str) -> None:
+    """Refuse (``PipelineError``) a run that is not complete; a folder without ledger passes."""
+    if (Path(run_dir) / LEDGER_NAME).is_file():
+        RunLedger.load(run_dir).refuse_unless_complete(action)

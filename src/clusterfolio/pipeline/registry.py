@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from clusterfolio.enums import StepName
 from clusterfolio.errors import PipelineError
 from clusterfolio.pipeline.context import RunContext
 
 StepFn = Callable[[RunContext], None]
+
+
+class External(StrEnum):
+    """Inputs a step reads from outside its run folder (hashed into its inputs as ``@name``)."""
+
+    ACCEPTED_STATE = "accepted_state"
+    """``<lakehouse>/portfolio_actual_state.json``: the last implemented portfolio."""
+
 
 #: The Golden Path order.
 STEP_ORDER: tuple[StepName, ...] = tuple(StepName)
@@ -35,6 +44,11 @@ class Step:
         Whether the step reads the lakehouse or the provider (the as-of date is then an input).
     description : str
         One line for ``--help`` and the README.
+    optional_reads : tuple of str
+        Artifacts read when present (hashed when present).
+    external_reads : tuple of External
+        Inputs outside the run folder (the accepted state ...): hashed like artifacts, so a
+        resume reruns the step when they changed.
     """
 
     name: StepName
@@ -45,6 +59,7 @@ class Step:
     uses_data: bool = False
     description: str = ""
     optional_reads: tuple[str, ...] = field(default=())
+    external_reads: tuple[External, ...] = field(default=())
 
 
 class StepRegistry:

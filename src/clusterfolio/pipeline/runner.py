@@ -29,16 +29,38 @@ from clusterfolio.io import atomic_write_text, canonical_json, sha256_file, sha2
 from clusterfolio.manifest import ResolvedManifest
 from clusterfolio.pipeline.context import RunContext, StepRecorder, write_decisions
 from clusterfolio.pipeline.ledger import LEDGER_NAME, RunLedger, StepRecord
-from clusterfolio.pipeline.registry import Step, StepRegistry
+from clusterfolio.pipeline.lock import ProjectLock
+from clusterfolio.pipeline.registry import External, Step, StepRegistry
+from clusterfolio.pipeline.runs import (
+    LATEST,
+    derive_run,
+    drop_previous,
+    point_latest,
+    refresh_latest,
+    resolve_run_dir,
+    set_aside,
+)
 
 if TYPE_CHECKING:
     from clusterfolio.data.provider import Provider
 
+__all__ = [
+    "KILL_ENV",
+    "LATEST",
+    "Orchestrator",
+    "StepProgress",
+    "artifact_hashes",
+    "code_version",
+    "make_run_id",
+    "point_latest",
+    "resolve_run_dir",
+]
+
 #: Fault-injection hook for the crash-safety tests: ``STEP`` kills the process with SIGKILL
 #: after the step wrote its artifacts but before the ledger records it; ``STEP:N`` kills it
-#: at the N-th progress tick inside the step.
+#: at the N-th progress tick inside the step; ``@start`` kills it once the run folder is
+#: prepared, before its ledger exists.
 KILL_ENV = "CLUSTERFOLIO_KILL_AT"
-LATEST = "latest"
 DECISION_LOG = "decision_log.jsonl"
 DECISIONS_DIR = "decisions"
 LOG_NAME = "run.log"
@@ -108,28 +130,6 @@ def artifact_hashes(run_dir: Path, names: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-def resolve_run_dir(runs_dir: Path, run_id: str) -> Path:
-    """Return the folder of ``run_id`` (``latest`` follows the pointer)."""
-    path = runs_dir / run_id
-    if run_id == LATEST:
-        if not path.exists():
-            raise PipelineError(f"no complete run yet: {path} does not exist")
-        return path.resolve()
-    if not (path / LEDGER_NAME).exists():
-        known = sorted(p.name for p in runs_dir.glob("*") if (p / LEDGER_NAME).exists())
-        raise PipelineError(f"unknown run {run_id!r} in {runs_dir}; runs: {known}")
-    return path
-
-
-def point_latest(runs_dir: Path, run_dir: Path) -> None:
-    """Atomically point ``runs_dir/latest`` at ``run_dir``."""
-    link = runs_dir / LATEST
-    tmp = runs_dir / f".{LATEST}.tmp"
-    tmp.unlink(missing_ok=True)
-    tmp.symlink_to(run_dir.name)
-    os.replace(tmp, link)
-
-
 class _Killer:
     """Implements the :data:`KILL_ENV` fault-injection hook."""
 
@@ -144,6 +144,10 @@ class _Killer:
             self.ticks += 1
             if self.ticks >= self.at_tick:
                 os.kill(os.getpid(), signal.SIGKILL)
+
+    def before_ledger(self) -> None:
+        if self.step == "@start":
+            os.kill(os.getpid(), signal.SIGKILL)
 
     def after_run(self, step: str) -> None:
         if self.step == step and self.at_tick is None:
@@ -193,12 +197,16 @@ class Orchestrator:
         self.config_root = config_root
         self.runs_dir = self.project_root / manifest.settings.run.runs_dir
         self.run_id = make_run_id(as_of, manifest.profile, manifest.config_hash)
+        self.notices: list[str] = []
 
     # ------------------------------------------------------------------ inputs
     def input_hash(self, step: Step, run_dir: Path) -> tuple[str, dict[str, str]]:
         """Hash of a step's inputs now, and the per-artifact hashes it is made of."""
         reads = artifact_hashes(run_dir, step.reads + step.optional_reads)
         missing = [r for r in step.reads if r not in reads]
+        for external in step.external_reads:
+            path = self.external_path(external)
+            reads[f"@{external.value}"] = sha256_file(path) if path.is_file() else "absent"
         settings = self.manifest.settings.model_dump(mode="json")
         payload: dict[str, Any] = {
             "step": step.name.value,
@@ -209,6 +217,14 @@ class Orchestrator:
         if step.uses_data:
             payload["as_of"] = self.as_of.isoformat()
         return sha256_text(canonical_json(payload)), reads
+
+    def external_path(self, external: External) -> Path:
+        """Where an external input lives."""
+        from clusterfolio.audit.state import STATE_FILE
+
+        lake = Path(self.manifest.settings.data.lakehouse)
+        lake = lake if lake.is_absolute() else self.project_root / lake
+        return lake / STATE_FILE
 
     def _is_fresh(self, step: Step, record: StepRecord | None, run_dir: Path) -> bool:
         if record is None or record.status is not StepStatus.COMPLETED:
@@ -256,97 +272,172 @@ class Orchestrator:
         from_step: str | None = None,
         only: str | None = None,
     ) -> RunLedger:
-        """Run the pipeline.
+        """Run the pipeline, holding the project lock (see :mod:`clusterfolio.pipeline.lock`).
 
         Parameters
         ----------
         resume : str, optional
             A run id (or ``latest``) to resume; completed steps whose inputs are unchanged are
-            skipped. Without it, a run of the same id starts over.
+            skipped. Without it, a run of the same id starts over (a complete one is kept aside
+            until the new one completes).
         from_step : str, optional
             Rerun from this step on (earlier steps must be complete in the resumed run).
         only : str, optional
-            Run just this step inside the resumed (or this id's) run.
+            Run just these steps (comma-separated) inside the resumed (or this id's) run: a
+            staged command. With other settings than the run's, it works in a derived run
+            ``<run_id>+<label>``; completed steps whose inputs it changed become stale.
 
         Returns
         -------
         RunLedger
             The final ledger. Raises the step's exception after recording it when a step fails.
         """
-        steps = self.registry.steps()
-        if from_step is not None:
-            self.registry.get(from_step)
-        if only is not None:
-            self.registry.get(only)
+        what = "run" if only is None and from_step is None else f"staged step {only or from_step}"
+        with ProjectLock(self.project_root, what, resume or self.run_id) as lock:
+            if lock.notice:
+                self.notices.append(lock.notice)
+            return self._run_locked(resume=resume, from_step=from_step, only=only)
+
+    def _open(self, resume: str | None, staged: bool) -> tuple[Path, RunLedger]:
+        """The run folder and ledger to work in (resumed, derived, or fresh)."""
         if resume is not None:
             run_dir = resolve_run_dir(self.runs_dir, resume)
             ledger = RunLedger.load(run_dir)
             self.run_id = ledger.run_id
             self.as_of = date.fromisoformat(ledger.as_of)
             if ledger.config_hash != self.manifest.config_hash:
-                ledger.settings = self.manifest.settings.model_dump(mode="json")
-                ledger.config_hash = self.manifest.config_hash
+                settings = self.manifest.settings.model_dump(mode="json")
+                if staged:
+                    run_dir, ledger, created = derive_run(
+                        self.runs_dir, run_dir, ledger, settings, self.manifest.config_hash
+                    )
+                    self.run_id = ledger.run_id
+                    self.notices.append(
+                        f"other settings than run {ledger.derived_from}: working in the derived "
+                        f"run {ledger.run_id}" + (" (created)" if created else "")
+                    )
+                else:
+                    ledger.settings = settings
+                    ledger.config_hash = self.manifest.config_hash
                 ledger.overrides = list(self.manifest.overrides)
-        else:
-            run_dir = self.runs_dir / self.run_id
-            existing = run_dir / LEDGER_NAME
-            if (only or from_step) and existing.exists():
-                ledger = RunLedger.load(run_dir)
-            else:
-                ledger = self.new_ledger()
-                if run_dir.exists():
-                    _clear_run_dir(run_dir)
+            return run_dir, ledger
+        run_dir = self.runs_dir / self.run_id
+        if staged and (run_dir / LEDGER_NAME).exists():
+            return run_dir, RunLedger.load(run_dir)
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        if set_aside(self.runs_dir, run_dir) is not None:
+            self.notices.append(
+                f"the complete run {self.run_id} is kept as {self.run_id}.previous until "
+                "this run completes"
+            )
+        return run_dir, self.new_ledger()
+
+    def _run_locked(
+        self, *, resume: str | None, from_step: str | None, only: str | None
+    ) -> RunLedger:
+        steps = self.registry.steps()
+        if from_step is not None:
+            self.registry.get(from_step)
+        wanted = None if only is None else {n.strip() for n in only.split(",") if n.strip()}
+        for name in wanted or ():
+            self.registry.get(name)
+        run_dir, ledger = self._open(resume, wanted is not None or from_step is not None)
         run_dir.mkdir(parents=True, exist_ok=True)
+        killer = _Killer()
+        killer.before_ledger()
         ledger.status = StepStatus.RUNNING
         ledger.started_at = ledger.started_at or _now()
         ledger.command = self.command or ledger.command
         ledger.save(run_dir)
-        killer = _Killer()
-        total = len(steps)
-        force = resume is None and only is None and from_step is None
+        ran: set[str] = set()
         failed: BaseException | None = None
         with self._logger(run_dir) as logger:
             logger.info("run %s profile=%s as_of=%s", ledger.run_id, ledger.profile, ledger.as_of)
-            for index, step in enumerate(steps, start=1):
-                name = step.name.value
-                if only is not None and name != only:
-                    continue
-                if from_step is not None and name == from_step:
-                    force = True
-                record = ledger.steps.get(name)
-                if only is None and not force and self._is_fresh(step, record, run_dir):
-                    assert record is not None
-                    record.resumed = True
-                    logger.info("step %s skipped: inputs unchanged", name)
-                    self.progress.start_step(index, total, name)
-                    self.progress.end_step(name, StepStatus.SKIPPED, 0.0)
-                    continue
-                if only is None:
-                    force = True  # everything after a rerun step reruns too
-                try:
-                    self._run_step(step, index, total, run_dir, ledger, logger, killer)
-                except BaseException as exc:
-                    failed = exc
-                    break
+            for notice in self.notices:
+                logger.warning("%s", notice)
+            try:
+                self._steps(steps, run_dir, ledger, logger, killer, wanted, from_step, resume, ran)
+            except BaseException as exc:
+                failed = exc
             _write_decision_log(run_dir)
-            complete = failed is None and all(
-                ledger.steps.get(s.name.value, StepRecord()).status is StepStatus.COMPLETED
-                for s in steps
-            )
-            ledger.status = (
-                StepStatus.FAILED
-                if failed is not None
-                else (StepStatus.COMPLETED if complete else StepStatus.PENDING)
-            )
-            ledger.finished_at = _now()
-            ledger.save(run_dir)
-            if complete:
-                point_latest(self.runs_dir, run_dir)
+            self._finish(steps, run_dir, ledger, ran, failed)
             logger.info("run %s ended: %s", ledger.run_id, ledger.status.value)
         self.progress.close()
         if failed is not None:
             raise failed
         return ledger
+
+    def _steps(
+        self,
+        steps: list[Step],
+        run_dir: Path,
+        ledger: RunLedger,
+        logger: logging.Logger,
+        killer: _Killer,
+        wanted: set[str] | None,
+        from_step: str | None,
+        resume: str | None,
+        ran: set[str],
+    ) -> None:
+        """Run (or skip) each step in order; ``ran`` collects the steps that ran."""
+        total = len(steps)
+        force = resume is None and wanted is None and from_step is None
+        for index, step in enumerate(steps, start=1):
+            name = step.name.value
+            if wanted is not None and name not in wanted:
+                continue
+            if from_step is not None and name == from_step:
+                force = True
+            record = ledger.steps.get(name)
+            if wanted is None and not force and self._is_fresh(step, record, run_dir):
+                assert record is not None
+                record.resumed = True
+                logger.info("step %s skipped: inputs unchanged", name)
+                self.progress.start_step(index, total, name)
+                self.progress.end_step(name, StepStatus.SKIPPED, 0.0)
+                continue
+            if wanted is None:
+                force = True  # everything after a rerun step reruns too
+            ran.add(name)
+            self._run_step(step, index, total, run_dir, ledger, logger, killer)
+
+    def _finish(
+        self,
+        steps: list[Step],
+        run_dir: Path,
+        ledger: RunLedger,
+        ran: set[str],
+        failed: BaseException | None,
+    ) -> None:
+        """Mark what the steps that ran made stale, set the status, keep ``latest`` right."""
+        for step in steps:
+            name = step.name.value
+            record = ledger.steps.get(name)
+            if name in ran or record is None or record.status is not StepStatus.COMPLETED:
+                continue
+            if not self._is_fresh(step, record, run_dir):
+                record.status = StepStatus.STALE
+                record.warnings.append(f"stale: its inputs changed after it ran ({sorted(ran)})")
+        statuses = [ledger.steps.get(s.name.value, StepRecord()).status for s in steps]
+        if failed is not None:
+            ledger.status = StepStatus.FAILED
+        elif all(st is StepStatus.COMPLETED for st in statuses):
+            ledger.status = StepStatus.COMPLETED
+        elif StepStatus.STALE in statuses:
+            ledger.status = StepStatus.STALE
+        else:
+            ledger.status = StepStatus.PENDING
+        ledger.finished_at = _now()
+        ledger.save(run_dir)
+        if ledger.status is StepStatus.COMPLETED and not ledger.derived_from:
+            point_latest(self.runs_dir, run_dir)
+            drop_previous(self.runs_dir, run_dir)
+        refresh_latest(self.runs_dir)
+        if ledger.stale_steps:
+            self.notices.append(
+                f"run {ledger.run_id} is stale: {ledger.stale_steps} depend on what changed; "
+                f"bring it up to date with `clusterfolio run --resume {ledger.run_id}`"
+            )
 
     def _run_step(
         self,
@@ -426,17 +517,6 @@ class Orchestrator:
             logger.warning("%s: %s", name, warning)
         logger.info("step %s completed in %.3fs %s", name, record.duration_s, record.counts)
         self.progress.end_step(name, StepStatus.COMPLETED, record.duration_s)
-
-
-def _clear_run_dir(run_dir: Path) -> None:
-    """Remove a previous attempt's files of the same run id (a fresh run starts clean)."""
-    import shutil
-
-    for child in run_dir.iterdir():
-        if child.is_dir() and not child.is_symlink():
-            shutil.rmtree(child)
-        else:
-            child.unlink()
 
 
 def _write_decision_log(run_dir: Path) -> None:

@@ -180,15 +180,27 @@ def summaries_files(summaries_dir: Path) -> list[str]:
     if manifest.is_file():
         doc = read_json(manifest)
         listed = [str(f) for f in doc.get("files", [])]
+        home = folder.resolve()
+        away = [f for f in listed if not (folder / f).resolve().is_relative_to(home)]
+        if away:
+            raise PublishError(
+                f"{manifest} lists paths outside {folder} (absolute, '..' or a symlink leading "
+                f"out): {away}; only files inside summaries/ are published"
+            )
         missing = [f for f in listed if not (folder / f).is_file()]
         if missing:
             raise PublishError(f"{manifest} lists files absent from {folder}: {missing}")
         return [MANIFEST, *[f for f in listed if f != MANIFEST]]
-    return sorted(
+    home = folder.resolve()
+    found = sorted(
         p.relative_to(folder).as_posix()
         for p in folder.rglob("*")
         if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts)
     )
+    away = [f for f in found if not (folder / f).resolve().is_relative_to(home)]
+    if away:
+        raise PublishError(f"{folder} holds symlinks leading outside it: {away}; not publishing")
+    return found
 
 
 def check_audit(run_dir: Path) -> None:

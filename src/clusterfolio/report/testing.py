@@ -672,7 +672,7 @@ def make_sample_run(
             "code_version": "test",
             "command": [],
             "data_signature": "",
-            "status": "running",
+            "status": "completed",
             "started_at": "",
             "finished_at": "",
             "steps": steps,

@@ -33,6 +33,7 @@ from clusterfolio.data.tradingview.listing import (
     metadata_columns,
     symbol_market,
 )
+from clusterfolio.data.tradingview.probe import PROBE_TIMEOUT_S, Reachability
 from clusterfolio.data.tradingview.ratelimit import TokenBucket
 from clusterfolio.data.tradingview.scanner import ScannerClient, ScanResult
 from clusterfolio.enums import ProviderName
@@ -40,6 +41,8 @@ from clusterfolio.errors import ProviderError, UnknownSymbolError
 from clusterfolio.manifest import TradingViewSettings
 
 logger = logging.getLogger(__name__)
+#: Endpoints probed by :attr:`TradingViewProvider.reachability`.
+SCANNER, CHART = 0, 1
 
 _T = TypeVar("_T")
 
@@ -129,6 +132,10 @@ class TradingViewProvider:
             settings, websocket_url=websocket_url, token=token, limiter=self.limiter
         )
         self._listings: dict[str, Listing] = {}
+        self.reachability = Reachability(  # SCANNER, CHART
+            [self.scanner.base_url, websocket_url or settings.websocket_url],
+            timeout_s=min(PROBE_TIMEOUT_S, settings.timeout_s),
+        )
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -152,6 +159,7 @@ class TradingViewProvider:
     def scan(self, request: Mapping[str, Any], *, market: str | None = None) -> ScanResult:
         """Run a screen and keep the listings it returns (see :meth:`screen`)."""
         self.stats.screen_calls += 1
+        self.reachability.check()
         result = self.scanner.scan(request, market=market)
         for message in result.warnings:
             self._warn(message)
@@ -203,6 +211,7 @@ class TradingViewProvider:
         known = self._listings.get(symbol)
         if known is not None and known.description:
             return known
+        self.reachability.check()
         market = symbol_market(symbol, self.catalog)
         request = {
             "columns": metadata_columns(market, self.catalog),
@@ -269,6 +278,7 @@ class TradingViewProvider:
                     "range": [0, len(chunk)],
                 }
                 self.stats.metadata_calls += 1
+                self.reachability.check()
                 result = self.scanner.scan(request, market=market)
                 wanted = set(chunk)
                 for row in result.rows:
@@ -305,6 +315,7 @@ class TradingViewProvider:
         self.stats.record_candles(symbol)
         if end < start:
             return empty_candles()
+        self.reachability.check(CHART)
         result = _run(self.chart.fetch(symbol, start, end))
         return result.frame
 
@@ -337,6 +348,7 @@ class TradingViewProvider:
             return {}
         if end < start:
             return {symbol: empty_candles() for symbol in unique}
+        self.reachability.check(CHART)
         results = _run(self.chart.fetch_many(unique, start, end))
         frames: dict[str, pd.DataFrame] = {}
         errors: dict[str, ProviderError] = {}

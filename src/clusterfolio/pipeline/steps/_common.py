@@ -18,8 +18,8 @@ WINNERS = "winners.json"
 
 
 def lakehouse(ctx: RunContext) -> Lakehouse:
-    """The run's lakehouse."""
-    return Lakehouse(ctx.lakehouse_root)
+    """The run's lakehouse: its source's namespace only."""
+    return Lakehouse(ctx.candle_root, source=ctx.source.key, quarantine_root=ctx.quarantine_root)
 
 
 def listings_for(ctx: RunContext, symbols: Sequence[str]) -> dict[str, Listing]:

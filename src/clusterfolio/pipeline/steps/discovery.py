@@ -96,7 +96,7 @@ def _local_table(ctx: RunContext, screens: list[Any]) -> pd.DataFrame:
     symbols = sorted(listings)
     start = ctx.as_of - timedelta(days=ctx.settings.discovery.history_days)
     lake = lakehouse(ctx)
-    state = SyncState(ctx.lakehouse_root / STATE_FILE)
+    state = SyncState(ctx.candle_root / STATE_FILE)
     windows: dict[CalendarKind, pd.DatetimeIndex] = {}
     stored = _read_stored(lake, symbols)
     candles: dict[str, pd.DataFrame] = {}
@@ -126,7 +126,9 @@ def _local_table(ctx: RunContext, screens: list[Any]) -> pd.DataFrame:
         except DataError as exc:
             ctx.recorder.warn(f"{symbol}: sync failed: {exc}")
             continue
-        if outcome.requests:
+        for repair in outcome.repairs:
+            ctx.recorder.warn(f"lakehouse repair: {repair}")
+        if outcome.requests or outcome.repairs:
             unsaved += 1
             if unsaved >= STATE_SAVE_EVERY:
                 state.save()

@@ -71,7 +71,7 @@ def audit_and_recover(ctx: RunContext, *, force_refetch: bool) -> None:
         frames[symbol] = frame
 
     attempts = data.recover_attempts if data.gapfill and data.backfill else 0
-    state = SyncState(ctx.lakehouse_root / STATE_FILE)
+    state = SyncState(ctx.candle_root / STATE_FILE)
     fetch = ctx.provider.candles if force_refetch else remembered_fetch(ctx.provider, state)
     filled: dict[str, set[pd.Timestamp]] = {}
     if attempts:

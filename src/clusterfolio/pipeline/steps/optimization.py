@@ -17,7 +17,7 @@ from clusterfolio.enums import Direction, ProfileName, Regime, StepName
 from clusterfolio.errors import OptimizationError
 from clusterfolio.io import atomic_write_json, read_json, read_parquet
 from clusterfolio.pipeline.context import RunContext
-from clusterfolio.pipeline.registry import Step
+from clusterfolio.pipeline.registry import External, Step
 from clusterfolio.pipeline.steps._common import WINNERS
 from clusterfolio.pipeline.steps.health import RETURNS
 from clusterfolio.pipeline.steps.risk import (
@@ -167,6 +167,7 @@ STEP = Step(
     reads=(RETURNS, CLUSTERS, REGIME, ANTIFRAGILITY),
     optional_reads=(WINNERS,),
     writes=(PORTFOLIO,),
+    external_reads=(External.ACCEPTED_STATE,),  # held weights: the turnover penalty
     run=run,
     config_sections=("risk", "features", "backtest"),
     uses_data=True,

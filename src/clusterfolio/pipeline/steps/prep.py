@@ -48,21 +48,29 @@ def _pass(ctx: RunContext, symbols: list[str], n_sessions: int, *, repair: bool)
         [listings[s] for s in symbols],
         as_of=ctx.as_of,
         n_sessions=n_sessions + 1,
-        state_dir=ctx.lakehouse_root,
+        state_dir=ctx.candle_root,
         backfill=data.backfill,
         tick=ctx.tick,
     )
     # What the sync did depends on the cache's state (fresh or fetched), so it goes to the
     # ledger and the log, not into the artifacts: they depend only on the data.
-    notes = SyncState(ctx.lakehouse_root / STATE_FILE)
+    notes = SyncState(ctx.candle_root / STATE_FILE)
     for outcome in outcomes:
         if outcome.action == "failed":
             ctx.recorder.warn(f"{outcome.symbol}: sync failed: {outcome.error}")
         for note in notes.notes_for(outcome.symbol, ctx.as_of):
             ctx.recorder.warn(note)
+        for fixed in outcome.repairs:
+            ctx.recorder.warn(f"lakehouse repair: {fixed}")
         if outcome.conflicts:
             ctx.recorder.warn(
-                f"{outcome.symbol}: {outcome.conflicts} conflicting bars kept as stored"
+                f"{outcome.symbol}: {outcome.conflicts} conflicting bars kept as stored "
+                f"(sessions {outcome.conflict_sessions[:5]})"
+            )
+        if outcome.replaced_partial:
+            ctx.recorder.warn(
+                f"{outcome.symbol}: stored bar of {outcome.replaced_partial} was written before "
+                "its session closed (partial): replaced by the provider's final bar"
             )
         if outcome.action == "cache_only":
             ctx.recorder.warn(
@@ -71,7 +79,7 @@ def _pass(ctx: RunContext, symbols: list[str], n_sessions: int, *, repair: bool)
         if outcome.requests:
             ctx.logger.info("sync %s %s %s", outcome.symbol, outcome.action, outcome.requests)
     if repair and data.gapfill and data.backfill:
-        fetch = remembered_fetch(ctx.provider, SyncState(ctx.lakehouse_root / STATE_FILE))
+        fetch = remembered_fetch(ctx.provider, SyncState(ctx.candle_root / STATE_FILE))
         for symbol in symbols:
             expected = sessions_back(listings[symbol].calendar, ctx.as_of, n_sessions + 1)
             stored = lake.read(symbol, missing_ok=True)
@@ -99,6 +107,7 @@ def _pass(ctx: RunContext, symbols: list[str], n_sessions: int, *, repair: bool)
         "fetched": sum(o.action == "fetched" for o in outcomes),
         "deepened": sum(o.action == "deepened" for o in outcomes),
         "failed": sum(o.action == "failed" for o in outcomes),
+        "repaired": sum(bool(o.repairs) for o in outcomes),
         "provider_calls": sum(len(o.requests) for o in outcomes),
         "sessions": len(returns.index),
     }

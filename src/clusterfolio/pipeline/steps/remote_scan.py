@@ -267,6 +267,9 @@ def remote_exports(ctx: RunContext, screens: list[Screen]) -> tuple[list[ScanExp
             f"provider {getattr(provider, 'name', provider)!r} has no remote scanner: "
             "discovery evaluates its screens locally"
         )
+    reachability = getattr(provider, "reachability", None)
+    if reachability is not None:  # no network: one error now, not one per scanner
+        reachability.check()
     exports: list[ScanExport] = []
     for index, screen in enumerate(screens, start=1):
         try:

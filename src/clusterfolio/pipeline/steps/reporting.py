@@ -20,7 +20,7 @@ from __future__ import annotations
 from clusterfolio.enums import StepName
 from clusterfolio.errors import AuditError
 from clusterfolio.pipeline.context import RunContext
-from clusterfolio.pipeline.registry import Step
+from clusterfolio.pipeline.registry import External, Step
 from clusterfolio.report import artifacts as A
 from clusterfolio.report.build import ALWAYS_WRITTEN
 
@@ -120,6 +120,7 @@ STEP = Step(
     reads=REQUIRED,
     optional_reads=OPTIONAL,
     writes=ALWAYS_WRITTEN,
+    external_reads=(External.ACCEPTED_STATE,),  # the drift against the implemented portfolio
     run=run,
     config_sections=("risk", "backtest", "tournament", "features", "run"),
     description="Reports, tear sheets, pictures; golden artifacts copied to summaries/.",

@@ -180,13 +180,15 @@ def market_history(ctx: RunContext) -> MarketHistory:
             group,
             as_of=ctx.as_of,
             n_sessions=len(sessions(kind, start, ctx.as_of)),
-            state_dir=ctx.lakehouse_root,
+            state_dir=ctx.candle_root,
             backfill=settings.data.backfill,
             tick=ctx.tick,
         )
         for outcome in outcomes:
             if outcome.action == "failed":
                 ctx.recorder.warn(f"history: {outcome.symbol}: sync failed: {outcome.error}")
+            for fixed in outcome.repairs:
+                ctx.recorder.warn(f"history: lakehouse repair: {fixed}")
     candles = {
         s: frame
         for s, frame in lake.read_many(sorted(listings), missing_ok=True).items()
