@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -89,12 +90,18 @@ def reference(tmp_path_factory: pytest.TempPathFactory, repo_root: Path) -> dict
     return _artifacts(root)
 
 
-def _kill_points() -> list[str]:
-    points = []
+#: Kill points of the fast suite (a sync mid-pass, the heaviest steps, the last one); every
+#: other kill point runs in ``make test-all`` (marked slow: each costs two whole runs).
+FAST_KILL_POINTS = frozenset({"discovery", "deep_prep:3", "validation", "reporting"})
+
+
+def _kill_points() -> list[Any]:
+    points: list[Any] = []
     for name in build_registry().names():
-        points.append(name)
-        if name in {"light_prep", "deep_prep"}:
-            points.append(f"{name}:3")
+        names = [name, f"{name}:3"] if name in {"light_prep", "deep_prep"} else [name]
+        for point in names:
+            marks = () if point in FAST_KILL_POINTS else (pytest.mark.slow,)
+            points.append(pytest.param(point, marks=marks, id=point))
     return points
 
 
