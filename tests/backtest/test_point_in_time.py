@@ -232,3 +232,19 @@ def test_local_workers_and_ray_re_select_identically(
     assert len(set(universes)) > 1  # re-chosen: the universe moves across windows
     for window in windows:
         assert window["decision"]["data_until"] <= window["train_end"]
+
+
+def test_a_screen_that_needs_a_remote_only_column_is_skipped_and_recorded(
+    history: MarketHistory,
+) -> None:
+    screen = history.screens[0]
+    request = screen.request.model_copy(
+        update={"columns": [*screen.request.columns, "price_earnings_ttm"]}
+    )
+    remote_only = screen.model_copy(update={"name": "pe_screen", "request": request})
+    kept, notes = computable_screens(
+        [remote_only, *history.screens[1:3]], history.candles, history.listings
+    )
+    assert [s.name for s in kept] == [s.name for s in history.screens[1:3]]
+    assert len(notes) == 1
+    assert "pe_screen skipped for history" in notes[0] and "price_earnings_ttm" in notes[0]
