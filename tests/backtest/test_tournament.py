@@ -404,3 +404,55 @@ def test_summary_json_has_no_nan(base: TournamentResult) -> None:
             assert math.isfinite(value)
 
     walk(base.summary)
+
+
+def test_turnover_penalty_counts_a_direction_flip_as_a_trade(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The previous book is signed: a symbol held LONG and now SHORT is a trade of 2x."""
+    from clusterfolio.backtest.engines import make_engine
+    from clusterfolio.optimize.problem import OptimizationProblem
+
+    seen: list[dict[str, float]] = []
+    original = OptimizationProblem.from_settings
+
+    def spy(*args: Any, **kwargs: Any) -> OptimizationProblem:
+        seen.append(dict(kwargs.get("previous_weights") or {}))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(OptimizationProblem, "from_settings", spy)
+    settings = tiny_settings(profiles=[ProfileName.MIN_VARIANCE])
+    settings.features.feat_turnover_penalty = True
+    frame = market_returns().iloc[:80]
+    decision = decide(frame, {"NASDAQ:A01": Direction.SHORT}, settings)
+    engine = make_engine(EngineName.CUSTOM, settings)
+    train = decision.synthetic_long(frame)
+    for held in (-0.3, 0.3):  # held SHORT (kept), then held LONG (flipped)
+        previous = pd.Series({s: 0.0 for s in decision.symbols} | {"NASDAQ:A01": held})
+        assert (
+            engine.weights(train, decision, ProfileName.MIN_VARIANCE, previous=previous) is not None
+        )
+    assert [book["NASDAQ:A01"] for book in seen] == [0.3, -0.3]
+
+
+def test_turnover_penalty_sees_the_signed_previous_book() -> None:
+    """With the penalty a SHORT held across windows is kept (the signed book), turnover drops."""
+    directions = {"NASDAQ:A01": Direction.SHORT}
+    plain = tiny_settings(profiles=[ProfileName.MIN_VARIANCE])
+    plain.backtest.realized_target = 60
+    penalised = plain.model_copy(deep=True)
+    penalised.features.feat_turnover_penalty = True
+    penalised.backtest.slippage = 0.02  # a strong penalty: the book barely moves
+    one = run(plain, directions=directions)
+    two = run(penalised, directions=directions)
+
+    def turnover(result: TournamentResult) -> float:
+        rows = result.results
+        mask = (rows["engine"] == "custom") & (rows["simulator"] == "realized")
+        return float(rows.loc[mask, "turnover"].iloc[1:].sum())  # after the first rebalance
+
+    assert turnover(two) < turnover(one)
+    held = two.weights[
+        (two.weights["engine"] == "custom") & (two.weights["symbol"] == "NASDAQ:A01")
+    ]
+    assert not held.empty and (held["net"] < 0).all()

@@ -106,7 +106,7 @@ class Engine(Protocol):
         profile : ProfileName
             The profile.
         previous : pandas.Series, optional
-            Gross weights of the previous window (turnover penalty, where supported).
+            Net (signed) weights of the previous window (turnover penalty, where supported).
 
         Returns
         -------
@@ -128,9 +128,9 @@ class CustomEngine:
     ----------
     settings : Settings
         ``risk`` (caps, penalties, barbell), ``backtest`` (baseline, cost model) and
-        ``features.feat_turnover_penalty``: when on, the previous window's gross weights are
-        penalised with the cost model's per-unit cost, as step 11 does against the accepted
-        state.
+        ``features.feat_turnover_penalty``: when on, the previous window's signed book (in this
+        window's synthetic-long frame, so a direction flip is a trade) is penalised with the cost
+        model's per-unit cost, as step 11 does against the accepted state.
     """
 
     name = EngineName.CUSTOM
@@ -154,6 +154,7 @@ class CustomEngine:
         """Gross weights of ``profile`` (see :class:`Engine`)."""
         from clusterfolio.optimize.problem import OptimizationProblem
         from clusterfolio.optimize.profiles import optimize_profile
+        from clusterfolio.optimize.turnover import previous_in_long_frame
 
         profile = ProfileName(profile)
         risk, baseline = self.settings.risk, decision.baseline
@@ -176,7 +177,11 @@ class CustomEngine:
             held = None
             if self.settings.features.feat_turnover_penalty and previous is not None:
                 turnover_cost = CostModel.from_settings(self.settings.backtest).per_unit
-                held = {s: float(abs(previous.get(s, 0.0))) for s in decision.symbols}
+                # the signed previous book in today's synthetic-long frame: a flip is a trade
+                held = previous_in_long_frame(
+                    {s: float(previous.get(s, 0.0)) for s in decision.symbols},
+                    {s: Direction(decision.directions[s]) for s in decision.symbols},
+                )
             problem = OptimizationProblem.from_settings(
                 risk,
                 returns=decision.synthetic_long(train_returns),

@@ -362,14 +362,15 @@ def _window_weights(task: EngineTask) -> tuple[list[WindowWeights], float]:
         except Exception as exc:  # a failing engine is a result, the tournament goes on
             out.append(WindowWeights(window.index, False, _error_text(exc)))
             continue
-        previous = gross
+        net = decision.net_weights(gross)
+        previous = net  # signed: a direction flip between windows is a trade
         fallbacks = tuple(str(f) for f in gross.attrs.get("fallbacks", ()))
         out.append(
             WindowWeights(
                 window.index,
                 True,
                 gross=gross,
-                net=decision.net_weights(gross),
+                net=net,
                 fallbacks=fallbacks,
             )
         )
