@@ -456,3 +456,31 @@ def test_turnover_penalty_sees_the_signed_previous_book() -> None:
         (two.weights["engine"] == "custom") & (two.weights["symbol"] == "NASDAQ:A01")
     ]
     assert not held.empty and (held["net"] < 0).all()
+
+
+def test_a_symbol_with_an_exact_zero_weight_is_simulated(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bounded allocators can give a symbol exactly 0: the simulators must still run."""
+    from clusterfolio.backtest import tournament as tournament_module
+
+    real = tournament_module.make_engine
+
+    class ZeroFirst:
+        def __init__(self, engine: Any) -> None:
+            self.engine = engine
+
+        def weights(self, *args: Any, **kwargs: Any) -> pd.Series | None:
+            gross = self.engine.weights(*args, **kwargs)
+            if gross is None or len(gross) < 2:
+                return gross
+            first = gross.index[0]
+            out = gross.copy()
+            out[out.index[1]] += out[first]
+            out[first] = 0.0
+            return out
+
+    monkeypatch.setattr(
+        tournament_module, "make_engine", lambda name, settings: ZeroFirst(real(name, settings))
+    )
+    result = run(tiny_settings(profiles=[ProfileName.EQUAL_WEIGHT]))
+    statuses = {(r["engine"], r["simulator"]): r["status"] for r in result.summary["rows"]}
+    assert statuses[("custom", "realized")] == "ok", result.summary["rows"]

@@ -405,7 +405,9 @@ def run_engine_task(task: EngineTask) -> EngineOutcome:
         if item.ok and item.net is not None:
             window = by_index[item.window]
             periods.append(((window.test_start, window.test_end), item.net))
-            held.update(str(s) for s, v in item.net.items() if v != 0.0)
+            held.update(
+                str(s) for s in item.net.index
+            )  # zero weights too: the simulators check every name
     columns = [c for c in task.returns.columns if str(c) in held]
     returns = task.returns.loc[:, columns]
     cost_model = CostModel.from_settings(task.settings.backtest)
