@@ -85,7 +85,8 @@ class MarketHistory:
             start = 0 if first is None else int(np.searchsorted(values, first, side="left"))
             if stop <= start:
                 continue
-            candles[symbol] = frame.iloc[start:stop].reset_index(drop=True)
+            whole = start == 0 and stop == len(values)  # already cut: no copy
+            candles[symbol] = frame if whole else frame.iloc[start:stop].reset_index(drop=True)
         listings = {s: self.listings[s] for s in candles}
         return MarketHistory(candles, listings, self.screens, self.notes)
 

@@ -21,18 +21,6 @@ from clusterfolio.data.schema import Listing
 from clusterfolio.enums import CalendarKind
 
 
-def close_on_sessions(candles: pd.DataFrame, sessions: pd.DatetimeIndex) -> pd.Series:
-    """Closes of ``candles`` reindexed on ``sessions`` (NaN where no bar)."""
-    if candles.empty:
-        return pd.Series(np.nan, index=sessions, dtype="float64")
-    series = pd.Series(
-        candles["close"].to_numpy(dtype="float64"),
-        index=pd.DatetimeIndex(candles["session"]),
-    )
-    series = series[~series.index.duplicated(keep="last")]
-    return series.reindex(sessions)
-
-
 def build_matrices(
     candles: Mapping[str, pd.DataFrame],
     listings: Mapping[str, Listing],
@@ -105,8 +93,8 @@ def returns_between(
 def _close_block(
     candles: Mapping[str, pd.DataFrame], symbols: Sequence[str], window: pd.DatetimeIndex
 ) -> npt.NDArray[np.float64]:
-    """Closes on ``window`` (rows) for ``symbols`` (columns); a duplicated session keeps its last
-    bar, as :func:`close_on_sessions` does."""
+    """Closes on ``window`` (rows) for ``symbols`` (columns), NaN where no bar; a duplicated
+    session keeps its last bar."""
     days_of_window = window.to_numpy(dtype="datetime64[ns]")
     out = np.full((len(window), len(symbols)), np.nan, dtype=np.float64)
     if not len(window):
