@@ -1,0 +1,196 @@
+"""The budgeting profiles: equal risk contribution, risk parity, HRP, equal weight and market."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from clusterfolio.enums import Direction
+from clusterfolio.errors import OptimizationError
+from clusterfolio.optimize.caps import (
+    CAP_TOL,
+    project_caps,
+)
+from clusterfolio.optimize.hrp import GroupCaps, hrp_weights
+from clusterfolio.optimize.problem import AllocationLevel
+from clusterfolio.optimize.profiles.context import (
+    _Allocation,
+    _asset_caps,
+    _Context,
+    _linear_caps,
+    _reduce,
+    _reduction_diagnostics,
+)
+from clusterfolio.optimize.risk_parity import risk_budgeting_weights, risk_contributions
+from clusterfolio.optimize.solvers import (
+    LinearCaps,
+    solve_risk_budgeting,
+)
+
+_ERC_OBJECTIVE = "ERC residual max_i |RC_i / (1/N) - 1| (0 at the unconstrained optimum)"
+_NO_OBJECTIVE = {"name": "none (closed-form allocation)", "value": None}
+
+
+def _rc_dispersion(weights: np.ndarray, cov: np.ndarray) -> float:
+    rc = risk_contributions(weights, cov)
+    target = 1.0 / weights.shape[0]
+    return float(np.max(np.abs(rc / target - 1.0)))
+
+
+def _erc(
+    ctx: _Context, cov: np.ndarray, caps: LinearCaps, fallbacks: list[dict[str, Any]], what: str
+) -> tuple[np.ndarray, str, dict[str, Any]]:
+    """Equal risk contributions with the caps as constraints (Newton first, then the program)."""
+    info: dict[str, Any] = {}
+    budgets = np.full(cov.shape[0], 1.0 / cov.shape[0])
+    try:
+        w, info["iterations"] = risk_budgeting_weights(cov)
+        solver = "erc:newton"
+    except OptimizationError as exc:
+        fallbacks.append(
+            {
+                "kind": "solver",
+                "solver": "newton",
+                "detail": f"{what}: {exc}; polished by the log-barrier program (cvxpy)",
+            }
+        )
+        w = np.zeros(cov.shape[0])
+        solver = ""
+    unconstrained_ok = bool(solver) and (caps_violation_linear(w, caps) <= CAP_TOL)
+    info["caps_binding"] = not unconstrained_ok and bool(solver)
+    if not unconstrained_ok:
+        w, outcome = solve_risk_budgeting(
+            cov, budgets, caps, solvers=_exp_cone_chain(ctx), fallbacks=fallbacks, what=what
+        )
+        solver = f"erc:{outcome.solver.lower()}"
+        info["program"] = "min ½y'Σy - b'log y s.t. y <= a 1'y, G y <= C 1'y (caps inside)"
+    info["max_relative_rc_deviation"] = _rc_dispersion(w, cov)
+    return w, solver, info
+
+
+def _exp_cone_chain(ctx: _Context) -> tuple[str, ...]:
+    chain = tuple(s for s in ctx.problem.solvers if s in ("CLARABEL", "SCS"))
+    return chain or ("CLARABEL", "SCS")
+
+
+def caps_violation_linear(w: np.ndarray, caps: LinearCaps) -> float:
+    """Largest excess of a variable or a group total over its cap (0 when all hold)."""
+    excess = float(np.max(w - caps.upper, initial=0.0))
+    if caps.groups.shape[0]:
+        excess = max(excess, float(np.max(caps.groups @ w - caps.group_caps)))
+    return max(0.0, excess)
+
+
+def _risk_parity(ctx: _Context, level: AllocationLevel) -> _Allocation:
+    fallbacks: list[dict[str, Any]] = []
+    diagnostics: dict[str, Any] = {}
+    if level is AllocationLevel.CLUSTER:
+        red = _reduce(ctx, "risk_parity")
+        fallbacks.extend(red.records)
+        cov, expand = red.cov, red.expand
+        caps = LinearCaps(
+            upper=red.upper, groups=np.zeros((0, ctx.n_clusters)), group_caps=np.zeros(0)
+        )
+        asset_cap, cluster_cap = red.asset_cap, red.cluster_cap
+        diagnostics["within_cluster"] = _reduction_diagnostics(ctx, red)
+        units = "clusters"
+    else:
+        asset_cap, cluster_cap, records = _asset_caps(ctx, "risk_parity")
+        fallbacks.extend(records)
+        cov, expand = ctx.cov, np.eye(ctx.n)
+        caps = _linear_caps(ctx, asset_cap, cluster_cap)
+        units = "assets"
+    x, solver, info = _erc(ctx, cov, caps, fallbacks, f"risk_parity ({units})")
+    diagnostics["erc"] = {"units": units, **info}
+    diagnostics["objective"] = {"name": _ERC_OBJECTIVE, "value": info["max_relative_rc_deviation"]}
+    return _Allocation(
+        weights=expand @ x,
+        solver=solver,
+        level=level,
+        asset_cap=asset_cap,
+        cluster_cap=cluster_cap,
+        fallbacks=fallbacks,
+        projection_is_fallback=False,
+        diagnostics=diagnostics,
+    )
+
+
+def _hrp(ctx: _Context, level: AllocationLevel) -> _Allocation:
+    p = ctx.problem
+    asset_cap, cluster_cap, records = _asset_caps(ctx, "hrp")
+    w, order = hrp_weights(
+        ctx.cov,
+        ctx.corr,
+        linkage_method=p.linkage_method,
+        optimal_leaf_ordering=p.optimal_leaf_ordering,
+        upper=np.full(ctx.n, asset_cap),
+        group_caps=GroupCaps(ctx.groups, np.full(ctx.n_clusters, cluster_cap)),
+    )
+    diagnostics = {
+        "hrp": {
+            "linkage_method": p.linkage_method,
+            "optimal_leaf_ordering": p.optimal_leaf_ordering,
+            "distance": "sqrt(0.5 * (1 - rho))",
+            "leaf_order": [ctx.symbols[i] for i in order],
+            "bounds": "asset and cluster caps inside the recursive bisection (bounded HRP)",
+        }
+    }
+    return _Allocation(
+        weights=w,
+        solver="hrp:numpy",
+        level=level,
+        asset_cap=asset_cap,
+        cluster_cap=cluster_cap,
+        projection_is_fallback=False,
+        fallbacks=list(records),
+        diagnostics=diagnostics,
+    )
+
+
+def _equal_weight(ctx: _Context, level: AllocationLevel) -> _Allocation:
+    asset_cap, cluster_cap, records = _asset_caps(ctx, "equal_weight")
+    # the most equal allocation under the caps: 1/N, water-filled where a cluster cap binds
+    weights, record = project_caps(
+        np.full(ctx.n, 1.0 / ctx.n),
+        ctx.groups,
+        np.full(ctx.n, asset_cap),
+        np.full(ctx.n_clusters, cluster_cap),
+        symbols=ctx.symbols,
+        group_labels=ctx.cluster_ids,
+    )
+    return _Allocation(
+        weights=weights,
+        diagnostics={"equal_weight": {"definition": "1/N under the caps", "capping": record}},
+        solver="equal_weight",
+        level=level,
+        asset_cap=asset_cap,
+        cluster_cap=cluster_cap,
+        projection_is_fallback=False,
+        uses_covariance=False,
+        fallbacks=list(records),
+    )
+
+
+def _market(ctx: _Context, level: AllocationLevel) -> _Allocation:
+    p = ctx.problem
+    if p.market_symbol not in ctx.symbols:
+        raise OptimizationError(
+            f"market profile needs {p.market_symbol} in the returns; it is absent "
+            f"({ctx.n} symbols given)"
+        )
+    w = np.zeros(ctx.n)
+    w[ctx.symbols.index(p.market_symbol)] = 1.0
+    note = "100% long; caps do not apply to the market baseline"
+    if p.directions[p.market_symbol] is Direction.SHORT:
+        note += f"; the SHORT direction given for {p.market_symbol} is ignored (never flipped)"
+    return _Allocation(
+        weights=w,
+        solver="market",
+        level=level,
+        asset_cap=1.0,
+        cluster_cap=1.0,
+        apply_caps=False,
+        uses_covariance=False,
+        diagnostics={"market": {"symbol": p.market_symbol, "note": note}},
+    )
