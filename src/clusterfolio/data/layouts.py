@@ -38,21 +38,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from clusterfolio.data.formats import (
-    _SESSION_ALIASES,
     FileFormatError,
     FileIssue,
     IssueKind,
     ParsedFile,
     Severity,
     SourceFormat,
-    _finish,
-    _is_parquet,
-    _Issues,
-    _open_text,
-    _Raw,
-    _sessions_from_any,
-    _sniff_header,
 )
+from clusterfolio.data.formats.cleaning import _finish
+from clusterfolio.data.formats.issues import _SESSION_ALIASES, _Issues, _Raw
+from clusterfolio.data.formats.readers import _sessions_from_any
+from clusterfolio.data.formats.text import _is_parquet, _open_text, _sniff_header
 from clusterfolio.data.schema import empty_candles
 from clusterfolio.enums import CalendarKind
 
@@ -145,7 +141,7 @@ def _read_frame(
 ) -> pd.DataFrame:
     """The wanted columns (names after the column map); ``text`` columns are read as text,
     the others as numbers where every cell is one (an empty cell is NaN)."""
-    from clusterfolio.data.formats import _apply_column_map
+    from clusterfolio.data.formats.text import _apply_column_map
 
     issues = _Issues(str(path))
     if _is_parquet(path):
