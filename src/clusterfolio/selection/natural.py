@@ -53,14 +53,13 @@ Hence ``selected <= top_n x clusters x directions + 1`` (the baseline).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from clusterfolio.enums import AssetClass, Direction
-from clusterfolio.errors import DataError, SchemaError
+from clusterfolio.enums import Direction
+from clusterfolio.errors import DataError
 from clusterfolio.manifest import SelectionSettings
 from clusterfolio.risk.antifragility import STAT_COLUMNS, antifragility_table
 from clusterfolio.risk.clustering import cluster_labels
@@ -69,12 +68,27 @@ from clusterfolio.risk.correlation import (
     correlation_distance,
     intersection_correlation,
 )
+from clusterfolio.selection.candidates import (
+    KEPT_FATES,
+    SelectionFate,
+    _dedupe,
+    _prepare,
+    records,
+)
 from clusterfolio.selection.execution import (
     EXECUTION_COMPONENTS,
     ExecutionWeights,
     execution_scores,
     raw_execution_signals,
     window_statistics,
+)
+from clusterfolio.selection.explain import (
+    _cluster_table,
+    _decisions,
+    _ordered,
+    _reasons,
+    _summary,
+    _winners,
 )
 
 __all__ = [
@@ -88,21 +102,6 @@ __all__ = [
     "synthetic_long",
 ]
 
-
-class SelectionFate(StrEnum):
-    """What natural selection did with a candidate (exactly one per candidate)."""
-
-    SELECTED = "selected"
-    BASELINE = "baseline"
-    DUPLICATE_IDENTITY = "duplicate_identity"
-    INSUFFICIENT_HISTORY = "insufficient_history"
-    MOMENTUM_GATE = "momentum_gate"
-    BELOW_TOP_N = "below_top_n"
-    GLOBAL_CAP = "global_cap"
-
-
-#: Fates of the winners.
-KEPT_FATES: frozenset[SelectionFate] = frozenset({SelectionFate.SELECTED, SelectionFate.BASELINE})
 
 #: Columns of :attr:`SelectionResult.candidates`, in order.
 CANDIDATE_COLUMNS: tuple[str, ...] = (
@@ -243,125 +242,6 @@ def cluster_candidates(
     return labels, neutral, corr
 
 
-# ---------------------------------------------------------------------------------- helpers
-
-
-def _json(value: Any) -> Any:
-    """A JSON-safe plain value (NaN and NA become None)."""
-    if value is None or value is pd.NA:
-        return None
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    if isinstance(value, int | np.integer):
-        return int(value)
-    if isinstance(value, float | np.floating):
-        return float(value) if np.isfinite(value) else None
-    return value
-
-
-def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows of ``frame`` as dictionaries keyed by column name."""
-    return cast(list[dict[str, Any]], frame.to_dict(orient="records"))
-
-
-def _text_column(frame: pd.DataFrame, name: str, default: str = "") -> pd.Series:
-    if name not in frame.columns:
-        return pd.Series(default, index=frame.index, dtype=object)
-    return frame[name].map(lambda v: default if v is None or v is pd.NA else str(v)).astype(object)
-
-
-def _float_column(frame: pd.DataFrame, name: str) -> pd.Series:
-    if name not in frame.columns:
-        return pd.Series(np.nan, index=frame.index, dtype="float64")
-    return pd.to_numeric(frame[name], errors="coerce").astype("float64")
-
-
-def _ticker(symbol: str) -> str:
-    return symbol.split(":", 1)[1] if ":" in symbol else symbol
-
-
-def _prepare(
-    pool_frame: pd.DataFrame, screener: pd.DataFrame | None, baseline: str
-) -> pd.DataFrame:
-    """Candidate rows (one per pool row, plus the baseline), sorted by symbol."""
-    if "symbol" in pool_frame.columns:
-        symbols = pool_frame["symbol"]
-    elif "lead_symbol" in pool_frame.columns:
-        symbols = pool_frame["lead_symbol"]
-    else:
-        raise SchemaError("raw pool frame needs a 'symbol' (or 'lead_symbol') column")
-    missing = [c for c in ("identity", "asset_class", "direction") if c not in pool_frame.columns]
-    if missing:
-        raise SchemaError(f"raw pool frame lacks columns {missing}")
-    cand = pd.DataFrame(
-        {
-            "symbol": symbols.astype(str).to_numpy(),
-            "identity": _text_column(pool_frame, "identity").to_numpy(),
-            "asset_class": _text_column(pool_frame, "asset_class").to_numpy(),
-            "direction": _text_column(pool_frame, "direction").str.upper().to_numpy(),
-            "kind": _text_column(pool_frame, "kind").to_numpy(),
-            "exchange": _text_column(pool_frame, "exchange").to_numpy(),
-            "alpha_score": _float_column(pool_frame, "score").to_numpy(),
-            "value_traded": _float_column(pool_frame, "value_traded").to_numpy(),
-        }
-    )
-    bad = sorted(set(cand["direction"]) - {str(Direction.LONG), str(Direction.SHORT)})
-    if bad:
-        raise SchemaError(f"raw pool frame has directions {bad}; allowed: LONG, SHORT")
-    dupes = cand["symbol"][cand["symbol"].duplicated()]
-    if not dupes.empty:
-        raise DataError(f"raw pool frame lists symbols more than once: {sorted(set(dupes))}")
-    cand["pool_direction"] = cand["direction"]
-    cand["baseline"] = cand["symbol"] == baseline
-    if not cand["baseline"].any():
-        klass = str(AssetClass.ETF)
-        if (
-            screener is not None
-            and "asset_class" in screener.columns
-            and baseline in screener.index
-        ):
-            value = screener.loc[baseline, "asset_class"]
-            klass = str(value) if isinstance(value, str) and value else klass
-        row = {
-            "symbol": baseline,
-            "identity": _ticker(baseline),
-            "asset_class": klass,
-            "direction": str(Direction.LONG),
-            "kind": "etf" if klass in (str(AssetClass.ETF), str(AssetClass.BOND)) else "",
-            "exchange": baseline.split(":", 1)[0] if ":" in baseline else "",
-            "alpha_score": np.nan,
-            "value_traded": np.nan,
-            "pool_direction": "",
-            "baseline": True,
-        }
-        cand = pd.concat([cand, pd.DataFrame([row])], ignore_index=True)
-    cand.loc[cand["baseline"], "direction"] = str(Direction.LONG)
-    return cand.sort_values("symbol", kind="mergesort").reset_index(drop=True)
-
-
-def _dedupe(cand: pd.DataFrame) -> pd.Series:
-    """Symbol of the listing kept for each row's ``(asset_class, identity)``."""
-    order = cand.assign(
-        _not_base=~cand["baseline"],
-        _alpha=cand["alpha_score"].fillna(-np.inf),
-        _vt=cand["value_traded"].fillna(-np.inf),
-    ).sort_values(
-        ["asset_class", "identity", "_not_base", "_alpha", "_vt", "symbol"],
-        ascending=[True, True, True, False, False, True],
-        kind="mergesort",
-    )
-    keeper = order.groupby(["asset_class", "identity"], sort=False)["symbol"].transform("first")
-    return keeper.reindex(cand.index)
-
-
-def _pct(value: float) -> str:
-    return f"{value:+.1%}" if np.isfinite(value) else "n/a"
-
-
-def _score(value: float) -> str:
-    return f"{value:+.3f}" if np.isfinite(value) else "n/a"
-
-
 # ---------------------------------------------------------------------------------- selection
 
 
@@ -415,16 +295,9 @@ def natural_selection(
         raise TypeError(f"returns must be a pandas DataFrame, got {type(returns).__name__}")
     if returns.columns.has_duplicates:
         raise DataError("return matrix has duplicated columns")
-    top_n, max_winners = int(settings.top_n), int(settings.max_winners)
-    min_overlap, gate = int(settings.min_overlap), float(settings.momentum_gate)
-
+    min_overlap = int(settings.min_overlap)
     cand = _prepare(pool_frame, screener, baseline)
-    keeper = _dedupe(cand)
-    cand["fate"] = pd.Series([None] * len(cand), dtype=object)
-    duplicate = (keeper != cand["symbol"]).to_numpy()
-    cand.loc[duplicate, "fate"] = str(SelectionFate.DUPLICATE_IDENTITY)
-    cand["kept_listing"] = keeper.to_numpy()
-
+    _mark_duplicates(cand)
     directions = pd.Series(cand["direction"].to_numpy(), index=pd.Index(cand["symbol"]))
     synth = synthetic_long(returns.sort_index(), directions)
     stats = window_statistics(synth)
@@ -438,7 +311,6 @@ def natural_selection(
     short_history = undecided & (cand["n_obs"] < min_overlap)
     cand.loc[short_history & ~cand["baseline"], "fate"] = str(SelectionFate.INSUFFICIENT_HISTORY)
     clustered = undecided & ~short_history
-
     labels, neutral, corr = cluster_candidates(
         synth.loc[:, cand.loc[clustered, "symbol"].tolist()],
         min_overlap=min_overlap,
@@ -448,17 +320,64 @@ def natural_selection(
     sizes = labels.value_counts()
     cand["cluster_size"] = cand["cluster"].map(sizes).astype("float64").astype("Int64")
 
-    gated = clustered & ~cand["baseline"] & (cand["total_return"] < gate)
+    gated = clustered & ~cand["baseline"] & (cand["total_return"] < float(settings.momentum_gate))
     cand.loc[gated, "fate"] = str(SelectionFate.MOMENTUM_GATE)
     scored = clustered & ~cand["baseline"] & ~gated
+    _score_candidates(cand, scored, _Signals(stats, tails, screener), xs_momentum, weights)
+    n_capped = _assign_fates(cand, scored, int(settings.top_n), int(settings.max_winners))
 
+    cand["reason"] = _reasons(cand, settings, baseline)
+    cand = _ordered(cand)
+    cluster_table = _cluster_table(cand, corr)
+    afx = tails.copy()
+    afx.insert(0, "direction", directions.to_numpy())
+    afx.index.name = "symbol"
+    afx = afx.sort_index(kind="mergesort")
+    summary = _summary(cand, cluster_table, neutral, len(synth.index), settings, xs_momentum)
+    summary["baseline"] = baseline
+    return SelectionResult(
+        candidates=cand.loc[:, list(CANDIDATE_COLUMNS)].reset_index(drop=True),
+        winners=_winners(cand),
+        decisions=_decisions(cand, cluster_table, neutral, settings, xs_momentum, n_capped),
+        antifragility=afx.loc[:, ["direction", *STAT_COLUMNS]],
+        clusters=cluster_table,
+        summary=summary,
+    )
+
+
+def _mark_duplicates(cand: pd.DataFrame) -> None:
+    """Every listing but the kept one of its identity gets its fate (in place)."""
+    keeper = _dedupe(cand)
+    cand["fate"] = pd.Series([None] * len(cand), dtype=object)
+    duplicate = (keeper != cand["symbol"]).to_numpy()
+    cand.loc[duplicate, "fate"] = str(SelectionFate.DUPLICATE_IDENTITY)
+    cand["kept_listing"] = keeper.to_numpy()
+
+
+@dataclass(frozen=True)
+class _Signals:
+    """The inputs of the execution signals: window statistics, tails and the screener."""
+
+    stats: pd.DataFrame
+    tails: pd.DataFrame
+    screener: pd.DataFrame | None
+
+
+def _score_candidates(
+    cand: pd.DataFrame,
+    scored: pd.Series,
+    signals: _Signals,
+    xs_momentum: bool,
+    weights: ExecutionWeights | None,
+) -> None:
+    """Execution score components, the execution score and the global score (in place)."""
     scored_idx = cand.index[scored]
     raw = raw_execution_signals(
-        stats.iloc[scored_idx],
-        tails.iloc[scored_idx],
-        screener,
+        signals.stats.iloc[scored_idx],
+        signals.tails.iloc[scored_idx],
+        signals.screener,
         value_traded=pd.Series(
-            cand.loc[scored, "value_traded"].to_numpy(), index=stats.index[scored_idx]
+            cand.loc[scored, "value_traded"].to_numpy(), index=signals.stats.index[scored_idx]
         ),
     )
     clusters_of = pd.Series(cand.loc[scored, "cluster"].astype("int64").to_numpy(), index=raw.index)
@@ -475,6 +394,9 @@ def natural_selection(
         ]
     ).to_numpy()
 
+
+def _assign_fates(cand: pd.DataFrame, scored: pd.Series, top_n: int, max_winners: int) -> int:
+    """Rank, top-N, the global cap and the baseline (in place); the number of capped rows."""
     _rank(cand, scored)
     cand["selected"] = False
     within = scored & (cand["rank"] <= top_n).fillna(False).to_numpy(dtype=bool)
@@ -486,26 +408,7 @@ def natural_selection(
     cand["selected"] = cand["fate"].isin([str(f) for f in KEPT_FATES])
     if cand["fate"].isna().any():  # pragma: no cover - every branch above assigns a fate
         raise AssertionError("a candidate was left without a fate")
-
-    cand["reason"] = _reasons(cand, settings, baseline)
-    cand = _ordered(cand)
-    cluster_table = _cluster_table(cand, corr)
-    decisions = _decisions(cand, cluster_table, neutral, settings, xs_momentum, int(capped.sum()))
-    winners = _winners(cand)
-    afx = tails.copy()
-    afx.insert(0, "direction", directions.to_numpy())
-    afx.index.name = "symbol"
-    afx = afx.sort_index(kind="mergesort")
-    summary = _summary(cand, cluster_table, neutral, len(synth.index), settings, xs_momentum)
-    summary["baseline"] = baseline
-    return SelectionResult(
-        candidates=cand.loc[:, list(CANDIDATE_COLUMNS)].reset_index(drop=True),
-        winners=winners,
-        decisions=decisions,
-        antifragility=afx.loc[:, ["direction", *STAT_COLUMNS]],
-        clusters=cluster_table,
-        summary=summary,
-    )
+    return int(capped.sum())
 
 
 def _rank(cand: pd.DataFrame, scored: pd.Series) -> None:
@@ -548,237 +451,3 @@ def _apply_cap(cand: pd.DataFrame, within: pd.Series, max_winners: int) -> pd.Se
     )
     capped.loc[part.index[max_winners:]] = True
     return capped
-
-
-def _reasons(cand: pd.DataFrame, settings: SelectionSettings, baseline: str) -> list[str]:
-    """One reason per candidate, naming the rule and the numbers behind its fate."""
-    leaders: dict[tuple[int, str], list[str]] = {}
-    kept = cand[cand["fate"] == str(SelectionFate.SELECTED)].sort_values("rank", kind="mergesort")
-    for row in records(kept):
-        leaders.setdefault((int(row["cluster"]), str(row["direction"])), []).append(
-            str(row["symbol"])
-        )
-    out: list[str] = []
-    for row in records(cand):
-        fate = SelectionFate(str(row["fate"]))
-        direction = str(row["direction"])
-        if fate is SelectionFate.DUPLICATE_IDENTITY:
-            out.append(
-                f"identity {row['identity']} ({row['asset_class']}) already represented by "
-                f"{row['kept_listing']}: one listing per identity"
-            )
-        elif fate is SelectionFate.INSUFFICIENT_HISTORY:
-            if int(row["n_obs"]) == 0:
-                out.append("no returns in the return matrix: cannot be correlated or scored")
-            else:
-                out.append(
-                    f"{int(row['n_obs'])} return observations, fewer than "
-                    f"min_overlap={settings.min_overlap}: cannot be correlated reliably"
-                )
-        elif fate is SelectionFate.MOMENTUM_GATE:
-            held = "synthetic-long " if direction == str(Direction.SHORT) else ""
-            out.append(
-                f"{int(row['n_obs'])}-session {held}return {_pct(float(row['total_return']))} is "
-                f"below the momentum gate {_pct(float(settings.momentum_gate))} "
-                f"(cluster {int(row['cluster'])})"
-            )
-        elif fate is SelectionFate.BASELINE:
-            where = (
-                f"in cluster {int(row['cluster'])}"
-                if not pd.isna(row["cluster"])
-                else f"not clustered ({int(row['n_obs'])} return observations)"
-            )
-            note = (
-                "; the pool's SHORT candidate on it is not traded"
-                if str(row["pool_direction"]) == str(Direction.SHORT)
-                else ""
-            )
-            out.append(
-                f"market baseline {baseline}: always carried LONG, not counted against a "
-                f"cluster ({where}){note}"
-            )
-        else:
-            group = (
-                f"rank {int(row['rank'])} of {int(row['group_size'])} {direction} candidates in "
-                f"cluster {int(row['cluster'])} (execution score "
-                f"{_score(float(row['execution_score']))})"
-            )
-            if fate is SelectionFate.SELECTED:
-                out.append(f"{group}: within top_n={settings.top_n}")
-            elif fate is SelectionFate.BELOW_TOP_N:
-                names = ", ".join(leaders.get((int(row["cluster"]), direction), [])) or "none"
-                out.append(f"{group}: beyond top_n={settings.top_n} (kept: {names})")
-            else:
-                out.append(
-                    f"{group}: within top_n={settings.top_n} but beyond the global cap "
-                    f"max_winners={settings.max_winners} (kept by asset-class floor, rank, then global score "
-                    f"{_score(float(row['global_score']))})"
-                )
-    return out
-
-
-def _ordered(cand: pd.DataFrame) -> pd.DataFrame:
-    return (
-        cand.assign(
-            _cluster=cand["cluster"].astype("float64").fillna(np.inf),
-            _rank=cand["rank"].astype("float64").fillna(np.inf),
-        )
-        .sort_values(["_cluster", "direction", "_rank", "symbol"], kind="mergesort")
-        .drop(columns=["_cluster", "_rank"])
-        .reset_index(drop=True)
-    )
-
-
-def _cluster_table(cand: pd.DataFrame, corr: pd.DataFrame) -> pd.DataFrame:
-    """One row per cluster (vectorised: members are contiguous blocks once sorted by cluster)."""
-    clustered = cand[cand["cluster"].notna()]
-    if clustered.empty:
-        return pd.DataFrame(
-            {
-                "cluster": pd.Series(dtype="int64"),
-                "size": pd.Series(dtype="int64"),
-                "members": pd.Series(dtype=object),
-                "selected": pd.Series(dtype=object),
-                "mean_correlation": pd.Series(dtype="float64"),
-            }
-        )
-    labels = clustered["cluster"].astype("int64").to_numpy()
-    symbols = clustered["symbol"].astype(str).to_numpy()
-    chosen = clustered["selected"].to_numpy(dtype=bool)
-    order = np.lexsort((symbols, labels))
-    labels, symbols, chosen = labels[order], symbols[order], chosen[order]
-    position = pd.Index(corr.columns).get_indexer(pd.Index(symbols))
-    rho = corr.to_numpy()
-    ids, starts, sizes = np.unique(labels, return_index=True, return_counts=True)
-    members, selected, means = [], [], np.full(ids.size, np.nan)
-    for k, (a, n) in enumerate(zip(starts, sizes, strict=True)):
-        members.append(",".join(symbols[a : a + n]))
-        selected.append(",".join(symbols[a : a + n][chosen[a : a + n]]))
-        if n > 1:  # symmetric block: the off-diagonal mean is the mean over pairs
-            pos = position[a : a + n]
-            block = rho[np.ix_(pos, pos)]
-            defined = np.isfinite(block)
-            np.fill_diagonal(defined, False)
-            if defined.any():
-                means[k] = float(block[defined].mean())
-    return pd.DataFrame(
-        {
-            "cluster": ids.astype(np.int64),
-            "size": sizes.astype(np.int64),
-            "members": members,
-            "selected": selected,
-            "mean_correlation": means,
-        }
-    )
-
-
-def _decisions(
-    cand: pd.DataFrame,
-    clusters: pd.DataFrame,
-    neutral: int,
-    settings: SelectionSettings,
-    xs_momentum: bool,
-    n_capped: int,
-) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
-    for rec in records(cand):
-        out.append(
-            {
-                "subject": str(rec["symbol"]),
-                "action": str(rec["fate"]),
-                "reason": str(rec["reason"]),
-                "details": {
-                    "identity": str(rec["identity"]),
-                    "asset_class": str(rec["asset_class"]),
-                    "direction": str(rec["direction"]),
-                    "cluster": _json(rec["cluster"]),
-                    "rank": _json(rec["rank"]),
-                    "execution_score": _json(rec["execution_score"]),
-                    "total_return": _json(rec["total_return"]),
-                    "n_obs": _json(rec["n_obs"]),
-                    "selected": bool(rec["selected"]),
-                    "baseline": bool(rec["baseline"]),
-                },
-            }
-        )
-    n_clustered = int(cand["cluster"].notna().sum())
-    out.append(
-        {
-            "subject": "natural_selection",
-            "action": "clustered",
-            "reason": (
-                f"{n_clustered} candidates in {len(clusters)} clusters (Ward on the "
-                f"intersection-correlation distance, threshold {settings.threshold:g}); "
-                f"{neutral} pairs below min_overlap={settings.min_overlap} shared sessions "
-                f"at the neutral correlation {NEUTRAL_CORRELATION:g}; normalisation "
-                f"{'global percentile ranks' if xs_momentum else 'z-scores within the cluster'}"
-            ),
-            "details": {
-                "clusters": len(clusters),
-                "clustered": n_clustered,
-                "neutral_pairs": int(neutral),
-                "threshold": float(settings.threshold),
-                "min_overlap": int(settings.min_overlap),
-                "xs_momentum": bool(xs_momentum),
-            },
-        }
-    )
-    if n_capped:
-        out.append(
-            {
-                "subject": "max_winners",
-                "action": "global_cap",
-                "reason": (
-                    f"{n_capped} candidates within top_n were dropped by the global cap "
-                    f"max_winners={settings.max_winners} (kept by asset-class floor, rank, then global score)"
-                ),
-                "details": {"dropped": int(n_capped), "max_winners": int(settings.max_winners)},
-            }
-        )
-    return out
-
-
-def _winners(cand: pd.DataFrame) -> list[dict[str, Any]]:
-    kept = cand[cand["selected"]]
-    kept = pd.concat([kept[~kept["baseline"]], kept[kept["baseline"]]])
-    out = []
-    for rec in records(kept):
-        out.append(
-            {
-                "symbol": str(rec["symbol"]),
-                "identity": str(rec["identity"]),
-                "asset_class": str(rec["asset_class"]),
-                "direction": str(rec["direction"]),
-                "kind": str(rec["kind"]),
-                "exchange": str(rec["exchange"]),
-                "cluster": _json(rec["cluster"]),
-                "execution_score": _json(rec["execution_score"]),
-                "rank": _json(rec["rank"]),
-                "alpha_score": _json(rec["alpha_score"]),
-                "baseline": bool(rec["baseline"]),
-                "reason": str(rec["reason"]),
-            }
-        )
-    return out
-
-
-def _summary(
-    cand: pd.DataFrame,
-    clusters: pd.DataFrame,
-    neutral: int,
-    sessions: int,
-    settings: SelectionSettings,
-    xs_momentum: bool,
-) -> dict[str, Any]:
-    fates = {str(f): int((cand["fate"] == str(f)).sum()) for f in SelectionFate}
-    return {
-        "candidates": len(cand),
-        "sessions": int(sessions),
-        "clustered": int(cand["cluster"].notna().sum()),
-        "clusters": len(clusters),
-        "neutral_pairs": int(neutral),
-        "selected": fates[str(SelectionFate.SELECTED)],
-        "winners": int(cand["selected"].sum()),
-        "fates": fates,
-        "settings": {**settings.model_dump(mode="json"), "xs_momentum": bool(xs_momentum)},
-    }

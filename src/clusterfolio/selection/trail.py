@@ -23,8 +23,9 @@ import numpy as np
 import pandas as pd
 
 from clusterfolio.io import read_json, read_parquet
+from clusterfolio.selection.candidates import KEPT_FATES, records
 from clusterfolio.selection.execution import EXECUTION_COMPONENTS
-from clusterfolio.selection.natural import KEPT_FATES, SelectionResult, records
+from clusterfolio.selection.natural import SelectionResult
 
 __all__ = [
     "SELECTED_JSON",
