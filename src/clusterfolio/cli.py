@@ -9,12 +9,16 @@ import json
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from clusterfolio.enums import ProviderName
 from clusterfolio.errors import ClusterfolioError, ConfigError, disk_error
+
+if TYPE_CHECKING:
+    from clusterfolio.manifest import ResolvedManifest
+    from clusterfolio.pipeline.ledger import RunLedger
 
 app = typer.Typer(
     name="clusterfolio",
@@ -127,7 +131,9 @@ def _config_root(root: Path, manifest: Path) -> Path:
     return path.parent.parent if path.parent.name == "configs" else path.parent
 
 
-def _resolve(root: Path, manifest: Path, profile: str | None, sets: list[str] | None):  # type: ignore[no-untyped-def]
+def _resolve(
+    root: Path, manifest: Path, profile: str | None, sets: list[str] | None
+) -> ResolvedManifest:
     from clusterfolio.manifest import load
 
     path = manifest if manifest.is_absolute() else root / manifest
@@ -174,6 +180,56 @@ def run(
     )
 
 
+def _resolve_run(
+    root: Path, manifest: Path, profile: str | None, sets: list[str] | None, resume: str | None
+) -> ResolvedManifest:
+    """The manifest of the run: a resumed run keeps its own profile unless another is named."""
+    resolved = _resolve(root, manifest, profile, sets)
+    if resume is not None and profile is None:
+        from clusterfolio.pipeline.ledger import RunLedger
+        from clusterfolio.pipeline.runner import resolve_run_dir
+
+        runs_dir = root.resolve() / resolved.settings.run.runs_dir
+        ledger_profile = RunLedger.load(resolve_run_dir(runs_dir, resume)).profile
+        resolved = _resolve(root, manifest, ledger_profile, sets)
+    return resolved
+
+
+def _plan_files(
+    resolved: ResolvedManifest,
+    root: Path,
+    manifest: Path,
+    sets: list[str] | None,
+    as_of_date: date | None,
+) -> tuple[ResolvedManifest, date | None]:
+    """The files provider's plan: its as-of date and overrides, its notes shown."""
+    if resolved.settings.data.provider is not ProviderName.FILES:
+        return resolved, as_of_date
+    from clusterfolio.data.baseline import plan_files_run
+
+    plan = plan_files_run(resolved.settings, root.resolve(), as_of_date)
+    if plan.overrides:
+        resolved = _resolve(root, manifest, resolved.profile, [*(sets or []), *plan.overrides])
+    for note in plan.notes:
+        typer.secho(f"files provider: {note}", fg=typer.colors.YELLOW, err=True)
+    return resolved, plan.as_of
+
+
+def _echo_source_problems(ledger: RunLedger) -> None:
+    """One line on the source data's problems, when the health audit counted them."""
+    health = ledger.steps.get("health_audit")
+    if health is None or "source_problems" not in health.counts:
+        return
+    n = {k: int(health.counts.get(f"source_{k}", 0)) for k in ("dropped", "repaired", "guessed")}
+    typer.echo(
+        f"data source: {int(health.counts['source_problems'])} problems in "
+        f"{int(health.counts.get('source_listings_affected', 0))} of "
+        f"{int(health.counts.get('kept', 0) + health.counts.get('excluded', 0))} audited "
+        f"listings ({n['dropped']} dropped, {n['repaired']} repaired, {n['guessed']} "
+        "guessed; data_health.md, section Source data)"
+    )
+
+
 def _orchestrate(
     *,
     profile: str | None,
@@ -195,27 +251,8 @@ def _orchestrate(
         from clusterfolio.pipeline.runner import Orchestrator, StepProgress
         from clusterfolio.pipeline.steps import build_registry
 
-        resolved = _resolve(root, manifest, profile, sets)
-        if resume is not None and profile is None:
-            # a resumed run keeps its own profile unless another is named
-            from clusterfolio.pipeline.ledger import RunLedger
-            from clusterfolio.pipeline.runner import resolve_run_dir
-
-            runs_dir = root.resolve() / resolved.settings.run.runs_dir
-            ledger_profile = RunLedger.load(resolve_run_dir(runs_dir, resume)).profile
-            resolved = _resolve(root, manifest, ledger_profile, sets)
-        as_of_date = _as_of(as_of)
-        if resolved.settings.data.provider is ProviderName.FILES:
-            from clusterfolio.data.baseline import plan_files_run
-
-            plan = plan_files_run(resolved.settings, root.resolve(), as_of_date)
-            as_of_date = plan.as_of
-            if plan.overrides:
-                resolved = _resolve(
-                    root, manifest, resolved.profile, [*(sets or []), *plan.overrides]
-                )
-            for note in plan.notes:
-                typer.secho(f"files provider: {note}", fg=typer.colors.YELLOW, err=True)
+        resolved = _resolve_run(root, manifest, profile, sets, resume)
+        resolved, as_of_date = _plan_files(resolved, root, manifest, sets, _as_of(as_of))
         progress: StepProgress
         if quiet:
             progress = StepProgress()
@@ -250,18 +287,7 @@ def _orchestrate(
         typer.echo(json.dumps(headline(run_dir, summaries).to_json_dict(), indent=2, default=str))
         return
     typer.echo(f"run {ledger.run_id}: {ledger.status.value} ({run_dir})")
-    health = ledger.steps.get("health_audit")
-    if health is not None and "source_problems" in health.counts:
-        n = {
-            k: int(health.counts.get(f"source_{k}", 0)) for k in ("dropped", "repaired", "guessed")
-        }
-        typer.echo(
-            f"data source: {int(health.counts['source_problems'])} problems in "
-            f"{int(health.counts.get('source_listings_affected', 0))} of "
-            f"{int(health.counts.get('kept', 0) + health.counts.get('excluded', 0))} audited "
-            f"listings ({n['dropped']} dropped, {n['repaired']} repaired, {n['guessed']} "
-            "guessed; data_health.md, section Source data)"
-        )
+    _echo_source_problems(ledger)
     if not quiet:
         from clusterfolio.report.headline import echo_headline
 

@@ -229,6 +229,58 @@ def _static_scores(
     return {str(k): float(v) for k, v in values.items() if np.isfinite(v)}, []
 
 
+def _check_slice(train_returns: pd.DataFrame) -> None:
+    """A training slice is a frame on a DatetimeIndex with at least two sessions."""
+    if not isinstance(train_returns, pd.DataFrame) or not isinstance(
+        train_returns.index, pd.DatetimeIndex
+    ):
+        raise DataError("training returns must be a DataFrame with a DatetimeIndex")
+    if len(train_returns) < 2:
+        raise DataError(f"training slice has {len(train_returns)} sessions; need at least 2")
+
+
+def _candidates(
+    train_returns: pd.DataFrame,
+    directions: Mapping[str, Direction] | None,
+    baseline: str,
+    universe: UniverseChoice | None,
+) -> tuple[list[str], dict[str, Direction], dict[str, Any] | None]:
+    """The candidates (the baseline apart), their directions and the universe's summary."""
+    end = pd.Timestamp(train_returns.index[-1])
+    if universe is not None:
+        if universe.data_until > end:
+            raise DataError(
+                f"universe read data until {universe.data_until.date()}, after the training "
+                f"end {end.date()}"
+            )
+        candidates = [s for s in universe.symbols if s != baseline]
+        dirs = {s: Direction(universe.directions[s]) for s in candidates}
+        return candidates, dirs, dict(universe.summary)
+    given = {str(k): Direction(v) for k, v in (directions or {}).items()}
+    candidates = [str(c) for c in train_returns.columns if str(c) != baseline]
+    return candidates, {s: given.get(s, Direction.LONG) for s in candidates}, None
+
+
+def _eligible(
+    train_returns: pd.DataFrame, candidates: list[str], min_overlap: int
+) -> tuple[list[str], dict[str, str]]:
+    """The candidates with at least ``min_overlap`` observations (slice column order, as step
+    10), and the others with the reason."""
+    counts = _observations(train_returns.loc[:, candidates]) if candidates else pd.Series()
+    excluded = {
+        s: f"{int(counts[s])} observations in the training slice < min_overlap {min_overlap}"
+        for s in candidates
+        if int(counts[s]) < min_overlap
+    }
+    kept = [s for s in candidates if s not in excluded]
+    if not kept:
+        raise DataError(
+            f"no eligible symbol in the training slice ending {train_returns.index[-1].date()} "
+            f"({len(candidates)} candidates, min_overlap {min_overlap})"
+        )
+    return kept, excluded
+
+
 def decide(
     train_returns: pd.DataFrame,
     directions: Mapping[str, Direction] | None,
@@ -266,41 +318,11 @@ def decide(
     from clusterfolio.risk.correlation import averaged_distance
     from clusterfolio.risk.regime import detect_regime, market_proxy
 
-    if not isinstance(train_returns, pd.DataFrame) or not isinstance(
-        train_returns.index, pd.DatetimeIndex
-    ):
-        raise DataError("training returns must be a DataFrame with a DatetimeIndex")
-    if len(train_returns) < 2:
-        raise DataError(f"training slice has {len(train_returns)} sessions; need at least 2")
+    _check_slice(train_returns)
     risk, baseline = settings.risk, settings.backtest.baseline
     min_overlap = settings.selection.min_overlap
-    end = pd.Timestamp(train_returns.index[-1])
-    selection: dict[str, Any] | None = None
-    if universe is not None:
-        if universe.data_until > end:
-            raise DataError(
-                f"universe read data until {universe.data_until.date()}, after the training "
-                f"end {end.date()}"
-            )
-        candidates = [s for s in universe.symbols if s != baseline]
-        dirs = {s: Direction(universe.directions[s]) for s in candidates}
-        selection = dict(universe.summary)
-    else:
-        given = {str(k): Direction(v) for k, v in (directions or {}).items()}
-        candidates = [str(c) for c in train_returns.columns if str(c) != baseline]
-        dirs = {s: given.get(s, Direction.LONG) for s in candidates}
-    counts = _observations(train_returns.loc[:, candidates]) if candidates else pd.Series()
-    excluded = {
-        s: f"{int(counts[s])} observations in the training slice < min_overlap {min_overlap}"
-        for s in candidates
-        if int(counts[s]) < min_overlap
-    }
-    kept = [s for s in candidates if s not in excluded]  # slice column order (as step 10)
-    if not kept:
-        raise DataError(
-            f"no eligible symbol in the training slice ending {train_returns.index[-1].date()} "
-            f"({len(candidates)} candidates, min_overlap {min_overlap})"
-        )
+    candidates, dirs, selection = _candidates(train_returns, directions, baseline, universe)
+    kept, excluded = _eligible(train_returns, candidates, min_overlap)
     directions_kept = {s: dirs[s] for s in kept}
     symbols = sorted(kept)
 

@@ -50,7 +50,6 @@ from __future__ import annotations
 import glob
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -59,6 +58,7 @@ import numpy as np
 import pandas as pd
 
 from clusterfolio.data.baseline import UNIVERSE_SYMBOL, equal_weight_index, universe_listing
+from clusterfolio.data.file_sources import FileReport, FileSource, _Entry, _key_guess
 from clusterfolio.data.formats import (
     FileFormatError,
     FileIssue,
@@ -87,70 +87,6 @@ from clusterfolio.errors import ProviderError, UnknownSymbolError
 from clusterfolio.manifest import FilesSettings
 
 __all__ = ["FileReport", "FileSource", "FilesProvider"]
-
-
-def _key_guess(key: str) -> NameGuess:
-    """What a long file's symbol or a wide file's column says: ``NYSE:AAPL`` or ``AAPL``."""
-    text = key.strip().upper()
-    if ":" in text:
-        exchange, ticker = text.split(":", 1)
-        return NameGuess(exchange, ticker, "EXCHANGE:TICKER key")
-    return NameGuess("", text, "ticker key")
-
-
-@dataclass(frozen=True)
-class FileSource:
-    """A discovered candle file and the listing it provides (``key``: the listing's symbol
-    or column in a long or wide file, ``None`` for a file of one listing)."""
-
-    path: Path
-    relpath: str
-    format: SourceFormat
-    listing: Listing
-    named_after_symbol: bool = False
-    key: str | None = None
-
-
-@dataclass
-class FileReport:
-    """Summary of one discovered file: what it gave and what was wrong with it.
-
-    ``status`` is ``listed`` (serves one listing, or several for a long or wide file),
-    ``shadowed`` (another file serves the same symbol), ``metadata`` (a universe table or a
-    sidecar), ``ignored`` (not a data file), ``skipped`` (not a readable candle file) or
-    ``failed`` (parsing failed).
-    """
-
-    file: str
-    symbol: str | None
-    format: str | None
-    status: str
-    rows: int | None = None
-    first: date | None = None
-    last: date | None = None
-    issues: list[FileIssue] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready dictionary."""
-        return {
-            "file": self.file,
-            "symbol": self.symbol,
-            "format": self.format,
-            "status": self.status,
-            "rows": self.rows,
-            "first": None if self.first is None else self.first.isoformat(),
-            "last": None if self.last is None else self.last.isoformat(),
-            "issues": [i.as_dict() for i in self.issues],
-        }
-
-
-@dataclass
-class _Entry:
-    status: str
-    symbol: str | None = None
-    format: SourceFormat | None = None
-    calendar: CalendarKind | None = None
-    layout: LayoutInfo | None = None
 
 
 def _as_datetime64(value: date | datetime | str | pd.Timestamp) -> np.datetime64:

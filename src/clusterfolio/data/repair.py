@@ -39,6 +39,7 @@ from clusterfolio.data.health import (
     Auditor,
     HealthReport,
     ListingHealth,
+    MissingSessions,
     as_sessions,
     coerce_candles,
     partition_missing,
@@ -240,6 +241,59 @@ def _merge(frame: pd.DataFrame, extra: pd.DataFrame) -> pd.DataFrame:
     return merged.sort_values("session", kind="mergesort").reset_index(drop=True)
 
 
+def _plan_gaps(
+    after: MissingSessions, window: pd.DatetimeIndex, max_ffill_sessions: int, allow_ffill: bool
+) -> tuple[list[pd.DatetimeIndex], list[tuple[pd.DatetimeIndex, str]]]:
+    """The runs of missing sessions to forward-fill, and those left open with the reason."""
+    fill_runs: list[pd.DatetimeIndex] = []
+    left_open: list[tuple[pd.DatetimeIndex, str]] = []
+    for run in session_runs(after.interior, window):
+        if not allow_ffill or max_ffill_sessions == 0:
+            left_open.append((run, "gap left open: forward fill is disallowed"))
+        elif len(run) > max_ffill_sessions:
+            left_open.append(
+                (
+                    run,
+                    f"gap of {_n(len(run), 'session')} left open: longer than "
+                    f"max_ffill_sessions={max_ffill_sessions}",
+                )
+            )
+        else:
+            fill_runs.append(run)
+    left_open += [
+        (run, "before the first stored bar: the history starts later (never forward-filled)")
+        for run in session_runs(after.leading, window)
+    ]
+    left_open += [
+        (
+            run,
+            "after the last stored bar: still stale (forward fill would invent the latest prices)",
+        )
+        for run in session_runs(after.trailing, window)
+    ]
+    return fill_runs, left_open
+
+
+def _fill_gaps(
+    frame: pd.DataFrame,
+    filled: pd.DatetimeIndex,
+    fill_runs: list[pd.DatetimeIndex],
+    max_ffill_sessions: int,
+    log: _Log,
+) -> pd.DataFrame:
+    """``frame`` with the ``filled`` sessions forward-filled, one action per run."""
+    bars = _forward_fill_bars(frame, filled)
+    first_close = bars.set_index("session")["close"]
+    for run in fill_runs:
+        log.add(
+            RepairAction.FORWARD_FILL,
+            run,
+            f"gap of {_n(len(run), 'session')} <= max_ffill_sessions={max_ffill_sessions}: "
+            f"open=high=low=close=previous close {first_close[run[0]]:.10g}, volume 0",
+        )
+    return _merge(frame, bars)
+
+
 def repair_listing(
     symbol: str,
     candles: pd.DataFrame,
@@ -297,48 +351,13 @@ def repair_listing(
     refetched = pd.DatetimeIndex(fetched["session"]).sort_values()
 
     after = partition_missing(window, frame["session"].to_numpy())
-    fill_runs: list[pd.DatetimeIndex] = []
-    left_open: list[tuple[pd.DatetimeIndex, str]] = []
-    for run in session_runs(after.interior, window):
-        if not allow_ffill or max_ffill_sessions == 0:
-            left_open.append((run, "gap left open: forward fill is disallowed"))
-        elif len(run) > max_ffill_sessions:
-            left_open.append(
-                (
-                    run,
-                    f"gap of {_n(len(run), 'session')} left open: longer than "
-                    f"max_ffill_sessions={max_ffill_sessions}",
-                )
-            )
-        else:
-            fill_runs.append(run)
-    left_open += [
-        (run, "before the first stored bar: the history starts later (never forward-filled)")
-        for run in session_runs(after.leading, window)
-    ]
-    left_open += [
-        (
-            run,
-            "after the last stored bar: still stale (forward fill would invent the latest prices)",
-        )
-        for run in session_runs(after.trailing, window)
-    ]
-
+    fill_runs, left_open = _plan_gaps(after, window, max_ffill_sessions, allow_ffill)
     filled = pd.DatetimeIndex(
         np.concatenate([r.to_numpy() for r in fill_runs]) if fill_runs else [],
         dtype="datetime64[ns]",
     )
     if len(filled):
-        bars = _forward_fill_bars(frame, filled)
-        first_close = bars.set_index("session")["close"]
-        for run in fill_runs:
-            log.add(
-                RepairAction.FORWARD_FILL,
-                run,
-                f"gap of {_n(len(run), 'session')} <= max_ffill_sessions={max_ffill_sessions}: "
-                f"open=high=low=close=previous close {first_close[run[0]]:.10g}, volume 0",
-            )
-        frame = _merge(frame, bars)
+        frame = _fill_gaps(frame, filled, fill_runs, max_ffill_sessions, log)
     for run, reason in sorted(left_open, key=lambda item: item[0][0]):
         log.add(RepairAction.UNREPAIRED, run, reason)
 

@@ -470,6 +470,21 @@ def build_raw_pool(
     if cands.empty:
         return _empty_pool(decisions, xs_momentum)
     cands = _lead_order(cands)
+    leads = _mark_leads(cands, decisions)
+    leads = _apply_caps(leads, max_per_class, decisions)
+    kept = set(zip(leads["asset_class"], leads["identity"], strict=True))
+    in_pool = [(k, i) in kept for k, i in zip(cands["asset_class"], cands["identity"], strict=True)]
+    return RawPool(
+        frame=_pool_frame(leads),
+        alternatives=_alternatives_frame(cands.loc[in_pool]),
+        decisions=decisions,
+        xs_momentum=xs_momentum,
+    )
+
+
+def _mark_leads(cands: pd.DataFrame, decisions: list[dict[str, Any]]) -> pd.DataFrame:
+    """The lead listing of each identity (``is_lead`` and ``n_listings`` set on ``cands`` in
+    place); a decision per lead and per merged listing."""
     group = cands.groupby(["asset_class", "identity"], sort=False)
     cands["is_lead"] = group.cumcount() == 0
     n_listings = group["symbol"].transform("size")
@@ -507,9 +522,11 @@ def build_raw_pool(
                 asset_class=str(rec["asset_class"]),
             )
         )
+    return leads
 
-    leads = _apply_caps(leads, max_per_class, decisions)
-    kept = set(zip(leads["asset_class"], leads["identity"], strict=True))
+
+def _pool_frame(leads: pd.DataFrame) -> pd.DataFrame:
+    """The pool: one row per kept identity (its lead listing), by class then score."""
     frame = pd.DataFrame(
         {
             "identity": leads["identity"].astype(str),
@@ -525,13 +542,14 @@ def build_raw_pool(
             "scanners": [",".join(s) for s in leads["all_scanners"]],
         }
     )
-    frame = frame.sort_values(
+    return frame.sort_values(
         ["asset_class", "score", "identity"], ascending=[True, False, True], kind="mergesort"
     ).reset_index(drop=True)
 
-    in_pool = [(k, i) in kept for k, i in zip(cands["asset_class"], cands["identity"], strict=True)]
-    alt = cands.loc[in_pool]
-    alternatives = pd.DataFrame(
+
+def _alternatives_frame(alt: pd.DataFrame) -> pd.DataFrame:
+    """Every listing of the kept identities, the lead marked."""
+    return pd.DataFrame(
         {
             "identity": alt["identity"].astype(str),
             "asset_class": alt["asset_class"].astype(str),
@@ -546,9 +564,6 @@ def build_raw_pool(
             "scanners": [",".join(s) for s in alt["scanners"]],
         }
     ).reset_index(drop=True)
-    return RawPool(
-        frame=frame, alternatives=alternatives, decisions=decisions, xs_momentum=xs_momentum
-    )
 
 
 def _apply_caps(

@@ -300,12 +300,7 @@ def natural_selection(
     _mark_duplicates(cand)
     directions = pd.Series(cand["direction"].to_numpy(), index=pd.Index(cand["symbol"]))
     synth = synthetic_long(returns.sort_index(), directions)
-    stats = window_statistics(synth)
-    tails = antifragility_table(synth)
-    for col in ("n_obs", "total_return", "volatility", "max_drawdown"):
-        cand[col] = stats[col].to_numpy()
-    for col in ("skew", "tail_convexity", "fragility"):
-        cand[col] = tails[col].to_numpy()
+    stats, tails = _attach_statistics(cand, synth)
 
     undecided = cand["fate"].isna()
     short_history = undecided & (cand["n_obs"] < min_overlap)
@@ -343,6 +338,19 @@ def natural_selection(
         clusters=cluster_table,
         summary=summary,
     )
+
+
+def _attach_statistics(
+    cand: pd.DataFrame, synth: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Window statistics and tail measures of the held returns, copied onto ``cand``."""
+    stats = window_statistics(synth)
+    tails = antifragility_table(synth)
+    for col in ("n_obs", "total_return", "volatility", "max_drawdown"):
+        cand[col] = stats[col].to_numpy()
+    for col in ("skew", "tail_convexity", "fragility"):
+        cand[col] = tails[col].to_numpy()
+    return stats, tails
 
 
 def _mark_duplicates(cand: pd.DataFrame) -> None:
