@@ -111,80 +111,108 @@ def clustermap_png(
     title : str
         Figure title.
     """
-    from scipy.cluster.hierarchy import dendrogram, leaves_list
-
     order = [str(s) for s in distance.index]
+    n = len(order)
+    z = _matching_linkage(order, linkage)
+    size = min(max(6.0, 0.2 * n + 3.0), 20.0)
+    with _style():
+        fig = _figure(size + 1.0, size + (1.6 if z is not None else 0.4))
+        ax, cax = _clustermap_axes(fig, z, size, n, threshold)
+        mesh = _distance_mesh(ax, distance, order)
+        fig.colorbar(mesh, cax=cax, label="distance (0 = moves together)")
+        _cluster_blocks(ax, order, labels)
+        fig.suptitle(title)
+        return _png(fig)
+
+
+def _matching_linkage(
+    order: list[str], linkage: Sequence[Sequence[float]] | None
+) -> np.ndarray | None:
+    """The linkage matrix when its leaf order (over the sorted symbols) is ``order``."""
+    from scipy.cluster.hierarchy import leaves_list
+
     n = len(order)
     z = np.asarray(linkage, dtype=np.float64) if linkage is not None and len(linkage) else None
     if z is not None:
         leaves = [sorted(order)[i] for i in leaves_list(z)] if z.shape[0] == n - 1 else []
         if leaves != order:
             z = None
-    size = min(max(6.0, 0.2 * n + 3.0), 20.0)
-    with _style():
-        fig = _figure(size + 1.0, size + (1.6 if z is not None else 0.4))
-        if z is not None:
-            grid = fig.add_gridspec(
-                2, 2, height_ratios=[1.4, size], width_ratios=[size, 0.25], hspace=0.0, wspace=0.02
-            )
-            top = fig.add_subplot(grid[0, 0])
-            dendrogram(
-                z,
-                ax=top,
-                no_labels=True,
-                color_threshold=threshold if threshold is not None else 0,
-                above_threshold_color="#888888",
-            )
-            if threshold is not None:
-                top.axhline(threshold, color="#e41a1c", linewidth=0.9, linestyle=":")
-            top.set_xlim(0, 10 * n)
-            top.set_axis_off()
-            ax = fig.add_subplot(grid[1, 0])
-            cax = fig.add_subplot(grid[1, 1])
-        else:
-            grid = fig.add_gridspec(1, 2, width_ratios=[size, 0.25], wspace=0.03)
-            ax = fig.add_subplot(grid[0, 0])
-            cax = fig.add_subplot(grid[0, 1])
-        show = n <= _MAX_LABELS
-        mesh = ax.pcolormesh(
-            np.arange(n + 1),
-            np.arange(n + 1),
-            distance.to_numpy(dtype=np.float64),
-            cmap="viridis",
-            vmin=0.0,
-        )
-        ax.set_xlim(0, n)
-        ax.set_ylim(n, 0)
-        ax.set_aspect("auto")
-        ticks = np.arange(n) + 0.5
-        ax.set_xticks(ticks if show else [])
-        ax.set_yticks(ticks if show else [])
-        if show:
-            ax.set_xticklabels(order, rotation=90)
-            ax.set_yticklabels(order)
-        ax.tick_params(labelsize=max(4.0, min(8.0, 400.0 / max(n, 1))), length=0)
-        ax.grid(False)
-        for spine in ax.spines.values():
-            spine.set_visible(False)
-        fig.colorbar(mesh, cax=cax, label="distance (0 = moves together)")
-        start = 0
-        for i in range(1, n + 1):
-            if i == n or labels.get(order[i]) != labels.get(order[start]):
-                width = i - start
-                ax.add_patch(_rectangle((start, start), width, width))
-                if width >= 1:
-                    ax.text(
-                        start + width / 2,
-                        start - 0.15,
-                        str(labels.get(order[start], "")),
-                        ha="center",
-                        va="bottom",
-                        fontsize=6,
-                        color="white",
-                    )
-                start = i
-        fig.suptitle(title)
-        return _png(fig)
+    return z
+
+
+def _clustermap_axes(
+    fig: Figure, z: np.ndarray | None, size: float, n: int, threshold: float | None
+) -> tuple[Any, Any]:
+    """The matrix and colour-bar axes, under the dendrogram when there is one."""
+    from scipy.cluster.hierarchy import dendrogram
+
+    if z is None:
+        grid = fig.add_gridspec(1, 2, width_ratios=[size, 0.25], wspace=0.03)
+        return fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[0, 1])
+    grid = fig.add_gridspec(
+        2, 2, height_ratios=[1.4, size], width_ratios=[size, 0.25], hspace=0.0, wspace=0.02
+    )
+    top = fig.add_subplot(grid[0, 0])
+    dendrogram(
+        z,
+        ax=top,
+        no_labels=True,
+        color_threshold=threshold if threshold is not None else 0,
+        above_threshold_color="#888888",
+    )
+    if threshold is not None:
+        top.axhline(threshold, color="#e41a1c", linewidth=0.9, linestyle=":")
+    top.set_xlim(0, 10 * n)
+    top.set_axis_off()
+    return fig.add_subplot(grid[1, 0]), fig.add_subplot(grid[1, 1])
+
+
+def _distance_mesh(ax: Any, distance: pd.DataFrame, order: list[str]) -> Any:
+    """The distance matrix as a colour mesh, labelled when there are few symbols."""
+    n = len(order)
+    show = n <= _MAX_LABELS
+    mesh = ax.pcolormesh(
+        np.arange(n + 1),
+        np.arange(n + 1),
+        distance.to_numpy(dtype=np.float64),
+        cmap="viridis",
+        vmin=0.0,
+    )
+    ax.set_xlim(0, n)
+    ax.set_ylim(n, 0)
+    ax.set_aspect("auto")
+    ticks = np.arange(n) + 0.5
+    ax.set_xticks(ticks if show else [])
+    ax.set_yticks(ticks if show else [])
+    if show:
+        ax.set_xticklabels(order, rotation=90)
+        ax.set_yticklabels(order)
+    ax.tick_params(labelsize=max(4.0, min(8.0, 400.0 / max(n, 1))), length=0)
+    ax.grid(False)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    return mesh
+
+
+def _cluster_blocks(ax: Any, order: list[str], labels: Mapping[str, int]) -> None:
+    """A framed block per run of symbols of one cluster, labelled with the cluster."""
+    n = len(order)
+    start = 0
+    for i in range(1, n + 1):
+        if i == n or labels.get(order[i]) != labels.get(order[start]):
+            width = i - start
+            ax.add_patch(_rectangle((start, start), width, width))
+            if width >= 1:
+                ax.text(
+                    start + width / 2,
+                    start - 0.15,
+                    str(labels.get(order[start], "")),
+                    ha="center",
+                    va="bottom",
+                    fontsize=6,
+                    color="white",
+                )
+            start = i
 
 
 def _rectangle(xy: tuple[float, float], width: float, height: float) -> Any:
@@ -276,6 +304,43 @@ def drawdowns_png(
     return _lines(series, benchmark, benchmark_name, _drawdown, "Drawdowns (realized)", "drawdown")
 
 
+def _stacked_cluster_bars(
+    ax: Any,
+    weights: Mapping[str, Mapping[str, float]],
+    profiles: list[str],
+    order: list[str],
+    colors: Mapping[str, tuple[float, float, float]],
+    leads: Mapping[str, str] | None,
+) -> np.ndarray:
+    """One segment per cluster on each profile's bar (featured clusters coloured and in the
+    legend, the others grey); the bars' total lengths."""
+    y = np.arange(len(profiles))
+    left = np.zeros(len(profiles))
+    for cluster in order:
+        values = np.array([float(weights[p].get(cluster, 0.0)) for p in profiles])
+        if not (values > 0).any():
+            continue
+        color = colors.get(cluster, (0.78, 0.78, 0.78))
+        label = None
+        if cluster in colors:
+            lead = (leads or {}).get(cluster)
+            label = f"{cluster}: {lead}" if lead else f"cluster {cluster}"
+        ax.barh(y, values, left=left, color=color, edgecolor="white", linewidth=0.4, label=label)
+        for i, v in enumerate(values):
+            if v >= 0.06:
+                ax.text(
+                    left[i] + v / 2,
+                    y[i],
+                    cluster,
+                    ha="center",
+                    va="center",
+                    fontsize=7,
+                    color="white",
+                )
+        left += values
+    return left
+
+
 def cluster_weights_png(
     weights: Mapping[str, Mapping[str, float]],
     *,
@@ -309,32 +374,14 @@ def cluster_weights_png(
         fig = _figure(11.0, max(3.0, 0.55 * len(profiles) + 1.6))
         ax = fig.add_subplot(1, 1, 1)
         y = np.arange(len(profiles))
-        left = np.zeros(len(profiles))
-        order = featured + [c for c in clusters if c not in colors]
-        for cluster in order:
-            values = np.array([float(weights[p].get(cluster, 0.0)) for p in profiles])
-            if not (values > 0).any():
-                continue
-            color = colors.get(cluster, (0.78, 0.78, 0.78))
-            label = None
-            if cluster in colors:
-                lead = (leads or {}).get(cluster)
-                label = f"{cluster}: {lead}" if lead else f"cluster {cluster}"
-            ax.barh(
-                y, values, left=left, color=color, edgecolor="white", linewidth=0.4, label=label
-            )
-            for i, v in enumerate(values):
-                if v >= 0.06:
-                    ax.text(
-                        left[i] + v / 2,
-                        y[i],
-                        cluster,
-                        ha="center",
-                        va="center",
-                        fontsize=7,
-                        color="white",
-                    )
-            left += values
+        left = _stacked_cluster_bars(
+            ax,
+            weights,
+            profiles,
+            featured + [c for c in clusters if c not in colors],
+            colors,
+            leads,
+        )
         ax.set_yticks(y)
         ax.set_yticklabels(profiles)
         ax.invert_yaxis()
@@ -355,6 +402,61 @@ def cluster_weights_png(
         return _png(fig)
 
 
+def _regime_spans(ax: Any, x: np.ndarray, labels: np.ndarray) -> None:
+    """A shaded span per run of sessions with one regime label."""
+    start = 0
+    for i in range(1, len(labels) + 1):
+        if i == len(labels) or labels[i] != labels[start]:
+            end = x[i] if i < len(labels) else x[-1]
+            ax.axvspan(
+                float(x[start]),
+                float(end),
+                color=REGIME_COLORS.get(labels[start], "#999999"),
+                alpha=0.18,
+                linewidth=0,
+            )
+            start = i
+
+
+def _score_panel(
+    top: Any,
+    index: pd.DatetimeIndex,
+    score: np.ndarray,
+    labels: np.ndarray,
+    thresholds: Mapping[str, float] | None,
+) -> None:
+    """The composite score with its thresholds, and a legend of the regimes present."""
+    from matplotlib.patches import Patch
+
+    top.plot(index, score, color="black", linewidth=1.1, label="composite score")
+    lines = []
+    for key, style in (("quiet_below", ":"), ("turbulent_above", "--"), ("crisis_above", "-.")):
+        if thresholds and key in thresholds:
+            value = float(thresholds[key])
+            lines.append(
+                top.axhline(
+                    value,
+                    color="#555555",
+                    linestyle=style,
+                    linewidth=0.8,
+                    label=f"{key.replace('_', ' ')} {value:.2f}",
+                )
+            )
+    top.set_ylim(0, 1)
+    top.set_ylabel("score (0 calm .. 1 stressed)")
+    top.set_title("Regime timeline: composite score and labels")
+    present = [label for label in REGIME_COLORS if label in set(labels)]
+    top.legend(
+        handles=[
+            *[Patch(color=REGIME_COLORS[label], alpha=0.4, label=label) for label in present],
+            *lines,
+        ],
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+        frameon=False,
+    )
+
+
 def regime_timeline_png(
     regimes: pd.DataFrame,
     *,
@@ -373,7 +475,6 @@ def regime_timeline_png(
     benchmark : pandas.Series, optional
         The baseline's daily returns (its cumulative return is drawn under the score).
     """
-    from matplotlib.patches import Patch
     from matplotlib.ticker import PercentFormatter
 
     if regimes.empty or not {"label", "score"} <= set(regimes.columns):
@@ -392,52 +493,8 @@ def regime_timeline_png(
         fig = _figure(11.0, 3.2 * rows + 0.6)
         axes = [fig.add_subplot(rows, 1, i + 1) for i in range(rows)]
         for ax in axes:
-            start = 0
-            for i in range(1, len(labels) + 1):
-                if i == len(labels) or labels[i] != labels[start]:
-                    end = x[i] if i < len(labels) else x[-1]
-                    ax.axvspan(
-                        float(x[start]),
-                        float(end),
-                        color=REGIME_COLORS.get(labels[start], "#999999"),
-                        alpha=0.18,
-                        linewidth=0,
-                    )
-                    start = i
-        top = axes[0]
-        top.plot(
-            index,
-            frame["score"].to_numpy(dtype=np.float64),
-            color="black",
-            linewidth=1.1,
-            label="composite score",
-        )
-        lines = []
-        for key, style in (("quiet_below", ":"), ("turbulent_above", "--"), ("crisis_above", "-.")):
-            if thresholds and key in thresholds:
-                value = float(thresholds[key])
-                lines.append(
-                    top.axhline(
-                        value,
-                        color="#555555",
-                        linestyle=style,
-                        linewidth=0.8,
-                        label=f"{key.replace('_', ' ')} {value:.2f}",
-                    )
-                )
-        top.set_ylim(0, 1)
-        top.set_ylabel("score (0 calm .. 1 stressed)")
-        top.set_title("Regime timeline: composite score and labels")
-        present = [label for label in REGIME_COLORS if label in set(labels)]
-        top.legend(
-            handles=[
-                *[Patch(color=REGIME_COLORS[label], alpha=0.4, label=label) for label in present],
-                *lines,
-            ],
-            loc="upper left",
-            bbox_to_anchor=(1.01, 1.0),
-            frameon=False,
-        )
+            _regime_spans(ax, x, labels)
+        _score_panel(axes[0], index, frame["score"].to_numpy(dtype=np.float64), labels, thresholds)
         if benchmark is not None:
             bench = benchmark.dropna()
             bench = bench[(bench.index >= index[0]) & (bench.index <= index[-1])]

@@ -161,7 +161,6 @@ def audit_markdown(
     str
         Markdown.
     """
-    cand = result.candidates
     summary = result.summary
     lines = ["# Natural selection audit", ""]
     lines += [
@@ -181,22 +180,34 @@ def audit_markdown(
     ]
     for fate, n in summary.get("fates", {}).items():
         lines.append(f"| {fate} | {n} |")
-    lines += [
+    lines += _winner_lines(result.winners)
+    lines += _candidate_lines(result.candidates)
+    lines += _cluster_lines(result.clusters)
+    lines += _removed_lines(absorbed, upstream)
+    return "\n".join(lines) + "\n"
+
+
+def _winner_lines(winners: Sequence[Mapping[str, Any]]) -> list[str]:
+    lines = [
         "",
         "## Winners",
         "",
         "| cluster | rank | symbol | identity | class | direction | execution score | alpha |",
         "|---:|---:|---|---|---|---|---:|---:|",
     ]
-    for w in result.winners:
+    for w in winners:
         rank = "baseline" if w["baseline"] else _int(w["rank"])
         lines.append(
             f"| {_int(w['cluster'])} | {rank} | {w['symbol']} | {w['identity']} | "
             f"{w['asset_class']} | {w['direction']} | {_num(w['execution_score'])} | "
             f"{_num(w['alpha_score'])} |"
         )
+    return lines
+
+
+def _candidate_lines(cand: pd.DataFrame) -> list[str]:
     comp_head = " | ".join(EXECUTION_COMPONENTS)
-    lines += [
+    lines = [
         "",
         "## Every candidate",
         "",
@@ -213,14 +224,24 @@ def audit_markdown(
             f"{rec['direction']} | {_num(rec['total_return'], '+.1%')} | {comps} | "
             f"{_num(rec['execution_score'])} | {rec['fate']} | {_cell(rec['reason'])} |"
         )
-    lines += ["", "## Clusters", "", "| cluster | size | mean correlation | selected |"]
+    return lines
+
+
+def _cluster_lines(clusters: pd.DataFrame) -> list[str]:
+    lines = ["", "## Clusters", "", "| cluster | size | mean correlation | selected |"]
     lines.append("|---:|---:|---:|---|")
-    for rec in records(result.clusters):
+    for rec in records(clusters):
         lines.append(
             f"| {rec['cluster']} | {rec['size']} | {_num(rec['mean_correlation'], '.2f')} | "
             f"{rec['selected'] or '-'} |"
         )
-    lines += ["", "## Merged listings", ""]
+    return lines
+
+
+def _removed_lines(
+    absorbed: Sequence[Mapping[str, Any]], upstream: Sequence[Mapping[str, Any]]
+) -> list[str]:
+    lines = ["", "## Merged listings", ""]
     if absorbed:
         lines += ["| listing | identity | lead | identity's fate |", "|---|---|---|---|"]
         for d in absorbed:
@@ -238,7 +259,7 @@ def audit_markdown(
             lines.append(f"| {d['subject']} | {d['action']} | {_cell(d['reason'])} |")
     else:
         lines.append("Nothing.")
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 # ---------------------------------------------------------------------------------- explain
