@@ -19,6 +19,7 @@ from clusterfolio.errors import ClusterfolioError, ConfigError, disk_error
 if TYPE_CHECKING:
     from clusterfolio.manifest import ResolvedManifest
     from clusterfolio.pipeline.ledger import RunLedger
+    from clusterfolio.pipeline.runner import StepProgress
 
 app = typer.Typer(
     name="clusterfolio",
@@ -230,6 +231,17 @@ def _echo_source_problems(ledger: RunLedger) -> None:
     )
 
 
+def _progress(quiet: bool) -> StepProgress:
+    """The progress display of a run: none when quiet, else the rich one."""
+    from clusterfolio.pipeline.runner import StepProgress
+
+    if quiet:
+        return StepProgress()
+    from clusterfolio.pipeline.progress import RichProgress
+
+    return RichProgress()
+
+
 def _orchestrate(
     *,
     profile: str | None,
@@ -248,25 +260,18 @@ def _orchestrate(
     """Build the orchestrator and run; shared by ``run`` and the staged commands."""
     try:
         from clusterfolio.data.providers import make_provider
-        from clusterfolio.pipeline.runner import Orchestrator, StepProgress
+        from clusterfolio.pipeline.runner import Orchestrator
         from clusterfolio.pipeline.steps import build_registry
 
         resolved = _resolve_run(root, manifest, profile, sets, resume)
         resolved, as_of_date = _plan_files(resolved, root, manifest, sets, _as_of(as_of))
-        progress: StepProgress
-        if quiet:
-            progress = StepProgress()
-        else:
-            from clusterfolio.pipeline.progress import RichProgress
-
-            progress = RichProgress()
         orchestrator = Orchestrator(
             build_registry(recover=recover),
             resolved,
             project_root=root.resolve(),
             as_of=as_of_date or date.today(),
             provider_factory=make_provider,
-            progress=progress,
+            progress=_progress(quiet),
             command=["clusterfolio", *sys.argv[1:]],
             config_root=_config_root(root, manifest),
         )

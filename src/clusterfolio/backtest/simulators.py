@@ -153,7 +153,8 @@ def _period_bounds(period: Period) -> tuple[pd.Timestamp, pd.Timestamp]:
     )
 
 
-def _plan(weights_by_window: WeightsByWindow, returns: pd.DataFrame) -> _Plan:
+def _check_inputs(weights_by_window: WeightsByWindow, returns: pd.DataFrame) -> None:
+    """The returns are sessions x unique symbols, sorted; there is a period to simulate."""
     if not isinstance(returns, pd.DataFrame) or not isinstance(returns.index, pd.DatetimeIndex):
         raise DataError("returns must be a DataFrame with a DatetimeIndex")
     index = returns.index
@@ -164,8 +165,12 @@ def _plan(weights_by_window: WeightsByWindow, returns: pd.DataFrame) -> _Plan:
     if len(weights_by_window) == 0:
         raise ConfigError("weights_by_window is empty: nothing to simulate")
 
+
+def _targets(
+    weights_by_window: WeightsByWindow, columns: pd.Index
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """First and last day of each period, and its target weights over ``columns``."""
     n_periods = len(weights_by_window)
-    columns = returns.columns
     firsts = np.empty(n_periods, dtype="datetime64[ns]")
     lasts = np.empty(n_periods, dtype="datetime64[ns]")
     weights = np.zeros((n_periods, len(columns)), dtype=np.float64)
@@ -189,6 +194,13 @@ def _plan(weights_by_window: WeightsByWindow, returns: pd.DataFrame) -> _Plan:
         if not np.all(np.isfinite(values)):
             raise DataError(f"weights of test period {k} contain NaN or infinite values")
         weights[k, positions] = values
+    return firsts, lasts, weights
+
+
+def _plan(weights_by_window: WeightsByWindow, returns: pd.DataFrame) -> _Plan:
+    _check_inputs(weights_by_window, returns)
+    index = returns.index
+    firsts, lasts, weights = _targets(weights_by_window, returns.columns)
 
     sessions = index.to_numpy(dtype="datetime64[ns]")
     starts = np.searchsorted(sessions, firsts, side="left").astype(np.intp)
@@ -253,6 +265,56 @@ def _result(
     )
 
 
+@dataclass
+class _Path:
+    """What the period-by-period simulation gives: the value of every session, the turnover,
+    cost and return of every period, the holdings and cash at the end."""
+
+    values: np.ndarray
+    turnover: np.ndarray
+    costs: np.ndarray
+    window_returns: np.ndarray
+    holdings: np.ndarray
+    cash: float
+
+
+def _run_periods(
+    plan: _Plan, weights: np.ndarray, growth_all: np.ndarray, initial: float, per_unit: float
+) -> _Path:
+    """Trade to each period's targets at its first session (paying ``per_unit`` per unit
+    traded from cash), then let the holdings drift to the period's end."""
+    n_periods = len(plan.starts)
+    values = np.empty(len(plan.timeline), dtype=np.float64)
+    turnover = np.empty(n_periods, dtype=np.float64)
+    costs = np.empty(n_periods, dtype=np.float64)
+    window_returns = np.empty(n_periods, dtype=np.float64)
+    holdings = np.zeros(weights.shape[1], dtype=np.float64)
+    value = initial
+    cash = value
+    cursor = 0
+    for k in range(n_periods):
+        if not value > 0.0:
+            raise SimulationError(
+                f"portfolio value {value!r} <= 0 at the rebalance of "
+                f"{plan.rebalance_dates[k].date()}: the simulation cannot go on"
+            )
+        target = weights[k] * value
+        traded = float(np.abs(target - holdings).sum())
+        cost = per_unit * traded
+        turnover[k] = 0.5 * traded / value
+        costs[k] = cost
+        cash = value - float(target.sum()) - cost
+        growth = np.cumprod(growth_all[plan.starts[k] : plan.stops[k]], axis=0)
+        path = growth @ target + cash
+        length = len(path)
+        values[cursor : cursor + length] = path
+        cursor += length
+        window_returns[k] = path[-1] / value - 1.0
+        holdings = target * growth[-1]
+        value = float(path[-1])
+    return _Path(values, turnover, costs, window_returns, holdings, cash)
+
+
 def simulate(
     weights_by_window: WeightsByWindow,
     returns: pd.DataFrame,
@@ -296,7 +358,6 @@ def simulate(
     """
     plan = _plan(weights_by_window, returns)
     initial = _check_initial_value(initial_value)
-    value = initial
     per_unit = 0.0 if cost_model is None else cost_model.per_unit
     simulator = SimulatorName.IDEALIZED if cost_model is None else SimulatorName.REALIZED
 
@@ -306,47 +367,73 @@ def simulate(
     growth_all[np.isnan(growth_all)] = 0.0  # closed market: the asset did not move
     growth_all += 1.0
 
-    n_periods = len(plan.starts)
-    values = np.empty(len(plan.timeline), dtype=np.float64)
-    turnover = np.empty(n_periods, dtype=np.float64)
-    costs = np.empty(n_periods, dtype=np.float64)
-    window_returns = np.empty(n_periods, dtype=np.float64)
-    holdings = np.zeros(len(held), dtype=np.float64)
-    cash = value
-    cursor = 0
-    for k in range(n_periods):
-        if not value > 0.0:
-            raise SimulationError(
-                f"portfolio value {value!r} <= 0 at the rebalance of "
-                f"{plan.rebalance_dates[k].date()}: the simulation cannot go on"
-            )
-        target = weights[k] * value
-        traded = float(np.abs(target - holdings).sum())
-        cost = per_unit * traded
-        turnover[k] = 0.5 * traded / value
-        costs[k] = cost
-        cash = value - float(target.sum()) - cost
-        growth = np.cumprod(growth_all[plan.starts[k] : plan.stops[k]], axis=0)
-        path = growth @ target + cash
-        length = len(path)
-        values[cursor : cursor + length] = path
-        cursor += length
-        window_returns[k] = path[-1] / value - 1.0
-        holdings = target * growth[-1]
-        value = float(path[-1])
-
+    path = _run_periods(plan, weights, growth_all, initial, per_unit)
     final_holdings = np.zeros(len(returns.columns), dtype=np.float64)
-    final_holdings[held] = holdings
+    final_holdings[held] = path.holdings
     return _result(
         plan,
         simulator,
         initial,
+        path.values,
+        path.turnover,
+        path.costs,
+        path.window_returns,
+        final_holdings,
+        path.cash,
+    )
+
+
+def _cvx_inputs(plan: _Plan, returns: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """cvxportfolio's returns (the plan's sessions, NaN as 0, a cash column and a sentinel day
+    after the last session) and its target weights per rebalance (cash included)."""
+    dates = returns.index[plan.timeline]
+    sentinel = dates[-1] + pd.Timedelta(days=1)
+    frame = returns.iloc[plan.timeline].astype(np.float64).fillna(0.0)
+    frame = pd.concat(
+        [frame, pd.DataFrame(0.0, index=pd.DatetimeIndex([sentinel]), columns=frame.columns)]
+    )
+    frame.index = pd.DatetimeIndex(np.asarray(frame.index), name=None)
+    frame[CVX_CASH_KEY] = 0.0
+    frame.columns = frame.columns.astype(str)
+    targets = pd.DataFrame(plan.weights, index=plan.rebalance_dates, columns=frame.columns[:-1])
+    targets[CVX_CASH_KEY] = 1.0 - plan.weights.sum(axis=1)
+    return frame, targets
+
+
+def _cvx_result(
+    plan: _Plan, result: Any, frame: pd.DataFrame, value: float, *, paid_costs: bool
+) -> SimulationResult:
+    """The simulation result of a cvxportfolio backtest of ``plan`` on ``frame``."""
+    dates = frame.index[:-1]
+    # v[t] is the pre-trade value at t = the value at the close of the previous row
+    path = result.v.to_numpy(dtype=np.float64)
+    if len(path) != len(dates) + 1:
+        raise SimulationError(
+            f"cvxportfolio stopped early ({len(path) - 1} of {len(dates)} sessions): bankruptcy"
+        )
+    values = path[1:]
+    positions = np.searchsorted(plan.timeline, plan.starts)
+    pre_trade = path[positions]
+    ends = np.searchsorted(plan.timeline, plan.stops - 1)
+    window_returns = values[ends] / pre_trade - 1.0
+    turnover = result.turnover.reindex(plan.rebalance_dates).to_numpy(dtype=np.float64)
+    if paid_costs:
+        paid = next(iter(result.costs.values()))
+        cost_paid = paid.reindex(plan.rebalance_dates).to_numpy(dtype=np.float64)
+    else:
+        cost_paid = np.zeros(len(plan.starts), dtype=np.float64)
+    final = result.h.iloc[-1]
+    final_holdings = final.reindex(frame.columns[:-1]).to_numpy(dtype=np.float64)
+    return _result(
+        plan,
+        SimulatorName.CVXPORTFOLIO,
+        value,
         values,
         turnover,
-        costs,
+        cost_paid,
         window_returns,
         final_holdings,
-        cash,
+        float(final[CVX_CASH_KEY]),
     )
 
 
@@ -403,18 +490,7 @@ def simulate_cvxportfolio(
     if CVX_CASH_KEY in returns.columns:
         raise DataError(f"returns must not hold a column named {CVX_CASH_KEY!r} (the cash key)")
 
-    dates = returns.index[plan.timeline]
-    sentinel = dates[-1] + pd.Timedelta(days=1)
-    frame = returns.iloc[plan.timeline].astype(np.float64).fillna(0.0)
-    frame = pd.concat(
-        [frame, pd.DataFrame(0.0, index=pd.DatetimeIndex([sentinel]), columns=frame.columns)]
-    )
-    frame.index = pd.DatetimeIndex(np.asarray(frame.index), name=None)
-    frame[CVX_CASH_KEY] = 0.0
-    frame.columns = frame.columns.astype(str)
-
-    targets = pd.DataFrame(plan.weights, index=plan.rebalance_dates, columns=frame.columns[:-1])
-    targets[CVX_CASH_KEY] = 1.0 - plan.weights.sum(axis=1)
+    frame, targets = _cvx_inputs(plan, returns)
 
     costs: list[Any] = []
     if cost_model is not None and cost_model.per_unit > 0:
@@ -435,36 +511,7 @@ def simulate_cvxportfolio(
             initial_value=value,
         )
 
-    # v[t] is the pre-trade value at t = the value at the close of the previous row
-    path = result.v.to_numpy(dtype=np.float64)
-    if len(path) != len(dates) + 1:
-        raise SimulationError(
-            f"cvxportfolio stopped early ({len(path) - 1} of {len(dates)} sessions): bankruptcy"
-        )
-    values = path[1:]
-    positions = np.searchsorted(plan.timeline, plan.starts)
-    pre_trade = path[positions]
-    ends = np.searchsorted(plan.timeline, plan.stops - 1)
-    window_returns = values[ends] / pre_trade - 1.0
-    turnover = result.turnover.reindex(plan.rebalance_dates).to_numpy(dtype=np.float64)
-    if costs:
-        paid = next(iter(result.costs.values()))
-        cost_paid = paid.reindex(plan.rebalance_dates).to_numpy(dtype=np.float64)
-    else:
-        cost_paid = np.zeros(len(plan.starts), dtype=np.float64)
-    final = result.h.iloc[-1]
-    final_holdings = final.reindex(frame.columns[:-1]).to_numpy(dtype=np.float64)
-    return _result(
-        plan,
-        SimulatorName.CVXPORTFOLIO,
-        value,
-        values,
-        turnover,
-        cost_paid,
-        window_returns,
-        final_holdings,
-        float(final[CVX_CASH_KEY]),
-    )
+    return _cvx_result(plan, result, frame, value, paid_costs=bool(costs))
 
 
 def simulate_with(

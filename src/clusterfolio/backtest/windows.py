@@ -76,6 +76,35 @@ def _validate_sessions(sessions: pd.DatetimeIndex) -> pd.DatetimeIndex:
     return sessions
 
 
+def _test_spans(
+    n: int, *, train: int, test: int, step: int, min_test: int, target: int | None
+) -> list[tuple[int, int]]:
+    """``(test_start, test_stop)`` positions (stop exclusive), chronological: laid from the
+    last session backwards until ``target`` sessions are covered or no training slice fits."""
+    # (test_start, test_stop) positions, latest first; stop is exclusive.
+    spans: list[tuple[int, int]] = []
+    stop = n
+    covered = 0
+    while True:
+        start = max(stop - test, train)
+        if stop - start < min_test:
+            break
+        # distinct sessions this window adds to the later ones (they cut it at their start)
+        later_start = spans[-1][0] if spans else n
+        covered += min(stop, later_start) - start
+        spans.append((start, stop))
+        if target is not None and covered >= target:
+            break
+        if start == train:  # nothing earlier has a full training slice
+            break
+        stop -= step
+        if stop - train < min_test:
+            break
+
+    spans.reverse()
+    return spans
+
+
 def walk_forward_windows(
     sessions: pd.DatetimeIndex,
     *,
@@ -147,27 +176,7 @@ def walk_forward_windows(
             f"(test={test}, step={step})"
         )
 
-    # (test_start, test_stop) positions, latest first; stop is exclusive.
-    spans: list[tuple[int, int]] = []
-    stop = n
-    covered = 0
-    while True:
-        start = max(stop - test, train)
-        if stop - start < min_test:
-            break
-        # distinct sessions this window adds to the later ones (they cut it at their start)
-        later_start = spans[-1][0] if spans else n
-        covered += min(stop, later_start) - start
-        spans.append((start, stop))
-        if target is not None and covered >= target:
-            break
-        if start == train:  # nothing earlier has a full training slice
-            break
-        stop -= step
-        if stop - train < min_test:
-            break
-
-    spans.reverse()
+    spans = _test_spans(n, train=train, test=test, step=step, min_test=min_test, target=target)
     out: list[Window] = []
     for i, (start, stop) in enumerate(spans):
         out.append(

@@ -106,6 +106,28 @@ def _clamp_to_bounds(
     return np.asarray(1.0 - np.minimum(up_right / parent, np.maximum(lo_right / parent, 1 - alpha)))
 
 
+def _ordered_bounds(
+    order: np.ndarray, lower: np.ndarray | None, upper: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Lower and upper bounds in ``order`` (0 and 1 when absent), and whether any was given.
+
+    Raises
+    ------
+    OptimizationError
+        When the bounds cannot hold a total weight of one.
+    """
+    n = order.shape[0]
+    lo = np.zeros(n) if lower is None else np.asarray(lower, dtype=np.float64)[order]
+    up = np.ones(n) if upper is None else np.asarray(upper, dtype=np.float64)[order]
+    bounded = lower is not None or upper is not None
+    if bounded and (lo.sum() > 1.0 + 1e-12 or up.sum() < 1.0 - 1e-12):
+        raise OptimizationError(
+            f"HRP bounds cannot hold a weight of one (sum of lower {lo.sum():.6g}, "
+            f"sum of upper {up.sum():.6g})"
+        )
+    return lo, up, bounded
+
+
 def recursive_bisection(
     cov: np.ndarray,
     order: np.ndarray,
@@ -160,14 +182,7 @@ def recursive_bisection(
     variances = np.diag(ordered).copy()
     if not np.all(np.isfinite(variances)) or np.any(variances <= 0):
         raise OptimizationError("HRP needs strictly positive, finite variances")
-    lo = np.zeros(n) if lower is None else np.asarray(lower, dtype=np.float64)[order]
-    up = np.ones(n) if upper is None else np.asarray(upper, dtype=np.float64)[order]
-    bounded = lower is not None or upper is not None
-    if bounded and (lo.sum() > 1.0 + 1e-12 or up.sum() < 1.0 - 1e-12):
-        raise OptimizationError(
-            f"HRP bounds cannot hold a weight of one (sum of lower {lo.sum():.6g}, "
-            f"sum of upper {up.sum():.6g})"
-        )
+    lo, up, bounded = _ordered_bounds(order, lower, upper)
     if group_caps is not None:
         # when the allocation without the group caps already holds them, no split could have been
         # clamped (the allocation itself completes every partial one): it is the answer

@@ -54,6 +54,44 @@ class SolveOutcome:
     objective: float
 
 
+def _attempt(
+    problem: Any, name: str, installed: set[str], options: dict[str, dict[str, Any]] | None
+) -> tuple[str | None, str]:
+    """Solve ``problem`` with one solver: the status it answered (None when it raised or is not
+    installed) and the reason it is not an optimal answer."""
+    import cvxpy as cp
+
+    if name not in installed:
+        return None, "not installed"
+    try:
+        settings = {**SOLVER_OPTIONS.get(name, {}), **(options or {}).get(name, {})}
+        problem.solve(solver=name, **settings)
+    except (cp.error.SolverError, cp.error.DCPError, ValueError, ArithmeticError) as exc:
+        return None, f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+    status = str(problem.status)
+    return status, f"status {status}"
+
+
+def _inaccurate(
+    problem: Any,
+    kept: tuple[str, dict[int, Any], float],
+    fallbacks: list[dict[str, Any]],
+    what: str,
+) -> SolveOutcome:
+    """The first optimal_inaccurate solution, restored into the problem's variables."""
+    name, values, value = kept
+    for variable in problem.variables():
+        variable.value = values[variable.id]
+    fallbacks.append(
+        {
+            "kind": "solver",
+            "solver": name,
+            "detail": f"{what}: using {name}'s optimal_inaccurate solution (no solver optimal)",
+        }
+    )
+    return SolveOutcome(name, "optimal_inaccurate", value)
+
+
 def solve_chain(
     problem: Any,
     solvers: Sequence[str],
@@ -98,26 +136,16 @@ def solve_chain(
     names = list(solvers)
     for position, name in enumerate(names):
         following = names[position + 1] if position + 1 < len(names) else None
-        reason: str | None = None
-        if name not in installed:
-            reason = "not installed"
-        else:
-            try:
-                settings = {**SOLVER_OPTIONS.get(name, {}), **(options or {}).get(name, {})}
-                problem.solve(solver=name, **settings)
-            except (cp.error.SolverError, cp.error.DCPError, ValueError, ArithmeticError) as exc:
-                reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
-            else:
-                answered += 1
-                status = str(problem.status)
-                if status == cp.OPTIMAL:
-                    return SolveOutcome(name, status, float(problem.value))
-                if status == cp.OPTIMAL_INACCURATE and kept is None:
-                    values = {v.id: np.array(v.value, copy=True) for v in problem.variables()}
-                    kept = (name, values, float(problem.value))
-                if status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
-                    infeasible += 1
-                reason = f"status {status}"
+        status, reason = _attempt(problem, name, installed, options)
+        if status is not None:
+            answered += 1
+            if status == cp.OPTIMAL:
+                return SolveOutcome(name, status, float(problem.value))
+            if status == cp.OPTIMAL_INACCURATE and kept is None:
+                values = {v.id: np.array(v.value, copy=True) for v in problem.variables()}
+                kept = (name, values, float(problem.value))
+            if status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
+                infeasible += 1
         failures.append(f"{name}: {reason}")
         fallbacks.append(
             {
@@ -130,17 +158,7 @@ def solve_chain(
             }
         )
     if kept is not None:
-        name, values, value = kept
-        for variable in problem.variables():
-            variable.value = values[variable.id]
-        fallbacks.append(
-            {
-                "kind": "solver",
-                "solver": name,
-                "detail": f"{what}: using {name}'s optimal_inaccurate solution (no solver optimal)",
-            }
-        )
-        return SolveOutcome(name, "optimal_inaccurate", value)
+        return _inaccurate(problem, kept, fallbacks, what)
     if answered and infeasible == answered:
         raise InfeasibleError(f"{what} is infeasible ({'; '.join(failures)})")
     raise OptimizationError(f"{what}: every solver failed ({'; '.join(failures)})")

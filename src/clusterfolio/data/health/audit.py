@@ -15,12 +15,46 @@ from clusterfolio.data.health.checks import (
     price_findings,
     unexpected_finding,
 )
-from clusterfolio.data.health.findings import DEFAULT_SPLIT_FACTORS, ListingHealth
+from clusterfolio.data.health.findings import DEFAULT_SPLIT_FACTORS, Finding, ListingHealth
 from clusterfolio.data.health.sessions import as_sessions, coerce_candles, partition_missing
 from clusterfolio.errors import DataError
 
 if TYPE_CHECKING:
     from clusterfolio.manifest import DataSettings
+
+
+def _bar_findings(
+    in_window: pd.DataFrame,
+    window: pd.DatetimeIndex,
+    *,
+    zscore: float,
+    factors: Sequence[float],
+    split_tolerance: float,
+    revert_tolerance: float,
+    corporate_action_move: float | None,
+) -> list[Finding]:
+    """The checks of the bars inside the window: prices, duplicates, off-calendar sessions,
+    jumps and (when asked) corporate actions."""
+    findings = price_findings(in_window)
+    findings += [
+        f
+        for f in (duplicate_finding(in_window), unexpected_finding(in_window, window))
+        if f is not None
+    ]
+    findings += jump_findings(
+        in_window,
+        window,
+        zscore=zscore,
+        factors=factors,
+        split_tolerance=split_tolerance,
+        revert_tolerance=revert_tolerance,
+    )
+    if corporate_action_move is not None:
+        action = corporate_action_finding(
+            in_window, window, threshold=corporate_action_move, zscore=zscore
+        )
+        findings += [action] if action is not None else []
+    return findings
 
 
 def audit_listing(
@@ -103,25 +137,15 @@ def audit_listing(
     )
     in_window = frame.loc[frame["session"].between(window[0], window[-1])]
     if not in_window.empty:
-        findings += price_findings(in_window)
-        findings += [
-            f
-            for f in (duplicate_finding(in_window), unexpected_finding(in_window, window))
-            if f is not None
-        ]
-        findings += jump_findings(
+        findings += _bar_findings(
             in_window,
             window,
             zscore=spike_zscore,
             factors=split_factors,
             split_tolerance=split_tolerance,
             revert_tolerance=revert_tolerance,
+            corporate_action_move=corporate_action_move,
         )
-        if corporate_action_move is not None:
-            action = corporate_action_finding(
-                in_window, window, threshold=corporate_action_move, zscore=spike_zscore
-            )
-            findings += [action] if action is not None else []
     return ListingHealth.from_findings(
         symbol,
         findings,

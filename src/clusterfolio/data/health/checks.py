@@ -53,6 +53,19 @@ def _plural(n: int, word: str) -> str:
 # --------------------------------------------------------------------------------------------
 
 
+def _no_data_finding(frame: pd.DataFrame, window: pd.DatetimeIndex) -> Finding:
+    """No bar in the audit window: none stored at all, or only before it."""
+    if frame.empty:
+        detail = "no bars stored"
+    else:
+        last = pd.Timestamp(frame["session"].iloc[-1]).date().isoformat()
+        detail = (
+            f"no bar in the audit window {window[0].date()}..{window[-1].date()} "
+            f"(last stored bar {last})"
+        )
+    return Finding(FindingKind.NO_DATA, (), detail)
+
+
 def coverage_findings(
     miss: MissingSessions,
     frame: pd.DataFrame,
@@ -63,15 +76,7 @@ def coverage_findings(
     window = miss.window
     n_present = len(miss.present)
     if n_present == 0:
-        if frame.empty:
-            detail = "no bars stored"
-        else:
-            last = pd.Timestamp(frame["session"].iloc[-1]).date().isoformat()
-            detail = (
-                f"no bar in the audit window {window[0].date()}..{window[-1].date()} "
-                f"(last stored bar {last})"
-            )
-        return [Finding(FindingKind.NO_DATA, (), detail)]
+        return [_no_data_finding(frame, window)]
     findings: list[Finding] = []
     if n_present < floor:
         findings.append(
@@ -263,6 +268,31 @@ def _jumps(
     return _Jumps(r, z, spike, split)
 
 
+def _window_closes(frame: pd.DataFrame, window: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
+    """Sessions and closes of the window's usable bars (positive, finite, last of a duplicate)."""
+    close = frame["close"].to_numpy()
+    keep = (
+        frame["session"].isin(window).to_numpy()
+        & np.isfinite(close)
+        & (close > 0)
+        & ~frame["session"].duplicated(keep="last").to_numpy()
+    )
+    series = frame.loc[keep, ["session", "close"]]
+    return series["session"].to_numpy(), series["close"].to_numpy(dtype="float64")
+
+
+def _jump_finding(
+    kind: FindingKind, what: str, sessions: np.ndarray, idx: np.ndarray, examples: list[str]
+) -> Finding:
+    """A finding on the sessions after ``idx``: ``what``, then the first examples."""
+    more = len(idx) - _SHOWN
+    return Finding(
+        kind,
+        _dates(sessions[idx + 1]),
+        what + ", ".join(examples[:_SHOWN]) + (f" (+{more} more)" if more > 0 else ""),
+    )
+
+
 def jump_findings(
     frame: pd.DataFrame,
     window: pd.DatetimeIndex,
@@ -272,18 +302,10 @@ def jump_findings(
     split_tolerance: float,
     revert_tolerance: float,
 ) -> list[Finding]:
-    close = frame["close"].to_numpy()
-    keep = (
-        frame["session"].isin(window).to_numpy()
-        & np.isfinite(close)
-        & (close > 0)
-        & ~frame["session"].duplicated(keep="last").to_numpy()
-    )
-    series = frame.loc[keep, ["session", "close"]]
-    sessions = series["session"].to_numpy()
+    sessions, closes = _window_closes(frame, window)
     all_factors = np.asarray(factors, dtype="float64")
     jumps = _jumps(
-        series["close"].to_numpy(dtype="float64"),
+        closes,
         zscore=zscore,
         factors=np.concatenate((all_factors, 1.0 / all_factors)),
         split_tolerance=split_tolerance,
@@ -298,16 +320,8 @@ def jump_findings(
             f"{np.expm1(r[i + 1]):+.1%}, z={z[i]:.1f})"
             for i in idx[:_SHOWN]
         ]
-        more = len(idx) - _SHOWN
-        findings.append(
-            Finding(
-                FindingKind.SPIKE,
-                _dates(sessions[idx + 1]),
-                f"{_plural(len(idx), 'one-bar spike')} that revert (|z| > {zscore:g}): "
-                + ", ".join(examples)
-                + (f" (+{more} more)" if more > 0 else ""),
-            )
-        )
+        what = f"{_plural(len(idx), 'one-bar spike')} that revert (|z| > {zscore:g}): "
+        findings.append(_jump_finding(FindingKind.SPIKE, what, sessions, idx, examples))
     if jumps.split.any():
         idx = np.flatnonzero(jumps.split)
         examples = [
@@ -315,17 +329,11 @@ def jump_findings(
             f"~{_ratio_label(float(np.exp(r[i])))}, z={z[i]:.1f})"
             for i in idx[:_SHOWN]
         ]
-        more = len(idx) - _SHOWN
-        findings.append(
-            Finding(
-                FindingKind.SUSPECTED_SPLIT,
-                _dates(sessions[idx + 1]),
-                f"{_plural(len(idx), 'one-way jump')} at a split ratio, not reverted "
-                "(unadjusted split or reverse split?): "
-                + ", ".join(examples)
-                + (f" (+{more} more)" if more > 0 else ""),
-            )
+        what = (
+            f"{_plural(len(idx), 'one-way jump')} at a split ratio, not reverted "
+            "(unadjusted split or reverse split?): "
         )
+        findings.append(_jump_finding(FindingKind.SUSPECTED_SPLIT, what, sessions, idx, examples))
     return findings
 
 
