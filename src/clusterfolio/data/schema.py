@@ -92,6 +92,25 @@ def _canonical_session(column: pd.Series) -> bool:
     return bool((ticks % 86_400_000_000_000 == 0).all())
 
 
+def _canonical_dtypes(out: pd.DataFrame, source: str) -> None:
+    """Sessions as naive ``datetime64[ns]`` days and the OHLCV columns as float64 (in place)."""
+    if not _canonical_session(out["session"]):
+        try:
+            out["session"] = pd.to_datetime(out["session"]).dt.tz_localize(None).dt.normalize()
+        except (ValueError, TypeError) as exc:
+            raise SchemaError(f"{source}: column 'session' is not a date ({exc})") from exc
+        if out["session"].dt.tz is not None:  # pragma: no cover - defensive
+            out["session"] = out["session"].dt.tz_localize(None)
+        out["session"] = out["session"].astype("datetime64[ns]")
+    for col in ("open", "high", "low", "close", "volume"):
+        if out[col].dtype == np.float64:
+            continue  # already canonical (the common case: a cleaned or stored frame)
+        try:
+            out[col] = pd.to_numeric(out[col], errors="raise").astype("float64")
+        except (ValueError, TypeError) as exc:
+            raise SchemaError(f"{source}: column {col!r} is not numeric ({exc})") from exc
+
+
 def validate_candles(frame: pd.DataFrame, *, source: str) -> pd.DataFrame:
     """Check and normalise a candle frame, naming ``source`` and the row in every error.
 
@@ -120,21 +139,7 @@ def validate_candles(frame: pd.DataFrame, *, source: str) -> pd.DataFrame:
         out = frame.copy()
     else:
         out = frame.loc[:, list(CANDLE_COLUMNS)].copy()
-    if not _canonical_session(out["session"]):
-        try:
-            out["session"] = pd.to_datetime(out["session"]).dt.tz_localize(None).dt.normalize()
-        except (ValueError, TypeError) as exc:
-            raise SchemaError(f"{source}: column 'session' is not a date ({exc})") from exc
-        if out["session"].dt.tz is not None:  # pragma: no cover - defensive
-            out["session"] = out["session"].dt.tz_localize(None)
-        out["session"] = out["session"].astype("datetime64[ns]")
-    for col in ("open", "high", "low", "close", "volume"):
-        if out[col].dtype == np.float64:
-            continue  # already canonical (the common case: a cleaned or stored frame)
-        try:
-            out[col] = pd.to_numeric(out[col], errors="raise").astype("float64")
-        except (ValueError, TypeError) as exc:
-            raise SchemaError(f"{source}: column {col!r} is not numeric ({exc})") from exc
+    _canonical_dtypes(out, source)
     prices = np.column_stack([out[c].to_numpy() for c in PRICE_COLUMNS])
     bad = ~np.isfinite(prices) | (prices <= 0)
     if bad.any():

@@ -255,27 +255,10 @@ class _Evaluator:
         if op in ("in_range", "not_in_range"):
             inside = self.in_range(left, right)
             return inside if op == "in_range" else ~inside & left.notna()
-        if op in ("above%", "below%"):
-            base, factor = self.numeric(self.operand(right[0])), float(right[1])
-            lv = self.numeric(left)
-            return _fill(lv > base * factor) if op == "above%" else _fill(lv < base * factor)
-        if op in ("in_range%", "not_in_range%"):
-            base = self.numeric(self.operand(right[0]))
-            lo, hi = float(right[1]), float(right[2])
-            lv = self.numeric(left)
-            inside = _fill((lv >= base * lo) & (lv <= base * hi))
-            return inside if op == "in_range%" else ~inside & lv.notna()
+        if op in ("above%", "below%", "in_range%", "not_in_range%"):
+            return self.percent(op, left, right)
         if op in _CROSSINGS:
-            lv, rv = self.numeric(left), self.numeric(self.operand(right))
-            lp = self.numeric(self.column(previous_column(expr.left)))
-            rp = self.numeric(self.previous(right, expr))
-            above = _fill((lp <= rp) & (lv > rv))
-            below = _fill((lp >= rp) & (lv < rv))
-            if op == "crosses_above":
-                return above
-            if op == "crosses_below":
-                return below
-            return above | below
+            return self.crossing(expr, left)
         if op in ("has", "has_none_of"):
             values = set(right)
             exploded = left.explode()
@@ -288,6 +271,33 @@ class _Evaluator:
             found = found.astype(bool)
             return found if op == "match" else ~found & left.notna()
         raise ConfigError(f"screen {self.where}: operation {op!r} is not evaluated locally")
+
+    def percent(self, op: str, left: pd.Series, right: list[Any]) -> pd.Series:
+        """``above%`` / ``below%`` / ``in_range%`` / ``not_in_range%``: ``left`` against a
+        column (or value) scaled by the given factors."""
+        base = self.numeric(self.operand(right[0]))
+        lv = self.numeric(left)
+        if op in ("above%", "below%"):
+            factor = float(right[1])
+            return _fill(lv > base * factor) if op == "above%" else _fill(lv < base * factor)
+        lo, hi = float(right[1]), float(right[2])
+        inside = _fill((lv >= base * lo) & (lv <= base * hi))
+        return inside if op == "in_range%" else ~inside & lv.notna()
+
+    def crossing(self, expr: FilterExpression, left: pd.Series) -> pd.Series:
+        """``crosses_above`` / ``crosses_below`` / ``crosses``: the last bar against the one
+        before (``left[1]``, ``right[1]``)."""
+        op, right = expr.operation, expr.right
+        lv, rv = self.numeric(left), self.numeric(self.operand(right))
+        lp = self.numeric(self.column(previous_column(expr.left)))
+        rp = self.numeric(self.previous(right, expr))
+        above = _fill((lp <= rp) & (lv > rv))
+        below = _fill((lp >= rp) & (lv < rv))
+        if op == "crosses_above":
+            return above
+        if op == "crosses_below":
+            return below
+        return above | below
 
     def in_range(self, left: pd.Series, right: list[Any]) -> pd.Series:
         bounds = [self.operand(v) for v in right]

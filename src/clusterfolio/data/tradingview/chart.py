@@ -46,7 +46,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -417,22 +417,8 @@ class ChartClient:
             if method is None:
                 continue  # server hello
             params = packet.get("p")
-            if not isinstance(params, list):
-                raise TransientError(f"{symbol}: malformed {method} packet (no parameter list)")
-            if method == "protocol_error":
-                raise ProviderError(f"{symbol}: TradingView protocol_error: {params}")
-            own = bool(params) and params[0] == chart_session
-            if method == "critical_error" and (
-                own or not (params and str(params[0]).startswith("cs_"))
-            ):
-                raise TransientError(f"{symbol}: TradingView critical_error: {params}")
-            if not own:
+            if not _own_packet(params, symbol, method, chart_session):
                 continue  # hello, quote packets, or a deleted session of this connection
-            if method == "symbol_error":
-                reason = params[2] if len(params) > 2 else params[1:]
-                raise UnknownSymbolError(f"{symbol}: unknown to TradingView ({reason})")
-            if method == "series_error":
-                raise ProviderError(f"{symbol}: TradingView series_error: {params[1:]}")
             if method == "symbol_resolved":
                 if len(params) > 2 and isinstance(params[2], dict):
                     state.info = params[2]
@@ -445,6 +431,26 @@ class ChartClient:
                     state.bars[bar[0]] = bar
             elif method == "series_completed" and (len(params) < 2 or params[1] == SERIES_ID):
                 return len(state.bars) - before
+
+
+def _own_packet(params: Any, symbol: str, method: str, chart_session: str) -> TypeGuard[list[Any]]:
+    """Whether a packet is of ``chart_session``; raises on an error packet that concerns it
+    (or the whole connection)."""
+    if not isinstance(params, list):
+        raise TransientError(f"{symbol}: malformed {method} packet (no parameter list)")
+    if method == "protocol_error":
+        raise ProviderError(f"{symbol}: TradingView protocol_error: {params}")
+    own = bool(params) and params[0] == chart_session
+    if method == "critical_error" and (own or not (params and str(params[0]).startswith("cs_"))):
+        raise TransientError(f"{symbol}: TradingView critical_error: {params}")
+    if not own:
+        return False
+    if method == "symbol_error":
+        reason = params[2] if len(params) > 2 else params[1:]
+        raise UnknownSymbolError(f"{symbol}: unknown to TradingView ({reason})")
+    if method == "series_error":
+        raise ProviderError(f"{symbol}: TradingView series_error: {params[1:]}")
+    return True
 
 
 def bars_to_frame(symbol: str, bars: Any, start: date, end: date) -> pd.DataFrame:
