@@ -94,7 +94,9 @@ def test_min_cvar_dual_equals_the_primal_and_falls_back_to_it(
     returns = make_returns(10, 250, seed=3)
     values = returns.to_numpy()
     dual_w, dual = solvers.solve_min_cvar(values, 0.95, fallbacks=[])
-    _, primal = solvers._solve_min_cvar_primal(values, 0.95, fallbacks=[])
+    _, primal = solvers._solve_min_cvar_primal(
+        values, 0.95, solvers.SolveRun(solvers.CVAR_SOLVERS, [], "min_cvar")
+    )
     assert dual.objective == pytest.approx(primal.objective, rel=1e-7)
     assert portfolio_cvar(returns, pd.Series(dual_w, index=returns.columns)) == pytest.approx(
         dual.objective, rel=1e-9

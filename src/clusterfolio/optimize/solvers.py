@@ -34,6 +34,8 @@ import numpy as np
 from clusterfolio.errors import InfeasibleError, OptimizationError
 
 DEFAULT_SOLVERS: tuple[str, ...] = ("CLARABEL", "SCS", "OSQP")
+#: Solver chain of the minimum-CVaR linear program.
+CVAR_SOLVERS: tuple[str, ...] = ("CLARABEL", "HIGHS", "SCS")
 """The solver chain, first choice first."""
 
 SOLVER_OPTIONS: dict[str, dict[str, Any]] = {
@@ -52,6 +54,16 @@ class SolveOutcome:
     solver: str
     status: str
     objective: float
+
+
+@dataclass(frozen=True)
+class SolveRun:
+    """How one program is solved and recorded: the solver chain (first choice first), the list
+    that receives one fallback record per failed solver, and the program's name in them."""
+
+    solvers: Sequence[str]
+    fallbacks: list[dict[str, Any]]
+    what: str
 
 
 def _attempt(
@@ -93,25 +105,16 @@ def _inaccurate(
 
 
 def solve_chain(
-    problem: Any,
-    solvers: Sequence[str],
-    fallbacks: list[dict[str, Any]],
-    *,
-    what: str,
-    options: dict[str, dict[str, Any]] | None = None,
+    problem: Any, run: SolveRun, *, options: dict[str, dict[str, Any]] | None = None
 ) -> SolveOutcome:
-    """Solve ``problem`` with the first solver of ``solvers`` that succeeds (see module doc).
+    """Solve ``problem`` with the first solver of the chain that succeeds (see module doc).
 
     Parameters
     ----------
     problem : cvxpy.Problem
         The program.
-    solvers : sequence of str
-        Solver names, first choice first.
-    fallbacks : list of dict
-        Receives one record per failed solver.
-    what : str
-        Name of the program for the records.
+    run : SolveRun
+        Solver chain, fallback records and the program's name.
     options : dict, optional
         Per-solver settings merged over :data:`SOLVER_OPTIONS`.
 
@@ -133,7 +136,7 @@ def solve_chain(
     infeasible = 0
     answered = 0
     kept: tuple[str, dict[int, Any], float] | None = None
-    names = list(solvers)
+    names, fallbacks, what = list(run.solvers), run.fallbacks, run.what
     for position, name in enumerate(names):
         following = names[position + 1] if position + 1 < len(names) else None
         status, reason = _attempt(problem, name, installed, options)
@@ -196,12 +199,10 @@ class LinearCaps:
 def solve_min_variance(
     cov: np.ndarray,
     caps: LinearCaps,
+    run: SolveRun,
     *,
     linear: np.ndarray | None = None,
     turnover: tuple[np.ndarray, np.ndarray, float] | None = None,
-    solvers: Sequence[str] = DEFAULT_SOLVERS,
-    fallbacks: list[dict[str, Any]],
-    what: str = "min_variance",
 ) -> tuple[np.ndarray, SolveOutcome]:
     """Minimise ``w'Σw + c'w + τ||E w - w0||₁`` over capped long-only budgets.
 
@@ -211,16 +212,12 @@ def solve_min_variance(
         Covariance of the decision variables (already scaled as the objective wants).
     caps : LinearCaps
         Upper bounds.
+    run : SolveRun
+        Solver chain, fallback records and the program's name.
     linear : numpy.ndarray, optional
         Linear term ``c`` (the fragility penalty).
     turnover : tuple, optional
         ``(E, w0, τ)``: asset weights are ``E w``; ``w0`` the previous asset weights.
-    solvers : sequence of str
-        Solver chain.
-    fallbacks : list of dict
-        Receives solver fallbacks.
-    what : str
-        Program name in records.
 
     Returns
     -------
@@ -243,7 +240,7 @@ def solve_min_variance(
     if caps.groups.shape[0]:
         constraints.append(caps.groups @ w <= caps.group_caps)
     problem = cp.Problem(cp.Minimize(objective), constraints)
-    outcome = solve_chain(problem, solvers, fallbacks, what=what)
+    outcome = solve_chain(problem, run)
     return np.asarray(w.value, dtype=np.float64), outcome
 
 
@@ -251,10 +248,7 @@ def solve_max_sharpe(
     cov: np.ndarray,
     excess: np.ndarray,
     caps: LinearCaps,
-    *,
-    solvers: Sequence[str] = DEFAULT_SOLVERS,
-    fallbacks: list[dict[str, Any]],
-    what: str = "max_sharpe",
+    run: SolveRun,
 ) -> tuple[np.ndarray, SolveOutcome]:
     """Maximum Sharpe ratio by the homogenised program (see module doc).
 
@@ -266,12 +260,8 @@ def solve_max_sharpe(
         Expected excess returns ``μ - rf`` (at least one positive).
     caps : LinearCaps
         Upper bounds (scaled by κ inside the program).
-    solvers : sequence of str
-        Solver chain.
-    fallbacks : list of dict
-        Receives solver fallbacks.
-    what : str
-        Program name in records.
+    run : SolveRun
+        Solver chain, fallback records and the program's name.
 
     Returns
     -------
@@ -295,10 +285,10 @@ def solve_max_sharpe(
     if caps.groups.shape[0]:
         constraints.append(caps.groups @ y <= caps.group_caps * kappa)
     problem = cp.Problem(cp.Minimize(cp.sum_squares(factor.T @ y)), constraints)
-    outcome = solve_chain(problem, solvers, fallbacks, what=what)
+    outcome = solve_chain(problem, run)
     k = float(np.asarray(kappa.value, dtype=np.float64))
     if not np.isfinite(k) or k <= 0:
-        raise OptimizationError(f"{what}: degenerate solution (kappa={k})")
+        raise OptimizationError(f"{run.what}: degenerate solution (kappa={k})")
     return np.asarray(y.value, dtype=np.float64) / k, outcome
 
 
@@ -339,7 +329,7 @@ def solve_min_cvar(
     scenarios: np.ndarray,
     beta: float,
     *,
-    solvers: Sequence[str] = ("CLARABEL", "HIGHS", "SCS"),
+    solvers: Sequence[str] = CVAR_SOLVERS,
     fallbacks: list[dict[str, Any]],
 ) -> tuple[np.ndarray, SolveOutcome]:
     """Long-only, fully invested minimum historical CVaR: the dual LP first, then the primal.
@@ -378,16 +368,12 @@ def solve_min_cvar(
                 "detail": f"min_cvar: the dual LP failed ({exc}); falling back to the primal",
             }
         )
-        return _solve_min_cvar_primal(scenarios, beta, solvers=solvers, fallbacks=fallbacks)
+        return _solve_min_cvar_primal(scenarios, beta, SolveRun(solvers, fallbacks, "min_cvar"))
     return weights, SolveOutcome("HIGHS_DUAL", "optimal", value / scale)
 
 
 def _solve_min_cvar_primal(
-    scenarios: np.ndarray,
-    beta: float,
-    *,
-    solvers: Sequence[str] = ("CLARABEL", "HIGHS", "SCS"),
-    fallbacks: list[dict[str, Any]],
+    scenarios: np.ndarray, beta: float, run: SolveRun
 ) -> tuple[np.ndarray, SolveOutcome]:
     """Long-only, fully invested minimum historical CVaR (Rockafellar-Uryasev LP).
 
@@ -405,10 +391,8 @@ def _solve_min_cvar_primal(
         Return scenarios (T x n), no NaN.
     beta : float
         Confidence level, e.g. 0.95.
-    solvers : sequence of str
-        Solver chain (Clarabel first).
-    fallbacks : list of dict
-        Receives solver fallbacks.
+    run : SolveRun
+        Solver chain (Clarabel first), fallback records and the program's name.
 
     Returns
     -------
@@ -428,13 +412,7 @@ def _solve_min_cvar_primal(
     objective = alpha + cp.sum(u) / ((1.0 - beta) * n_obs)
     constraints = [cp.sum(w) == 1, u >= -((scenarios * scale) @ w) - alpha]
     problem = cp.Problem(cp.Minimize(objective), constraints)
-    outcome = solve_chain(
-        problem,
-        solvers,
-        fallbacks,
-        what="min_cvar",
-        options={"CLARABEL": dict(_LP_CLARABEL)},
-    )
+    outcome = solve_chain(problem, run, options={"CLARABEL": dict(_LP_CLARABEL)})
     unscaled = SolveOutcome(outcome.solver, outcome.status, outcome.objective / scale)
     return np.asarray(w.value, dtype=np.float64), unscaled
 
@@ -443,10 +421,7 @@ def solve_risk_budgeting(
     cov: np.ndarray,
     budgets: np.ndarray,
     caps: LinearCaps,
-    *,
-    solvers: Sequence[str] = ("CLARABEL", "SCS"),
-    fallbacks: list[dict[str, Any]],
-    what: str = "risk_parity",
+    run: SolveRun,
 ) -> tuple[np.ndarray, SolveOutcome]:
     """Risk budgeting under the caps as constraints (Spinu's log-barrier program, homogenised).
 
@@ -465,12 +440,9 @@ def solve_risk_budgeting(
         Positive risk budgets (sum one).
     caps : LinearCaps
         Upper bounds (fractions of the total).
-    solvers : sequence of str
-        Solver chain (exponential cone: Clarabel, then SCS).
-    fallbacks : list of dict
-        Receives solver fallbacks.
-    what : str
-        Program name in records.
+    run : SolveRun
+        Solver chain (exponential cone: Clarabel, then SCS), fallback records and the program's
+        name.
 
     Returns
     -------
@@ -488,10 +460,8 @@ def solve_risk_budgeting(
     if caps.groups.shape[0]:
         constraints.append(caps.groups @ y <= caps.group_caps * total)
     problem = cp.Problem(cp.Minimize(objective), constraints)
-    outcome = solve_chain(
-        problem, solvers, fallbacks, what=what, options={"CLARABEL": dict(_LP_CLARABEL)}
-    )
+    outcome = solve_chain(problem, run, options={"CLARABEL": dict(_LP_CLARABEL)})
     values = np.maximum(np.asarray(y.value, dtype=np.float64), 0.0)
     if not np.all(np.isfinite(values)) or values.sum() <= 0:
-        raise OptimizationError(f"{what}: degenerate risk-budgeting solution")
+        raise OptimizationError(f"{run.what}: degenerate risk-budgeting solution")
     return values / values.sum(), outcome

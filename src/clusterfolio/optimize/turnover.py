@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from clusterfolio.enums import Direction
-from clusterfolio.optimize.solvers import LinearCaps, SolveOutcome, solve_min_variance
+from clusterfolio.optimize.solvers import LinearCaps, SolveOutcome, SolveRun, solve_min_variance
 
 TURNOVER_EFFECT_TOL = 1e-9
 """A turnover penalty that moves the weights by less than this (L1) is flagged inactive."""
@@ -71,10 +71,7 @@ def trade_towards(
     previous: np.ndarray,
     tau: float,
     caps: LinearCaps,
-    *,
-    solvers: tuple[str, ...],
-    fallbacks: list[dict[str, Any]],
-    what: str,
+    run: SolveRun,
 ) -> tuple[np.ndarray, SolveOutcome]:
     """Weights trading the target ``w*`` off against the turnover cost (see module doc).
 
@@ -90,12 +87,8 @@ def trade_towards(
         Turnover weight ``τ``.
     caps : LinearCaps
         The profile's caps.
-    solvers : tuple of str
-        Solver chain.
-    fallbacks : list of dict
-        Receives solver fallbacks.
-    what : str
-        Program name in records.
+    run : SolveRun
+        Solver chain, fallback records and the program's name.
 
     Returns
     -------
@@ -106,11 +99,9 @@ def trade_towards(
     return solve_min_variance(
         scaled_cov,
         caps,
+        run,
         linear=linear,
         turnover=(np.eye(target.shape[0]), previous, tau),
-        solvers=solvers,
-        fallbacks=fallbacks,
-        what=what,
     )
 
 

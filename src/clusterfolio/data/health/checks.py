@@ -66,6 +66,13 @@ def _no_data_finding(frame: pd.DataFrame, window: pd.DatetimeIndex) -> Finding:
     return Finding(FindingKind.NO_DATA, (), detail)
 
 
+def _missing_finding(
+    kind: FindingKind, missing: pd.DatetimeIndex, window: pd.DatetimeIndex, detail: str
+) -> Finding:
+    """A finding on missing sessions, with their runs."""
+    return Finding(kind, _dates(missing), detail, _runs(missing, window))
+
+
 def coverage_findings(
     miss: MissingSessions,
     frame: pd.DataFrame,
@@ -87,38 +94,25 @@ def coverage_findings(
             )
         )
     if len(miss.leading):
-        runs = _runs(miss.leading, window)
-        findings.append(
-            Finding(
-                FindingKind.SHORT_HISTORY,
-                _dates(miss.leading),
-                f"history starts {miss.present[0].date()}: {_plural(len(miss.leading), 'session')} "
-                f"of the window precede the first stored bar (not gaps)",
-                runs,
-            )
+        detail = (
+            f"history starts {miss.present[0].date()}: {_plural(len(miss.leading), 'session')} "
+            f"of the window precede the first stored bar (not gaps)"
         )
+        findings.append(_missing_finding(FindingKind.SHORT_HISTORY, miss.leading, window, detail))
     if len(miss.interior):
         runs = _runs(miss.interior, window)
-        findings.append(
-            Finding(
-                FindingKind.GAP,
-                _dates(miss.interior),
-                f"{_plural(len(miss.interior), 'missing session')} in "
-                f"{_plural(len(runs), 'run')}: {_fmt_runs(runs)}",
-                runs,
-            )
+        detail = (
+            f"{_plural(len(miss.interior), 'missing session')} in "
+            f"{_plural(len(runs), 'run')}: {_fmt_runs(runs)}"
         )
+        findings.append(_missing_finding(FindingKind.GAP, miss.interior, window, detail))
     if len(miss.trailing) > stale_tolerance:
-        findings.append(
-            Finding(
-                FindingKind.STALE,
-                _dates(miss.trailing),
-                f"last bar {miss.present[-1].date()} is {_plural(len(miss.trailing), 'session')} "
-                f"behind the expected last session {window[-1].date()} "
-                f"(tolerance {stale_tolerance})",
-                _runs(miss.trailing, window),
-            )
+        detail = (
+            f"last bar {miss.present[-1].date()} is {_plural(len(miss.trailing), 'session')} "
+            f"behind the expected last session {window[-1].date()} "
+            f"(tolerance {stale_tolerance})"
         )
+        findings.append(_missing_finding(FindingKind.STALE, miss.trailing, window, detail))
     return findings
 
 

@@ -25,6 +25,7 @@ from clusterfolio.optimize.profiles.context import (
 from clusterfolio.optimize.risk_parity import risk_budgeting_weights, risk_contributions
 from clusterfolio.optimize.solvers import (
     LinearCaps,
+    SolveRun,
     solve_risk_budgeting,
 )
 
@@ -61,7 +62,7 @@ def _erc(
     info["caps_binding"] = not unconstrained_ok and bool(solver)
     if not unconstrained_ok:
         w, outcome = solve_risk_budgeting(
-            cov, budgets, caps, solvers=_exp_cone_chain(ctx), fallbacks=fallbacks, what=what
+            cov, budgets, caps, SolveRun(_exp_cone_chain(ctx), fallbacks, what)
         )
         solver = f"erc:{outcome.solver.lower()}"
         info["program"] = "min ½y'Σy - b'log y s.t. y <= a 1'y, G y <= C 1'y (caps inside)"

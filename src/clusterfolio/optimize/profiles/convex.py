@@ -25,6 +25,7 @@ from clusterfolio.optimize.result import FallbackKind
 from clusterfolio.optimize.solvers import (
     LinearCaps,
     SolveOutcome,
+    SolveRun,
     solve_max_sharpe,
     solve_min_variance,
 )
@@ -93,9 +94,7 @@ def _apply_turnover(ctx: _Context, profile: ProfileName, alloc: _Allocation) -> 
             previous,
             tau,
             caps,
-            solvers=ctx.problem.solvers,
-            fallbacks=alloc.fallbacks,
-            what=f"{profile.value} turnover trade-off",
+            SolveRun(ctx.problem.solvers, alloc.fallbacks, f"{profile.value} turnover trade-off"),
         )
         info.update(effect_record(weights, target, previous, _outside_previous(ctx)))
         info["method"] = (
@@ -163,16 +162,14 @@ def _min_variance(ctx: _Context, level: AllocationLevel) -> _Allocation:
     x, outcome = solve_min_variance(
         scaled,
         caps,
+        SolveRun(p.solvers, fallbacks, "min_variance"),
         linear=linear,
         turnover=turnover_arg,
-        solvers=p.solvers,
-        fallbacks=fallbacks,
-        what="min_variance",
     )
     weights = expand @ x
     if turnover_arg is not None and previous is not None:
         unpenalised, _ = solve_min_variance(
-            scaled, caps, linear=linear, solvers=p.solvers, fallbacks=[], what="min_variance"
+            scaled, caps, SolveRun(p.solvers, [], "min_variance"), linear=linear
         )
         turnover.update(
             effect_record(weights, expand @ unpenalised, previous, _outside_previous(ctx))
@@ -204,7 +201,7 @@ def _pure_min_variance(
 ) -> tuple[np.ndarray, SolveOutcome]:
     scaled = cov / (float(np.trace(cov)) / cov.shape[0])
     return solve_min_variance(
-        scaled, caps, solvers=ctx.problem.solvers, fallbacks=fallbacks, what="min_variance"
+        scaled, caps, SolveRun(ctx.problem.solvers, fallbacks, "min_variance")
     )
 
 
@@ -225,9 +222,7 @@ def _max_sharpe_solution(
             space.cov / scale**2,
             excess / scale,
             space.caps,
-            solvers=p.solvers,
-            fallbacks=fallbacks,
-            what="max_sharpe",
+            SolveRun(p.solvers, fallbacks, "max_sharpe"),
         )
     except InfeasibleError as exc:
         return f"no portfolio within the caps has a positive excess return ({exc})"
