@@ -18,9 +18,7 @@ from clusterfolio.optimize.profiles.context import (
     _Allocation,
     _asset_caps,
     _Context,
-    _linear_caps,
-    _reduce,
-    _reduction_diagnostics,
+    _space,
 )
 from clusterfolio.optimize.risk_parity import risk_budgeting_weights, risk_contributions
 from clusterfolio.optimize.solvers import (
@@ -84,33 +82,21 @@ def caps_violation_linear(w: np.ndarray, caps: LinearCaps) -> float:
 
 
 def _risk_parity(ctx: _Context, level: AllocationLevel) -> _Allocation:
-    fallbacks: list[dict[str, Any]] = []
+    space = _space(ctx, level, "risk_parity")
+    fallbacks: list[dict[str, Any]] = list(space.records)
     diagnostics: dict[str, Any] = {}
-    if level is AllocationLevel.CLUSTER:
-        red = _reduce(ctx, "risk_parity")
-        fallbacks.extend(red.records)
-        cov, expand = red.cov, red.expand
-        caps = LinearCaps(
-            upper=red.upper, groups=np.zeros((0, ctx.n_clusters)), group_caps=np.zeros(0)
-        )
-        asset_cap, cluster_cap = red.asset_cap, red.cluster_cap
-        diagnostics["within_cluster"] = _reduction_diagnostics(ctx, red)
-        units = "clusters"
-    else:
-        asset_cap, cluster_cap, records = _asset_caps(ctx, "risk_parity")
-        fallbacks.extend(records)
-        cov, expand = ctx.cov, np.eye(ctx.n)
-        caps = _linear_caps(ctx, asset_cap, cluster_cap)
-        units = "assets"
-    x, solver, info = _erc(ctx, cov, caps, fallbacks, f"risk_parity ({units})")
+    if space.within_cluster is not None:
+        diagnostics["within_cluster"] = space.within_cluster
+    units = "clusters" if space.within_cluster is not None else "assets"
+    x, solver, info = _erc(ctx, space.cov, space.caps, fallbacks, f"risk_parity ({units})")
     diagnostics["erc"] = {"units": units, **info}
     diagnostics["objective"] = {"name": _ERC_OBJECTIVE, "value": info["max_relative_rc_deviation"]}
     return _Allocation(
-        weights=expand @ x,
+        weights=space.expand @ x,
         solver=solver,
         level=level,
-        asset_cap=asset_cap,
-        cluster_cap=cluster_cap,
+        asset_cap=space.asset_cap,
+        cluster_cap=space.cluster_cap,
         fallbacks=fallbacks,
         projection_is_fallback=False,
         diagnostics=diagnostics,

@@ -199,3 +199,40 @@ def _reduction_diagnostics(ctx: _Context, red: _Reduction) -> dict[str, Any]:
         "hybrid_capped_clusters": red.hybrid_capped_clusters,
         "hybrid_cap": "max(asset_cap / cluster_cap, 1 / cluster size), by water-filling",
     }
+
+
+@dataclass(frozen=True)
+class _Space:
+    """What a convex profile optimises over: assets, or cluster sub-portfolios (``expand`` maps
+    the solution back to assets)."""
+
+    cov: np.ndarray
+    mu: np.ndarray
+    expand: np.ndarray
+    caps: LinearCaps
+    asset_cap: float
+    cluster_cap: float
+    records: list[dict[str, Any]]
+    within_cluster: dict[str, Any] | None
+
+
+def _space(ctx: _Context, level: AllocationLevel, what: str) -> _Space:
+    """The space of ``what`` at ``level``, with its caps and their relaxation records."""
+    if level is AllocationLevel.CLUSTER:
+        red = _reduce(ctx, what)
+        caps = LinearCaps(
+            upper=red.upper, groups=np.zeros((0, ctx.n_clusters)), group_caps=np.zeros(0)
+        )
+        return _Space(
+            red.cov,
+            red.mu,
+            red.expand,
+            caps,
+            red.asset_cap,
+            red.cluster_cap,
+            list(red.records),
+            _reduction_diagnostics(ctx, red),
+        )
+    asset_cap, cluster_cap, records = _asset_caps(ctx, what)
+    caps = _linear_caps(ctx, asset_cap, cluster_cap)
+    return _Space(ctx.cov, ctx.mu, np.eye(ctx.n), caps, asset_cap, cluster_cap, list(records), None)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -15,11 +14,10 @@ from clusterfolio.optimize.estimators import (
 from clusterfolio.optimize.problem import AllocationLevel
 from clusterfolio.optimize.profiles.context import (
     _Allocation,
-    _asset_caps,
     _Context,
     _linear_caps,
-    _reduce,
-    _reduction_diagnostics,
+    _Space,
+    _space,
 )
 from clusterfolio.optimize.result import FallbackKind
 from clusterfolio.optimize.solvers import (
@@ -104,43 +102,6 @@ def _apply_turnover(ctx: _Context, profile: ProfileName, alloc: _Allocation) -> 
         info["solver"] = outcome.solver
         alloc.weights = weights
     alloc.diagnostics["turnover_penalty"] = info
-
-
-@dataclass(frozen=True)
-class _Space:
-    """What a convex profile optimises over: assets, or cluster sub-portfolios (``expand`` maps
-    the solution back to assets)."""
-
-    cov: np.ndarray
-    mu: np.ndarray
-    expand: np.ndarray
-    caps: LinearCaps
-    asset_cap: float
-    cluster_cap: float
-    records: list[dict[str, Any]]
-    within_cluster: dict[str, Any] | None
-
-
-def _space(ctx: _Context, level: AllocationLevel, what: str) -> _Space:
-    """The space of ``what`` at ``level``, with its caps and their relaxation records."""
-    if level is AllocationLevel.CLUSTER:
-        red = _reduce(ctx, what)
-        caps = LinearCaps(
-            upper=red.upper, groups=np.zeros((0, ctx.n_clusters)), group_caps=np.zeros(0)
-        )
-        return _Space(
-            red.cov,
-            red.mu,
-            red.expand,
-            caps,
-            red.asset_cap,
-            red.cluster_cap,
-            list(red.records),
-            _reduction_diagnostics(ctx, red),
-        )
-    asset_cap, cluster_cap, records = _asset_caps(ctx, what)
-    caps = _linear_caps(ctx, asset_cap, cluster_cap)
-    return _Space(ctx.cov, ctx.mu, np.eye(ctx.n), caps, asset_cap, cluster_cap, list(records), None)
 
 
 def _min_variance(ctx: _Context, level: AllocationLevel) -> _Allocation:
