@@ -387,10 +387,8 @@ def _solve_min_cvar_primal(
 
     Parameters
     ----------
-    scenarios : numpy.ndarray
-        Return scenarios (T x n), no NaN.
-    beta : float
-        Confidence level, e.g. 0.95.
+    scenarios, beta
+        As for :func:`solve_min_cvar`.
     run : SolveRun
         Solver chain (Clarabel first), fallback records and the program's name.
 

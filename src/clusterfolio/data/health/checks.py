@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -276,14 +276,19 @@ def _window_closes(frame: pd.DataFrame, window: pd.DatetimeIndex) -> tuple[np.nd
 
 
 def _jump_finding(
-    kind: FindingKind, what: str, sessions: np.ndarray, idx: np.ndarray, examples: list[str]
+    kind: FindingKind,
+    what: str,
+    sessions: np.ndarray,
+    idx: np.ndarray,
+    describe: Callable[[int], str],
 ) -> Finding:
-    """A finding on the sessions after ``idx``: ``what``, then the first examples."""
+    """A finding on the sessions after ``idx``: ``what``, then the first few described."""
+    examples = [f"{pd.Timestamp(sessions[i + 1]).date()} ({describe(i)})" for i in idx[:_SHOWN]]
     more = len(idx) - _SHOWN
     return Finding(
         kind,
         _dates(sessions[idx + 1]),
-        what + ", ".join(examples[:_SHOWN]) + (f" (+{more} more)" if more > 0 else ""),
+        what + ", ".join(examples) + (f" (+{more} more)" if more > 0 else ""),
     )
 
 
@@ -309,25 +314,33 @@ def jump_findings(
     findings: list[Finding] = []
     if jumps.spike.any():
         idx = np.flatnonzero(jumps.spike)
-        examples = [
-            f"{pd.Timestamp(sessions[i + 1]).date()} ({np.expm1(r[i]):+.1%} then "
-            f"{np.expm1(r[i + 1]):+.1%}, z={z[i]:.1f})"
-            for i in idx[:_SHOWN]
-        ]
         what = f"{_plural(len(idx), 'one-bar spike')} that revert (|z| > {zscore:g}): "
-        findings.append(_jump_finding(FindingKind.SPIKE, what, sessions, idx, examples))
+        findings.append(
+            _jump_finding(
+                FindingKind.SPIKE,
+                what,
+                sessions,
+                idx,
+                lambda i: f"{np.expm1(r[i]):+.1%} then {np.expm1(r[i + 1]):+.1%}, z={z[i]:.1f}",
+            )
+        )
     if jumps.split.any():
         idx = np.flatnonzero(jumps.split)
-        examples = [
-            f"{pd.Timestamp(sessions[i + 1]).date()} (close x{np.exp(r[i]):.4f}, "
-            f"~{_ratio_label(float(np.exp(r[i])))}, z={z[i]:.1f})"
-            for i in idx[:_SHOWN]
-        ]
         what = (
             f"{_plural(len(idx), 'one-way jump')} at a split ratio, not reverted "
             "(unadjusted split or reverse split?): "
         )
-        findings.append(_jump_finding(FindingKind.SUSPECTED_SPLIT, what, sessions, idx, examples))
+        findings.append(
+            _jump_finding(
+                FindingKind.SUSPECTED_SPLIT,
+                what,
+                sessions,
+                idx,
+                lambda i: (
+                    f"close x{np.exp(r[i]):.4f}, ~{_ratio_label(float(np.exp(r[i])))}, z={z[i]:.1f}"
+                ),
+            )
+        )
     return findings
 
 

@@ -91,16 +91,7 @@ def _risk_parity(ctx: _Context, level: AllocationLevel) -> _Allocation:
     x, solver, info = _erc(ctx, space.cov, space.caps, fallbacks, f"risk_parity ({units})")
     diagnostics["erc"] = {"units": units, **info}
     diagnostics["objective"] = {"name": _ERC_OBJECTIVE, "value": info["max_relative_rc_deviation"]}
-    return _Allocation(
-        weights=space.expand @ x,
-        solver=solver,
-        level=level,
-        asset_cap=space.asset_cap,
-        cluster_cap=space.cluster_cap,
-        fallbacks=fallbacks,
-        projection_is_fallback=False,
-        diagnostics=diagnostics,
-    )
+    return space.allocation(x, solver, level, fallbacks, diagnostics)
 
 
 def _hrp(ctx: _Context, level: AllocationLevel) -> _Allocation:

@@ -215,6 +215,26 @@ class _Space:
     records: list[dict[str, Any]]
     within_cluster: dict[str, Any] | None
 
+    def allocation(
+        self,
+        x: np.ndarray,
+        solver: str,
+        level: AllocationLevel,
+        fallbacks: list[dict[str, Any]],
+        diagnostics: dict[str, Any],
+    ) -> _Allocation:
+        """The allocation of a solution ``x`` in this space (mapped back to assets)."""
+        return _Allocation(
+            weights=self.expand @ x,
+            solver=solver,
+            level=level,
+            asset_cap=self.asset_cap,
+            cluster_cap=self.cluster_cap,
+            projection_is_fallback=False,
+            fallbacks=fallbacks,
+            diagnostics=diagnostics,
+        )
+
 
 def _space(ctx: _Context, level: AllocationLevel, what: str) -> _Space:
     """The space of ``what`` at ``level``, with its caps and their relaxation records."""

@@ -145,16 +145,7 @@ def _min_variance(ctx: _Context, level: AllocationLevel) -> _Allocation:
         "fragility_penalty": p.fragility_penalty,
     }
     diagnostics["turnover_penalty"] = turnover
-    return _Allocation(
-        weights=weights,
-        solver=outcome.solver,
-        level=level,
-        asset_cap=space.asset_cap,
-        cluster_cap=space.cluster_cap,
-        projection_is_fallback=False,
-        fallbacks=fallbacks,
-        diagnostics=diagnostics,
-    )
+    return space.allocation(x, outcome.solver, level, fallbacks, diagnostics)
 
 
 def _pure_min_variance(
@@ -214,13 +205,4 @@ def _max_sharpe(ctx: _Context, level: AllocationLevel) -> _Allocation:
             "name": "Sharpe ratio (μ - rf)'w / sqrt(w'Σw), annualised",
             "value": float(excess @ x) / np.sqrt(variance) if variance > 0 else None,
         }
-    return _Allocation(
-        weights=space.expand @ x,
-        solver=outcome.solver,
-        level=level,
-        asset_cap=space.asset_cap,
-        cluster_cap=space.cluster_cap,
-        projection_is_fallback=False,
-        fallbacks=fallbacks,
-        diagnostics=diagnostics,
-    )
+    return space.allocation(x, outcome.solver, level, fallbacks, diagnostics)
