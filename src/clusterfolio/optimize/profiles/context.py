@@ -224,12 +224,12 @@ class _Space:
         diagnostics: dict[str, Any],
     ) -> _Allocation:
         """The allocation of a solution ``x`` in this space (mapped back to assets)."""
+        caps = (self.asset_cap, self.cluster_cap)
         return _Allocation(
-            weights=self.expand @ x,
-            solver=solver,
-            level=level,
-            asset_cap=self.asset_cap,
-            cluster_cap=self.cluster_cap,
+            self.expand @ x,
+            solver,
+            level,
+            *caps,
             projection_is_fallback=False,
             fallbacks=fallbacks,
             diagnostics=diagnostics,
