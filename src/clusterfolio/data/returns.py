@@ -71,11 +71,11 @@ def returns_between(
     Parameters
     ----------
     candles : mapping
-        ``symbol -> candle frame``.
+        As for :func:`build_matrices`.
     listings : mapping
-        ``symbol -> Listing`` (the calendar of each).
+        As for :func:`build_matrices`.
     symbols : sequence of str
-        Columns, in this order.
+        As for :func:`build_matrices`.
     start, end : date
         First and last calendar day of the range.
 

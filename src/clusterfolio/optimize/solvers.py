@@ -387,7 +387,9 @@ def _solve_min_cvar_primal(
 
     Parameters
     ----------
-    scenarios, beta
+    scenarios : numpy.ndarray
+        As for :func:`solve_min_cvar`.
+    beta : float
         As for :func:`solve_min_cvar`.
     run : SolveRun
         Solver chain (Clarabel first), fallback records and the program's name.

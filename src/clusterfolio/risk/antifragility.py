@@ -127,14 +127,14 @@ def historical_cvar(returns: npt.ArrayLike, alpha: float = ALPHA) -> FloatArray:
     Parameters
     ----------
     returns : array_like
-        ``T`` or ``T x n`` returns; NaN are ignored per column.
+        As for :func:`historical_var`.
     alpha : float, default 0.05
-        Tail probability.
+        As for :func:`historical_var`.
 
     Returns
     -------
     numpy.ndarray
-        One value per column; NaN for a column without observations.
+        One value per column, as :func:`historical_var`.
     """
     sorted_x, counts = _sorted_with_counts(_as_matrix(returns))
     if sorted_x.shape[0] == 0:
