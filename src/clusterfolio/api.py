@@ -22,6 +22,11 @@ from typing import Any
 
 import pandas as pd
 
+from clusterfolio.artifacts.audit import DRIFT_JSON, ORDERS_CSV
+from clusterfolio.artifacts.health import HEALTH_JSON
+from clusterfolio.artifacts.portfolio import PORTFOLIO
+from clusterfolio.artifacts.risk import CLUSTERS, REGIME
+from clusterfolio.artifacts.tournament import TOURNAMENT_SUMMARY
 from clusterfolio.errors import DataError
 
 __all__ = ["Run", "load_run", "run_pipeline"]
@@ -101,7 +106,7 @@ class Run:
 
     @cached_property
     def _portfolio(self) -> dict[str, Any]:
-        return dict(self._arts.json("portfolio_optimized.json") or {})
+        return dict(self._arts.json(PORTFOLIO) or {})
 
     @property
     def profiles(self) -> list[str]:
@@ -155,18 +160,18 @@ class Run:
         DataFrame
             Empty (with no columns) when the run wrote no orders (a failed audit).
         """
-        frame = self._arts.csv("orders.csv")
+        frame = self._arts.csv(ORDERS_CSV)
         if frame is None:
             return pd.DataFrame()
         return frame[frame["symbol"] != "CASH"].reset_index(drop=True)
 
     def drift(self) -> dict[str, Any]:
         """The drift document (``drift.json``: summary, lines, money totals)."""
-        return dict(self._arts.json("drift.json") or {})
+        return dict(self._arts.json(DRIFT_JSON) or {})
 
     def clusters(self) -> pd.DataFrame:
         """The risk buckets (``clusters.json``): one row per cluster."""
-        doc = self._arts.json("clusters.json") or {}
+        doc = self._arts.json(CLUSTERS) or {}
         rows = doc.get("clusters", [])
         frame = pd.DataFrame(rows)
         if "id" in frame:
@@ -175,7 +180,7 @@ class Run:
 
     def regime(self) -> pd.Series:
         """The regime (``regime.json``): label, score and the features, as one Series."""
-        doc = dict(self._arts.json("regime.json") or {})
+        doc = dict(self._arts.json(REGIME) or {})
         flat: dict[str, Any] = {}
         for key, value in doc.items():
             if isinstance(value, Mapping):
@@ -189,7 +194,7 @@ class Run:
 
         Ranked by Sharpe ratio (best first) where it exists.
         """
-        doc = self._arts.json("tournament_summary.json") or {}
+        doc = self._arts.json(TOURNAMENT_SUMMARY) or {}
         rows = []
         for row in doc.get("rows", []):
             flat = {k: v for k, v in row.items() if not isinstance(v, Mapping)}
@@ -202,7 +207,7 @@ class Run:
 
     def health(self) -> pd.DataFrame:
         """Per-listing health (``data_health.json``), indexed by symbol."""
-        doc = self._arts.json("data_health.json") or {}
+        doc = self._arts.json(HEALTH_JSON) or {}
         frame = pd.DataFrame(doc.get("listings", []))
         if "findings" in frame:
             frame["findings"] = frame["findings"].map(len)

@@ -13,6 +13,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from clusterfolio.artifacts.encoding import dumps
 from clusterfolio.errors import CorruptFileError
 
 
@@ -47,22 +48,8 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def canonical_json(obj: Any) -> str:
-    """Serialise ``obj`` as deterministic JSON (sorted keys, two-space indent, trailing newline)."""
-    return (
-        json.dumps(obj, sort_keys=True, indent=2, ensure_ascii=False, default=_json_default) + "\n"
-    )
-
-
-def _json_default(obj: Any) -> Any:
-    if hasattr(obj, "isoformat"):
-        return obj.isoformat()
-    if hasattr(obj, "item"):
-        return obj.item()
-    if isinstance(obj, set | frozenset):
-        return sorted(obj)
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"object of type {type(obj).__name__} is not JSON serialisable")
+    """Serialise ``obj`` as deterministic JSON (:func:`clusterfolio.artifacts.encoding.dumps`)."""
+    return dumps(obj)
 
 
 def atomic_write_json(path: Path, obj: Any) -> None:

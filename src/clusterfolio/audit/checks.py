@@ -66,6 +66,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from clusterfolio.artifacts.encoding import jsonable
+from clusterfolio.artifacts.fallbacks import Fallback, FallbackKind, fallbacks_of
+from clusterfolio.artifacts.portfolio import profiles_of
 from clusterfolio.enums import Direction, HealthStatus, ProfileName, Regime
 from clusterfolio.manifest import Settings
 
@@ -83,11 +86,6 @@ MIN_BETA_SESSIONS = 20
 
 DOCUMENT = "*"
 """The ``profile`` of checks about the whole document."""
-
-FALLBACK_CAP_RELAXATION = "cap_relaxation"
-FALLBACK_BARBELL_SHARE = "barbell_share"
-FALLBACK_BARBELL_AGGRESSORS = "barbell_aggressors"
-"""Fallback kinds read from the profiles (the values of ``optimize.result.FallbackKind``)."""
 
 BETA_PROFILES: tuple[ProfileName, ...] = (ProfileName.MIN_VARIANCE,)
 """Profiles whose market beta is checked against ``risk.beta_threshold``."""
@@ -156,7 +154,7 @@ class AuditCheck:
             "passed": self.passed,
             "status": self.status.value,
             "message": self.message,
-            "evidence": _clean(self.evidence),
+            "evidence": jsonable(self.evidence),
         }
 
 
@@ -234,8 +232,8 @@ class AuditReport:
             "failed": [c.label for c in self.failures],
             "warnings": [c.label for c in self.warnings],
             "tolerances": dict(self.tolerances),
-            "caps": _clean(self.caps),
-            "meta": _clean(self.meta),
+            "caps": jsonable(self.caps),
+            "meta": jsonable(self.meta),
             "checks": [c.to_json_dict() for c in self.checks],
         }
 
@@ -279,19 +277,6 @@ class AuditReport:
 # --------------------------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------------------------
-
-
-def _clean(value: Any) -> Any:
-    """JSON-ready copy: non-finite floats as strings, tuples as lists, numpy scalars as Python."""
-    if isinstance(value, Mapping):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    return value
 
 
 def _fmt(value: Any) -> str:
@@ -355,14 +340,11 @@ def _held(assets: Sequence[_Asset]) -> list[_Asset]:
     return [a for a in assets if math.isfinite(a.gross) and a.gross > 0]
 
 
-def _fallbacks(section: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    found: list[Mapping[str, Any]] = []
-    raw = section.get("fallbacks")
-    found += [f for f in (raw if isinstance(raw, list) else []) if isinstance(f, Mapping)]
+def _fallbacks(section: Mapping[str, Any]) -> list[Fallback]:
+    found = fallbacks_of(section.get("fallbacks"))
     diagnostics = section.get("diagnostics")
     if isinstance(diagnostics, Mapping):
-        extra = diagnostics.get("cap_relaxations")
-        found += [f for f in (extra if isinstance(extra, list) else []) if isinstance(f, Mapping)]
+        found += fallbacks_of(diagnostics.get("cap_relaxations"))
     return found
 
 
@@ -370,12 +352,12 @@ def _relaxations(section: Mapping[str, Any], cap: str) -> list[dict[str, Any]]:
     """Recorded relaxations of ``cap`` (deduplicated: fallbacks and diagnostics repeat them)."""
     seen: dict[tuple[float, float, str], dict[str, Any]] = {}
     for record in _fallbacks(section):
-        if record.get("kind") != FALLBACK_CAP_RELAXATION or record.get("cap") != cap:
+        if not record.is_kind(FallbackKind.CAP_RELAXATION) or record.get("cap") != cap:
             continue
         to = _num(record.get("to"))
         if not math.isfinite(to):
             continue
-        key = (_num(record.get("from")), to, str(record.get("detail", "")))
+        key = (_num(record.get("from")), to, record.detail or "")
         seen[key] = {"from": key[0], "to": to, "detail": key[2]}
     return [seen[k] for k in sorted(seen, key=lambda k: (k[1], k[2]))]
 
@@ -735,9 +717,9 @@ def _barbell_checks(
     band = (min(table.values(), default=0.0), max(table.values(), default=0.0))
     recorded = _num(barbell.get("aggressor_share"))
     reductions = [
-        str(f.get("detail", f.get("kind")))
+        f.text
         for f in _fallbacks(section)
-        if f.get("kind") in (FALLBACK_BARBELL_SHARE, FALLBACK_BARBELL_AGGRESSORS)
+        if f.is_kind(FallbackKind.BARBELL_SHARE, FallbackKind.BARBELL_AGGRESSORS)
     ]
     evidence: dict[str, Any] = {
         "share": share,
@@ -911,8 +893,7 @@ def audit_portfolio(
     risk = settings.risk
     baseline = str(portfolio.get("baseline") or settings.backtest.baseline)
     regime = str(portfolio.get("regime", ""))
-    profiles = portfolio.get("profiles")
-    profiles = profiles if isinstance(profiles, Mapping) else {}
+    profiles = profiles_of(portfolio)
     expected = [p.value for p in risk.profiles]
     absent = [p for p in expected if p not in profiles]
     checks: list[AuditCheck] = [

@@ -35,6 +35,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from clusterfolio.artifacts.audit import DRIFT_JSON, DRIFT_MD, ORDERS_CSV
 from clusterfolio.errors import DataError
 from clusterfolio.io import atomic_write_json, atomic_write_text
 
@@ -47,9 +48,6 @@ DEFAULT_DUST = 0.01
 HOLD_TOL = 1e-9
 """A change this small is numerical noise: no order (``HOLD``)."""
 
-DRIFT_JSON = "drift.json"
-DRIFT_MD = "drift.md"
-ORDERS_CSV = "orders.csv"
 WEIGHT_COLUMNS = ("symbol", "side", "delta_weight", "target", "actual", "skipped", "reason")
 MONEY_COLUMNS = (
     "target_value",

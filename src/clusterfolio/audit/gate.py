@@ -20,6 +20,11 @@ from typing import Any
 import pandas as pd
 from pydantic import ValidationError
 
+from clusterfolio.artifacts.audit import AUDIT_JSON, AUDIT_MD
+from clusterfolio.artifacts.health import HEALTH_JSON, UNIVERSE
+from clusterfolio.artifacts.ledger import LEDGER
+from clusterfolio.artifacts.matrices import RETURNS
+from clusterfolio.artifacts.portfolio import PORTFOLIO
 from clusterfolio.audit.checks import AuditReport, audit_portfolio
 from clusterfolio.audit.drift import DriftReport, drift, write_drift
 from clusterfolio.audit.money import held_state, plan_for_run, run_book, target_holdings
@@ -35,17 +40,6 @@ from clusterfolio.io import (
     sha256_text,
 )
 from clusterfolio.manifest import Settings, deep_merge, parse_override
-
-PORTFOLIO = "portfolio_optimized.json"
-HEALTH_JSON = "data_health.json"
-UNIVERSE = "universe.json"
-RETURNS = "returns.parquet"
-LEDGER = "run_manifest.json"
-"""Artifacts read (the names written by steps 8 and 11 and the orchestrator)."""
-
-AUDIT_JSON = "audit.json"
-AUDIT_MD = "audit.md"
-"""Artifacts written by the audit."""
 
 INPUTS = (PORTFOLIO, HEALTH_JSON, UNIVERSE, RETURNS)
 

@@ -31,6 +31,8 @@ from typing import Any
 
 import pandas as pd
 
+from clusterfolio.artifacts.discovery import RAW_POOL, SCREENER
+from clusterfolio.artifacts.portfolio import profiles_of
 from clusterfolio.audit.money import Valuation, revalue, run_book
 from clusterfolio.audit.pricing import PriceBook
 from clusterfolio.audit.state import save_state
@@ -119,12 +121,12 @@ def run_catalogue(run_dir: Path, target: Mapping[str, Any] | None, book: PriceBo
     cat = Catalogue()
     for symbol in book.symbols:
         cat.add(symbol, asset_class=book.asset_classes.get(symbol, ""))
-    pool = run_dir / "raw_pool.parquet"
+    pool = run_dir / RAW_POOL
     if pool.exists():
         frame = pd.read_parquet(pool, columns=["symbol", "identity", "asset_class"])
         for row in frame.itertuples(index=False):
             cat.add(str(row.symbol), str(row.identity), str(row.asset_class))
-    screener = run_dir / "screener.parquet"
+    screener = run_dir / SCREENER
     if screener.exists():
         for symbol in pd.read_parquet(screener, columns=["asset_class"]).index:
             cat.add(str(symbol))
@@ -312,7 +314,7 @@ def import_holdings(
     HoldingsImport
     """
     profile = settings.run.accepted_profile.value
-    target = (portfolio.get("profiles") or {}).get(profile)
+    target = profiles_of(portfolio).get(profile)
     book = run_book(run_dir, settings, as_of=portfolio.get("as_of"), target=target)
     catalogue = run_catalogue(run_dir, target, book)
     book.asset_classes.update(catalogue.asset_classes)

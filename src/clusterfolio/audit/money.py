@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from clusterfolio.artifacts.portfolio import profiles_of
 from clusterfolio.audit.pricing import PriceBook, Quote
 from clusterfolio.audit.sizing import MoneyPlan, size_orders
 from clusterfolio.manifest import Settings
@@ -164,7 +165,7 @@ def target_holdings(
     """
     from clusterfolio.audit.drift import drift
 
-    target = portfolio["profiles"][profile]
+    target = profiles_of(portfolio)[profile]
     book = run_book(run_dir, settings, as_of=portfolio.get("as_of"), target=target)
     plan = plan_for_run(drift(target, None, partial_rebalance=False).lines, book, settings, None)
     quantities: dict[str, float] = {}

@@ -29,10 +29,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from clusterfolio.artifacts.matrices import DEEP_PRICES, LIGHT_PRICES
 from clusterfolio.discovery.identity import USD_QUOTES, SymbolParseError, parse_symbol
 from clusterfolio.enums import AssetClass
 
-PRICE_FILES = ("prices_deep.parquet", "prices_light.parquet")
+PRICE_FILES = (DEEP_PRICES, LIGHT_PRICES)
 """Run artifacts holding close prices, the first one wins for a symbol."""
 
 VENUE_CURRENCIES: dict[str, str] = {

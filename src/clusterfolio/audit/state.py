@@ -17,11 +17,10 @@ import math
 from pathlib import Path
 from typing import Any
 
+from clusterfolio.artifacts.state import ACCEPTED_STATE_BACKUP_PREFIX as BACKUP_PREFIX
+from clusterfolio.artifacts.state import ACCEPTED_STATE_FILE as STATE_FILE
 from clusterfolio.errors import AuditError, DataError
 from clusterfolio.io import atomic_write_bytes, atomic_write_json, read_json
-
-STATE_FILE = "portfolio_actual_state.json"
-BACKUP_PREFIX = "portfolio_actual_state."
 
 
 def state_path(lakehouse_root: Path) -> Path:

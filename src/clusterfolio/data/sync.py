@@ -24,15 +24,14 @@ from typing import Any, Protocol
 
 import pandas as pd
 
+from clusterfolio.artifacts.state import SYNC_NOTES_FILE as NOTES_FILE
+from clusterfolio.artifacts.state import SYNC_STATE_FILE as STATE_FILE
 from clusterfolio.data.calendars import sessions_back
 from clusterfolio.data.lakehouse import Lakehouse
 from clusterfolio.data.provider import Provider
 from clusterfolio.data.schema import Listing
 from clusterfolio.errors import CorruptFileError, DataError, ProviderError
 from clusterfolio.io import atomic_write_json, read_json
-
-STATE_FILE = "_sync_state.json"
-NOTES_FILE = "_sync_notes.json"
 
 
 @dataclass

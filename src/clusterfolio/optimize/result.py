@@ -3,49 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from clusterfolio.artifacts.encoding import jsonable
+from clusterfolio.artifacts.fallbacks import FallbackKind
 from clusterfolio.enums import ProfileName
 from clusterfolio.optimize.problem import AllocationLevel
 
-
-class FallbackKind(StrEnum):
-    """Kinds of recorded fallbacks (a deviation from a profile's first-choice method)."""
-
-    SOLVER = "solver"
-    """A solver of the chain failed and the next one was tried."""
-    CAP_RELAXATION = "cap_relaxation"
-    """Infeasible caps were raised to the smallest feasible value plus a margin."""
-    CAP_PROJECTION = "cap_projection"
-    """Caps bound on a profile that does not include them; weights were projected."""
-    COVARIANCE_REPAIR = "covariance_repair"
-    """The pairwise covariance was not PSD and was repaired by eigenvalue clipping."""
-    NO_POSITIVE_EXCESS_RETURN = "no_positive_excess_return"
-    """max_sharpe had no portfolio with positive excess return; minimum variance was used."""
-    BARBELL_AGGRESSORS = "barbell_aggressors"
-    """Fewer aggressors than asked (too few distinct clusters or antifragility scores)."""
-    BARBELL_SHARE = "barbell_share"
-    """The aggressor share was reduced so that each aggressor respects its caps."""
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, StrEnum):
-        return value.value
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return [_jsonable(v) for v in value.tolist()]
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
+__all__ = ["FallbackKind", "ProfileResult"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -94,7 +61,7 @@ class ProfileResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready representation (plain str / float / int / bool / None, lists and dicts)."""
-        return _jsonable(
+        return jsonable(
             {
                 "profile": self.profile.value,
                 "allocation_level": self.allocation_level.value,

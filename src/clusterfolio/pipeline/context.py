@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from clusterfolio.artifacts.fallbacks import Fallback
 from clusterfolio.io import atomic_write_text, canonical_json
 from clusterfolio.manifest import ResolvedManifest, Settings
 
@@ -45,7 +46,7 @@ class StepRecorder:
     step: str
     decisions: list[Decision] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    fallbacks: list[dict[str, Any]] = field(default_factory=list)
+    fallbacks: list[Fallback] = field(default_factory=list)
     counts: dict[str, int | float] = field(default_factory=dict)
 
     def decide(self, subject: str, action: str, reason: str, **details: Any) -> None:
@@ -58,8 +59,7 @@ class StepRecorder:
 
     def fallback(self, kind: str, detail: str, **extra: Any) -> None:
         """Record a fallback (solver, relaxation, repair ...): never silent."""
-        entry = {"kind": kind, "detail": detail, **extra}
-        self.fallbacks.append(entry)
+        self.fallbacks.append(Fallback(kind, detail, extra))
         self.decide(kind, "fallback", detail, **extra)
         self.warnings.append(f"fallback {kind}: {detail}")
 

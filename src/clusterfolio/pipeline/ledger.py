@@ -6,11 +6,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from clusterfolio.artifacts.fallbacks import Fallback, fallbacks_of
+from clusterfolio.artifacts.ledger import LEDGER as LEDGER_NAME
 from clusterfolio.enums import StepStatus
 from clusterfolio.errors import DataError, PipelineError, RunRefusedError
 from clusterfolio.io import atomic_write_json, read_json
-
-LEDGER_NAME = "run_manifest.json"
 
 
 @dataclass
@@ -26,7 +26,7 @@ class StepRecord:
     duration_s: float = 0.0
     counts: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
-    fallbacks: list[dict[str, Any]] = field(default_factory=list)
+    fallbacks: list[Fallback] = field(default_factory=list)
     error: str = ""
     resumed: bool = False
 
@@ -34,6 +34,7 @@ class StepRecord:
         """JSON-ready form."""
         out = asdict(self)
         out["status"] = self.status.value
+        out["fallbacks"] = [f.to_record() for f in self.fallbacks]
         return out
 
     @classmethod
@@ -41,6 +42,7 @@ class StepRecord:
         """Inverse of :meth:`to_dict`."""
         data = dict(data)
         data["status"] = StepStatus(data.get("status", StepStatus.PENDING.value))
+        data["fallbacks"] = fallbacks_of(data.get("fallbacks"))
         known = {f for f in cls.__dataclass_fields__}
         return cls(**{k: v for k, v in data.items() if k in known})
 

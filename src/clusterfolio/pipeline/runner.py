@@ -23,6 +23,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from clusterfolio import __version__
+from clusterfolio.artifacts.ledger import DECISION_LOG, DECISIONS_DIR
+from clusterfolio.artifacts.ledger import RUN_LOG as LOG_NAME
+from clusterfolio.artifacts.state import ACCEPTED_STATE_FILE
 from clusterfolio.enums import StepStatus
 from clusterfolio.errors import ClusterfolioError, PipelineError
 from clusterfolio.io import atomic_write_text, canonical_json, sha256_file, sha256_text
@@ -61,9 +64,6 @@ __all__ = [
 #: at the N-th progress tick inside the step; ``@start`` kills it once the run folder is
 #: prepared, before its ledger exists.
 KILL_ENV = "CLUSTERFOLIO_KILL_AT"
-DECISION_LOG = "decision_log.jsonl"
-DECISIONS_DIR = "decisions"
-LOG_NAME = "run.log"
 
 ProgressFactory = Callable[[], "StepProgress"]
 
@@ -220,11 +220,9 @@ class Orchestrator:
 
     def external_path(self, external: External) -> Path:
         """Where an external input lives."""
-        from clusterfolio.audit.state import STATE_FILE
-
         lake = Path(self.manifest.settings.data.lakehouse)
         lake = lake if lake.is_absolute() else self.project_root / lake
-        return lake / STATE_FILE
+        return lake / ACCEPTED_STATE_FILE
 
     def _is_fresh(self, step: Step, record: StepRecord | None, run_dir: Path) -> bool:
         if record is None or record.status is not StepStatus.COMPLETED:

@@ -19,12 +19,12 @@ from typing import Any
 
 import pandas as pd
 
+from clusterfolio.artifacts.discovery import RAW_POOL
+from clusterfolio.artifacts.fallbacks import fallbacks_of
+from clusterfolio.artifacts.portfolio import PORTFOLIO, profiles_of
+from clusterfolio.artifacts.selection import SELECTION_TABLE as SELECTION
 from clusterfolio.errors import DataError
 from clusterfolio.io import read_json
-
-PORTFOLIO = "portfolio_optimized.json"
-SELECTION = "selection.parquet"
-RAW_POOL = "raw_pool.parquet"
 
 
 def _known(run_dir: Path, portfolio: dict[str, Any]) -> dict[str, set[str]]:
@@ -41,7 +41,7 @@ def _known(run_dir: Path, portfolio: dict[str, Any]) -> dict[str, set[str]]:
             frame = pd.read_parquet(path, columns=["symbol", "identity"])
             for row in frame.itertuples(index=False):
                 add(str(row.symbol), str(row.identity))
-    for section in (portfolio.get("profiles") or {}).values():
+    for section in profiles_of(portfolio).values():
         for asset in section.get("assets") or []:
             add(str(asset["symbol"]), str(asset.get("identity", "")))
     return out
@@ -84,16 +84,16 @@ def _direction_reason(direction: str, row: dict[str, Any] | None) -> str:
 
 def _fallbacks(portfolio: dict[str, Any], symbol: str, cluster: Any) -> list[str]:
     out = []
-    for name, section in sorted((portfolio.get("profiles") or {}).items()):
-        for fb in section.get("fallbacks") or []:
-            detail = str(fb.get("detail", ""))
+    for name, section in sorted(profiles_of(portfolio).items()):
+        for fb in fallbacks_of(section.get("fallbacks")):
+            detail = fb.detail or ""
             clusters = re.search(r"capped clusters \[([^\]]*)\]", detail)
             in_cluster = clusters is not None and str(cluster) in [
                 c.strip() for c in clusters.group(1).split(",")
             ]
             if f"'{symbol}'" in detail or symbol in detail.split() or in_cluster:
                 why = "names it" if symbol in detail else f"caps its cluster {cluster}"
-                out.append(f"{name}: {fb.get('kind', 'fallback')} ({why}): {detail}")
+                out.append(f"{name}: {fb.kind or 'fallback'} ({why}): {detail}")
     return out
 
 
@@ -102,7 +102,7 @@ def allocation(symbol: str, run_dir: Path) -> dict[str, Any]:
     portfolio = read_json(run_dir / PORTFOLIO) if (run_dir / PORTFOLIO).exists() else {}
     profiles: dict[str, dict[str, Any]] = {}
     info: dict[str, Any] = {}
-    for name, section in sorted((portfolio.get("profiles") or {}).items()):
+    for name, section in sorted(profiles_of(portfolio).items()):
         asset = next((a for a in section.get("assets") or [] if a["symbol"] == symbol), None)
         clusters = section.get("clusters") or {}
         if asset is None:

@@ -6,8 +6,8 @@ absent name so that the reports and the reporting step can list them. A present 
 file is an error (:class:`~clusterfolio.errors.CorruptFileError` names it): a corrupt artifact is
 never silently treated as absent.
 
-The names below are the artifacts of the run directory as the steps write them (the pipeline
-steps own them; these constants are the reports' view of those names).
+The names below are re-exported from :mod:`clusterfolio.artifacts` (one module per artifact
+family, shared by the steps that write them and every reader).
 """
 
 from __future__ import annotations
@@ -19,6 +19,20 @@ from typing import Any
 
 import pandas as pd
 
+from clusterfolio.artifacts.audit import AUDIT_JSON, AUDIT_MD, DRIFT_JSON, DRIFT_MD, ORDERS_CSV
+from clusterfolio.artifacts.discovery import RAW_POOL, RAW_POOL_JSON, SCREENER
+from clusterfolio.artifacts.health import HEALTH_JSON, HEALTH_MD, UNIVERSE
+from clusterfolio.artifacts.ledger import DECISION_LOG, DECISIONS_DIR, LEDGER
+from clusterfolio.artifacts.matrices import RETURNS
+from clusterfolio.artifacts.portfolio import PORTFOLIO
+from clusterfolio.artifacts.risk import ANTIFRAGILITY, CLUSTERMAP, CLUSTERS, REGIME, REGIME_SERIES
+from clusterfolio.artifacts.selection import SELECTION_AUDIT, SELECTION_TABLE, WINNERS
+from clusterfolio.artifacts.tournament import (
+    SLIPPAGE_DECAY,
+    TOURNAMENT_RESULTS,
+    TOURNAMENT_RETURNS,
+    TOURNAMENT_SUMMARY,
+)
 from clusterfolio.errors import CorruptFileError, DataError
 from clusterfolio.io import read_json, read_parquet
 
@@ -53,40 +67,6 @@ __all__ = [
     "WINNERS",
     "RunArtifacts",
 ]
-
-# Steps 3 to 11 (present in every complete run).
-RAW_POOL = "raw_pool.parquet"
-RAW_POOL_JSON = "raw_pool.json"
-SCREENER = "screener.parquet"
-HEALTH_JSON = "data_health.json"
-HEALTH_MD = "data_health.md"
-RETURNS = "returns.parquet"
-UNIVERSE = "universe.json"
-CLUSTERS = "clusters.json"
-CLUSTERMAP = "clustermap.parquet"
-ANTIFRAGILITY = "antifragility.parquet"
-REGIME = "regime.json"
-REGIME_SERIES = "regime_series.parquet"
-PORTFOLIO = "portfolio_optimized.json"
-# Natural selection and enrichment (steps 5 and 6).
-SELECTION_TABLE = "selection.parquet"
-SELECTION_AUDIT = "selection_audit.md"
-WINNERS = "winners.json"
-# The tournament (step 12).
-TOURNAMENT_RESULTS = "tournament_results.parquet"
-TOURNAMENT_SUMMARY = "tournament_summary.json"
-TOURNAMENT_RETURNS = "tournament_returns.parquet"
-SLIPPAGE_DECAY = "slippage_decay.json"
-# The audit (``make audit``).
-AUDIT_JSON = "audit.json"
-AUDIT_MD = "audit.md"
-DRIFT_JSON = "drift.json"
-DRIFT_MD = "drift.md"
-ORDERS_CSV = "orders.csv"
-# The orchestrator.
-LEDGER = "run_manifest.json"
-DECISION_LOG = "decision_log.jsonl"
-DECISIONS_DIR = "decisions"
 
 
 class RunArtifacts:

@@ -20,6 +20,22 @@ from typing import Any
 
 import pandas as pd
 
+from clusterfolio.artifacts.reports import (
+    BACKTEST_COMPARISON,
+    CLUSTER_ANALYSIS,
+    CLUSTERMAP_PNG,
+    DECISION_AUDIT,
+    DRAWDOWNS_PNG,
+    ENGINE_COMPARISON,
+    EQUITY_PNG,
+    ESSENTIAL,
+    PORTFOLIO_REPORT,
+    REGIME_PNG,
+    REPORT_HTML,
+    SLIPPAGE_AUDIT,
+    TEARSHEETS_DIR,
+    WEIGHTS_PNG,
+)
 from clusterfolio.io import atomic_write_bytes, atomic_write_json, atomic_write_text
 from clusterfolio.report import artifacts as A
 from clusterfolio.report.artifacts import RunArtifacts
@@ -46,20 +62,6 @@ __all__ = [
     "golden_paths",
 ]
 
-PORTFOLIO_REPORT = "portfolio_report.md"
-DECISION_AUDIT = "decision_audit.md"
-BACKTEST_COMPARISON = "backtest_comparison.md"
-ENGINE_COMPARISON = "engine_comparison_report.md"
-SLIPPAGE_AUDIT = "slippage_decay_audit.md"
-CLUSTER_ANALYSIS = "cluster_analysis.md"
-CLUSTERMAP_PNG = "clustermap.png"
-EQUITY_PNG = "equity_curves.png"
-DRAWDOWNS_PNG = "drawdowns.png"
-WEIGHTS_PNG = "weights_by_cluster.png"
-REGIME_PNG = "regime_timeline.png"
-TEARSHEETS_DIR = "tearsheets/"
-ESSENTIAL = "essential_reports.json"
-REPORT_HTML = "report.html"
 
 #: Written by every build (the reporting step declares them).
 ALWAYS_WRITTEN: tuple[str, ...] = (

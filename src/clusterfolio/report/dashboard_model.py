@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from clusterfolio.artifacts.portfolio import profiles_of
 from clusterfolio.report import artifacts as A
 from clusterfolio.report.artifacts import RunArtifacts
 from clusterfolio.report.config import ReportConfig
@@ -71,7 +72,7 @@ def _profiles(arts: RunArtifacts, config: ReportConfig) -> list[Panel]:
     baseline = str(portfolio.get("baseline", config.baseline))
     panels = []
     for name in ordered_profiles(portfolio, config):
-        doc = portfolio["profiles"][name]
+        doc = profiles_of(portfolio)[name]
         s = profile_stats(name, doc, returns, baseline, assets)
         mark = " (accepted)" if name == config.accepted_profile else ""
         lines = [
@@ -81,7 +82,7 @@ def _profiles(arts: RunArtifacts, config: ReportConfig) -> list[Panel]:
             f"{fmt_pct(s.top3, 1)} · volatility {fmt_pct(s.volatility, 2)} · beta "
             f"{fmt_float(s.beta, 2)} · corr {fmt_float(s.correlation, 2)} ({baseline})",
         ]
-        lines += [f"⚠ fallback {fb.get('kind')}: {fb.get('detail')}" for fb in s.fallbacks]
+        lines += [f"⚠ fallback {fb.kind}: {fb.detail}" for fb in s.fallbacks]
         rows = []
         for a in doc.get("assets", []):
             if float(a.get("gross", 0.0)) < MIN_WEIGHT:

@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from clusterfolio.artifacts.portfolio import profiles_of
+from clusterfolio.artifacts.reports import REPORT_HTML as HTML_REPORT
 from clusterfolio.report.artifacts import (
     AUDIT_JSON,
     DRIFT_JSON,
@@ -21,7 +23,6 @@ from clusterfolio.report.artifacts import (
 )
 
 TOP_N = 5
-HTML_REPORT = "report.html"
 
 
 @dataclass(frozen=True)
@@ -104,7 +105,7 @@ def _ledger_counts(ledger: dict[str, Any], key: str) -> dict[str, int]:
 
 
 def _top(portfolio: dict[str, Any], profile: str) -> list[dict[str, Any]]:
-    assets = ((portfolio.get("profiles") or {}).get(profile) or {}).get("assets") or []
+    assets = (profiles_of(portfolio).get(profile) or {}).get("assets") or []
     ranked = sorted(assets, key=lambda a: (-abs(float(a.get("net", 0.0))), str(a["symbol"])))
     return [
         {

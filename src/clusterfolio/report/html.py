@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from clusterfolio.artifacts.portfolio import profiles_of
 from clusterfolio.report.artifacts import (
     DRIFT_JSON,
     HEALTH_JSON,
@@ -25,7 +26,6 @@ from clusterfolio.report.artifacts import (
 )
 from clusterfolio.report.headline import Headline, headline
 
-REPORT_HTML = "report.html"
 SECTIONS = ("headline", "weights", "tournament", "health", "orders")
 """The ids of the page's sections, in order."""
 
@@ -196,7 +196,7 @@ def _order(key: Any) -> tuple[float, str]:
 
 def _weights_section(arts: RunArtifacts, profile: str) -> str:
     doc = arts.json(PORTFOLIO) or {}
-    section = (doc.get("profiles") or {}).get(profile) or {}
+    section = profiles_of(doc).get(profile) or {}
     assets = sorted(
         section.get("assets") or [],
         key=lambda a: (_order(a.get("cluster")), -float(a.get("gross", 0.0))),

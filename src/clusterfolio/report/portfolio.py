@@ -20,6 +20,8 @@ from typing import Any
 
 import pandas as pd
 
+from clusterfolio.artifacts.fallbacks import Fallback, fallbacks_of
+from clusterfolio.artifacts.portfolio import profiles_of
 from clusterfolio.report import analytics
 from clusterfolio.report.artifacts import (
     AUDIT_JSON,
@@ -72,7 +74,7 @@ class ProfileStats:
     beta: float
     correlation: float
     beta_periods: int
-    fallbacks: list[dict[str, Any]] = field(default_factory=list)
+    fallbacks: list[Fallback] = field(default_factory=list)
 
 
 def ordered_profiles(portfolio: dict[str, Any], config: ReportConfig) -> list[str]:
@@ -138,7 +140,7 @@ def profile_stats(
         beta=beta.beta,
         correlation=beta.correlation,
         beta_periods=beta.n_periods,
-        fallbacks=list(doc.get("fallbacks") or []),
+        fallbacks=fallbacks_of(doc.get("fallbacks")),
     )
 
 
@@ -283,7 +285,7 @@ def _cluster_grid(
         ]
         weights = []
         for p in profiles:
-            entry = portfolio["profiles"][p].get("clusters", {}).get(cid) or {}
+            entry = profiles_of(portfolio)[p].get("clusters", {}).get(cid) or {}
             gross = entry.get("gross")
             used = is_number(gross) and float(gross or 0.0) >= MIN_WEIGHT
             weights.append(fmt_pct(gross, 1) if used else "—")
@@ -375,8 +377,7 @@ def _profile_section(
     if stats.fallbacks:
         md.add(
             "\n".join(
-                f"> ⚠ **Fallback** `{fb.get('kind', '?')}`: {fb.get('detail', '')}"
-                for fb in stats.fallbacks
+                f"> ⚠ **Fallback** `{fb.kind or '?'}`: {fb.detail or ''}" for fb in stats.fallbacks
             )
         )
     md.h3("Concentration by cluster")
@@ -454,7 +455,7 @@ def render_portfolio_report(arts: RunArtifacts, config: ReportConfig) -> str:
     by_id = {str(c["id"]): c for c in clusters}
     baseline = str(portfolio.get("baseline", config.baseline))
     stats = [
-        profile_stats(p, portfolio["profiles"][p], returns, baseline, assets) for p in profiles
+        profile_stats(p, profiles_of(portfolio)[p], returns, baseline, assets) for p in profiles
     ]
     md = Markdown()
     _header(md, arts, config, portfolio)
@@ -462,10 +463,10 @@ def render_portfolio_report(arts: RunArtifacts, config: ReportConfig) -> str:
     if returns is None:
         md.add(f"> Volatility, beta and correlation: not available in this run: `{RETURNS}`.")
     _summary(
-        md, stats, config, {p: str(portfolio["profiles"][p].get("solver", "")) for p in profiles}
+        md, stats, config, {p: str(profiles_of(portfolio)[p].get("solver", "")) for p in profiles}
     )
     _cluster_grid(md, clusters, profiles, portfolio, assets)
     _cluster_reference(md, clusters, assets)
     for name, s in zip(profiles, stats, strict=True):
-        _profile_section(md, name, portfolio["profiles"][name], s, by_id, assets, config)
+        _profile_section(md, name, profiles_of(portfolio)[name], s, by_id, assets, config)
     return md.render()

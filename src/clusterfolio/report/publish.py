@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from clusterfolio.artifacts.reports import ESSENTIAL as MANIFEST
 from clusterfolio.errors import PublishError
 from clusterfolio.io import atomic_write_json, read_json
 from clusterfolio.manifest import PublishSettings
@@ -72,7 +73,6 @@ ENV_GIST_REMOTE = "GIST_REMOTE"
 ENV_TOKEN = "GITHUB_TOKEN"
 ENV_USER = "GITHUB_USER"
 ENV_ALLOW_EMPTY = "GIST_ALLOW_EMPTY"
-MANIFEST = "essential_reports.json"
 ARCHIVE_PREFIX = "archive/"
 SEPARATOR = "__"
 _TIMEOUT_S = 180

@@ -13,9 +13,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from clusterfolio.artifacts.audit import AUDIT_JSON
+from clusterfolio.artifacts.health import UNIVERSE
+from clusterfolio.artifacts.ledger import LEDGER
+from clusterfolio.artifacts.portfolio import PORTFOLIO, profiles_of
+from clusterfolio.artifacts.risk import CLUSTERS, REGIME
 from clusterfolio.io import read_json
 
-LEDGER = "run_manifest.json"
 WEIGHT_TOL = 1e-9
 
 
@@ -68,7 +72,7 @@ def list_runs(runs_dir: Path, state: Mapping[str, Any] | None = None) -> list[Ru
         if folder.is_symlink():
             continue
         ledger = _json(folder / LEDGER) or {}
-        audit = _json(folder / "audit.json")
+        audit = _json(folder / AUDIT_JSON)
         verdict = "not run" if audit is None else ("passed" if audit.get("passed") else "FAILED")
         rows.append(
             RunRow(
@@ -96,18 +100,18 @@ def _flatten(doc: Any, prefix: str = "") -> dict[str, Any]:
 
 
 def _weights(run_dir: Path, profile: str) -> dict[str, float]:
-    doc = _json(run_dir / "portfolio_optimized.json") or {}
-    assets = ((doc.get("profiles") or {}).get(profile) or {}).get("assets") or []
+    doc = _json(run_dir / PORTFOLIO) or {}
+    assets = (profiles_of(doc).get(profile) or {}).get("assets") or []
     return {str(a["symbol"]): float(a.get("net", 0.0)) for a in assets}
 
 
 def _universe(run_dir: Path) -> set[str]:
-    doc = _json(run_dir / "universe.json") or {}
+    doc = _json(run_dir / UNIVERSE) or {}
     return {str(s) for s in doc.get("symbols", [])}
 
 
 def _clusters(run_dir: Path) -> dict[str, int]:
-    doc = _json(run_dir / "clusters.json") or {}
+    doc = _json(run_dir / CLUSTERS) or {}
     labels = doc.get("labels") or {}
     return {str(k): int(v) for k, v in labels.items()} if isinstance(labels, Mapping) else {}
 
@@ -158,8 +162,8 @@ def diff_runs(run_a: Path, run_b: Path, *, profile: str | None = None) -> dict[s
     ca, cb = _clusters(run_a), _clusters(run_b)
     shared = set(ca) & set(cb)
     same = _partition({s: ca[s] for s in shared}) == _partition({s: cb[s] for s in shared})
-    ra = (_json(run_a / "regime.json") or {}).get("label")
-    rb = (_json(run_b / "regime.json") or {}).get("label")
+    ra = (_json(run_a / REGIME) or {}).get("label")
+    rb = (_json(run_b / REGIME) or {}).get("label")
     sa, sb = _flatten(ledger_a.get("settings") or {}), _flatten(ledger_b.get("settings") or {})
     settings = [
         {"key": k, "a": sa.get(k), "b": sb.get(k)}

@@ -22,6 +22,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from clusterfolio.artifacts.discovery import RAW_POOL_JSON
+from clusterfolio.artifacts.selection import SELECTED_JSON, SELECTION_TABLE
+from clusterfolio.artifacts.selection import WINNERS as WINNERS_JSON
 from clusterfolio.io import read_json, read_parquet
 from clusterfolio.selection.candidates import KEPT_FATES, records
 from clusterfolio.selection.execution import EXECUTION_COMPONENTS
@@ -37,10 +40,6 @@ __all__ = [
 ]
 
 #: Artifact names read by :func:`explain` (written by the natural selection step).
-SELECTION_TABLE = "selection.parquet"
-SELECTED_JSON = "selected.json"
-RAW_POOL_JSON = "raw_pool.json"
-WINNERS_JSON = "winners.json"
 
 _KEPT = {str(f) for f in KEPT_FATES}
 

@@ -6,15 +6,14 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from clusterfolio.artifacts.discovery import RAW_POOL
+from clusterfolio.artifacts.selection import WINNERS
 from clusterfolio.data.lakehouse import Lakehouse
 from clusterfolio.data.schema import Listing
 from clusterfolio.errors import DataError
 from clusterfolio.io import read_json, read_parquet
 from clusterfolio.pipeline.context import RunContext
 from clusterfolio.pipeline.steps.remote_scan import has_remote_scanner
-
-RAW_POOL = "raw_pool.parquet"
-WINNERS = "winners.json"
 
 
 def lakehouse(ctx: RunContext) -> Lakehouse:

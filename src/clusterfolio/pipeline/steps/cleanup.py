@@ -16,6 +16,9 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
+from clusterfolio.artifacts.ledger import CLEANUP as ARTIFACT
+from clusterfolio.artifacts.state import ACCEPTED_STATE_BACKUP_PREFIX as STATE_BACKUP_PREFIX
+from clusterfolio.artifacts.state import ACCEPTED_STATE_FILE as STATE_FILE
 from clusterfolio.enums import StepName
 from clusterfolio.errors import PipelineError
 from clusterfolio.io import atomic_write_json
@@ -23,9 +26,6 @@ from clusterfolio.pipeline.context import RunContext
 from clusterfolio.pipeline.ledger import LEDGER_NAME
 from clusterfolio.pipeline.registry import Step
 
-ARTIFACT = "cleanup.json"
-STATE_FILE = "portfolio_actual_state.json"
-STATE_BACKUP_PREFIX = "portfolio_actual_state."
 #: Where ``clean --full`` keeps a dated copy of the accepted state (under the project root).
 STATE_ARCHIVE = "data/state_archive"
 

@@ -18,6 +18,8 @@ from typing import Any
 
 import pandas as pd
 
+from clusterfolio.artifacts.discovery import DISCOVERY_SUMMARY as SUMMARY
+from clusterfolio.artifacts.discovery import RAW_POOL_JSON, SCANS_DIR, SCREENER
 from clusterfolio.data.calendars import sessions, sessions_back
 from clusterfolio.data.lakehouse import Lakehouse
 from clusterfolio.data.sync import STATE_FILE, SyncState, sync_listing
@@ -34,10 +36,6 @@ from clusterfolio.pipeline.steps.remote_scan import (
     remote_listings,
 )
 
-SCANS_DIR = "scans/"
-SUMMARY = "discovery_summary.json"
-SCREENER = "screener.parquet"
-RAW_POOL_JSON = "raw_pool.json"
 #: The sync state is saved after this many listings that asked the provider for something (and
 #: at the end): a run killed in between asks again for at most these (saving after each one
 #: rewrites the whole, growing state file every time: quadratic on a cold lakehouse).

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from clusterfolio.artifacts.health import HEALTH_JSON, HEALTH_MD, UNIVERSE
+from clusterfolio.artifacts.matrices import PRICES, RETURNS
 from clusterfolio.data.calendars import sessions_back
 from clusterfolio.data.health import (
     HealthReport,
@@ -33,12 +35,6 @@ from clusterfolio.pipeline.context import RunContext
 from clusterfolio.pipeline.registry import Step
 from clusterfolio.pipeline.steps._common import lakehouse, listings_for
 from clusterfolio.pipeline.steps.prep import DEEP_SYNC
-
-HEALTH_JSON = "data_health.json"
-HEALTH_MD = "data_health.md"
-RETURNS = "returns.parquet"
-PRICES = "prices.parquet"
-UNIVERSE = "universe.json"
 
 
 def run(ctx: RunContext) -> None:

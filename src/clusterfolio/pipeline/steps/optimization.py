@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from clusterfolio.artifacts.fallbacks import fallbacks_of
+from clusterfolio.artifacts.portfolio import PORTFOLIO, write_portfolio
 from clusterfolio.enums import Direction, ProfileName, Regime, StepName
 from clusterfolio.errors import OptimizationError
-from clusterfolio.io import atomic_write_json, read_json, read_parquet
+from clusterfolio.io import read_json, read_parquet
 from clusterfolio.pipeline.context import RunContext
 from clusterfolio.pipeline.registry import External, Step
 from clusterfolio.pipeline.steps._common import WINNERS
@@ -28,8 +30,6 @@ from clusterfolio.pipeline.steps.risk import (
     synthetic_long,
     winner_table,
 )
-
-PORTFOLIO = "portfolio_optimized.json"
 
 
 def _asset_rows(
@@ -118,11 +118,8 @@ def run(ctx: RunContext) -> None:
         else:
             result = optimize_profile(problem, profile)
             cluster_map = clusters
-        for fallback in result.fallbacks:
-            ctx.recorder.fallback(
-                f"{profile.value}:{fallback.get('kind')}",
-                str(fallback.get("detail", "")),
-            )
+        for fallback in fallbacks_of(result.fallbacks):
+            ctx.recorder.fallback(f"{profile.value}:{fallback.kind}", fallback.detail or "")
         doc = result.to_dict()
         assets = _asset_rows(result, cluster_map, winners, leads)
         net = sum(a["net"] for a in assets)
@@ -146,7 +143,7 @@ def run(ctx: RunContext) -> None:
             f"{sum(1 for a in assets if a['gross'] > 0)} assets, solver {doc['solver']}, "
             f"net {net:+.3f} / gross {gross:.3f}",
         )
-    atomic_write_json(
+    write_portfolio(
         ctx.artifact(PORTFOLIO),
         {
             "as_of": ctx.as_of.isoformat(),

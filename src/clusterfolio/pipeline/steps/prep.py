@@ -11,6 +11,14 @@ from __future__ import annotations
 
 import pandas as pd
 
+from clusterfolio.artifacts.matrices import (
+    DEEP_PRICES,
+    DEEP_RETURNS,
+    DEEP_SYNC,
+    LIGHT_PRICES,
+    LIGHT_RETURNS,
+    LIGHT_SYNC,
+)
 from clusterfolio.data.calendars import sessions_back
 from clusterfolio.data.repair import repair_listing
 from clusterfolio.data.returns import build_matrices
@@ -29,13 +37,6 @@ from clusterfolio.pipeline.steps._common import (
     winner_symbols,
     with_baseline,
 )
-
-LIGHT_RETURNS = "returns_light.parquet"
-LIGHT_PRICES = "prices_light.parquet"
-LIGHT_SYNC = "sync_light.json"
-DEEP_RETURNS = "returns_deep.parquet"
-DEEP_PRICES = "prices_deep.parquet"
-DEEP_SYNC = "sync_deep.json"
 
 
 def _pass(ctx: RunContext, symbols: list[str], n_sessions: int, *, repair: bool) -> dict:  # type: ignore[type-arg]

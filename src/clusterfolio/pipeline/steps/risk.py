@@ -23,18 +23,13 @@ from typing import Any
 
 import pandas as pd
 
+from clusterfolio.artifacts.risk import ANTIFRAGILITY, CLUSTERMAP, CLUSTERS, REGIME, REGIME_SERIES
 from clusterfolio.enums import Direction, Regime, StepName
 from clusterfolio.io import atomic_write_json, atomic_write_parquet, read_json, read_parquet
 from clusterfolio.pipeline.context import RunContext
 from clusterfolio.pipeline.registry import Step
 from clusterfolio.pipeline.steps._common import WINNERS
 from clusterfolio.pipeline.steps.health import RETURNS
-
-CLUSTERS = "clusters.json"
-CLUSTERMAP = "clustermap.parquet"
-ANTIFRAGILITY = "antifragility.parquet"
-REGIME = "regime.json"
-REGIME_SERIES = "regime_series.parquet"
 
 
 def winner_table(ctx: RunContext) -> dict[str, dict[str, Any]]:

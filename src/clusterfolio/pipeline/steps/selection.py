@@ -29,6 +29,7 @@ from typing import Any
 
 import pandas as pd
 
+from clusterfolio.artifacts.selection import ANTIFRAGILITY_LIGHT, SELECTION_AUDIT
 from clusterfolio.enums import StepName
 from clusterfolio.errors import SchemaError
 from clusterfolio.io import (
@@ -44,9 +45,6 @@ from clusterfolio.pipeline.steps._common import RAW_POOL, WINNERS
 from clusterfolio.pipeline.steps.discovery import RAW_POOL_JSON, SCREENER
 from clusterfolio.pipeline.steps.prep import LIGHT_RETURNS
 from clusterfolio.selection.trail import SELECTED_JSON, SELECTION_TABLE
-
-ANTIFRAGILITY_LIGHT = "antifragility_light.parquet"
-SELECTION_AUDIT = "selection_audit.md"
 
 #: Keys of each entry of ``winners.json``.
 WINNER_KEYS: tuple[str, ...] = (

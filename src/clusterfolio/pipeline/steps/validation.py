@@ -36,6 +36,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from clusterfolio.artifacts.tournament import (
+    TOURNAMENT_RESULTS,
+    TOURNAMENT_RETURNS,
+    TOURNAMENT_SUMMARY,
+    TOURNAMENT_WEIGHTS,
+)
 from clusterfolio.backtest.history import MarketHistory
 from clusterfolio.data.calendars import sessions
 from clusterfolio.data.returns import returns_between
@@ -64,12 +70,6 @@ from clusterfolio.pipeline.steps.risk import (
     directions_of,
     winner_table,
 )
-
-TOURNAMENT_RESULTS = "tournament_results.parquet"
-TOURNAMENT_SUMMARY = "tournament_summary.json"
-TOURNAMENT_RETURNS = "tournament_returns.parquet"
-TOURNAMENT_WEIGHTS = "tournament_weights.parquet"
-SLIPPAGE_DECAY = "slippage_decay.json"
 
 #: The warning of every tournament (and report) built on the as-of winners.
 AS_OF_WINNERS_WARNING = (

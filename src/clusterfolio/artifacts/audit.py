@@ -1,0 +1,12 @@
+"""Audit artifacts (``make audit``, ``make drift``)."""
+
+AUDIT_JSON = "audit.json"
+"""Every check of the audit gate with its status and evidence."""
+AUDIT_MD = "audit.md"
+"""The audit, for people."""
+DRIFT_JSON = "drift.json"
+"""Target weights against the accepted state."""
+DRIFT_MD = "drift.md"
+"""The drift, for people."""
+ORDERS_CSV = "orders.csv"
+"""The orders that move the accepted state to the target."""

@@ -1,0 +1,12 @@
+"""Discovery artifacts (steps 2 and 3): the screens' exports, the screener table, the raw pool."""
+
+SCANS_DIR = "scans/"
+"""One JSON export per screen (``scans/<screen>.json``), written by the discovery step."""
+DISCOVERY_SUMMARY = "discovery_summary.json"
+"""Counts per screen and asset class, and the screens that failed."""
+SCREENER = "screener.parquet"
+"""The screener columns computed from candles, one row per listing."""
+RAW_POOL = "raw_pool.parquet"
+"""The raw pool: canonical identities, lead listing, alternatives, alpha score."""
+RAW_POOL_JSON = "raw_pool.json"
+"""The raw pool's document form (identities with their listings)."""

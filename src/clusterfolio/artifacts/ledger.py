@@ -1,0 +1,12 @@
+"""The orchestrator's records of a run: the ledger, the decision trail, the log."""
+
+LEDGER = "run_manifest.json"
+"""Provenance and one record per step (status, timings, input and output hashes, counts)."""
+DECISION_LOG = "decision_log.jsonl"
+"""Every decision of every step, one JSON object a line."""
+DECISIONS_DIR = "decisions"
+"""The decisions again, one ``NN_<step>.jsonl`` per step."""
+RUN_LOG = "run.log"
+"""The run's log (timestamps: not an artifact of the decision)."""
+CLEANUP = "cleanup.json"
+"""What the cleanup step removed and kept."""

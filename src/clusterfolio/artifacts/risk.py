@@ -1,0 +1,12 @@
+"""Risk artifacts (steps 9 and 10): clusters, antifragility statistics, regime."""
+
+CLUSTERS = "clusters.json"
+"""The risk buckets: Ward clusters of the audited universe and their registry."""
+CLUSTERMAP = "clustermap.parquet"
+"""The ordered correlation matrix behind the clusters."""
+ANTIFRAGILITY = "antifragility.parquet"
+"""Antifragility and fragility statistics per symbol."""
+REGIME = "regime.json"
+"""The market regime as of the run's date, its features and score."""
+REGIME_SERIES = "regime_series.parquet"
+"""The regime score and label per session."""

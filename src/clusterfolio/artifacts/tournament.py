@@ -1,0 +1,12 @@
+"""Tournament artifacts (step 12)."""
+
+TOURNAMENT_RESULTS = "tournament_results.parquet"
+"""One row per engine x profile x simulator x window."""
+TOURNAMENT_SUMMARY = "tournament_summary.json"
+"""Aggregated metrics, settings, windows, significance and plausibility."""
+TOURNAMENT_RETURNS = "tournament_returns.parquet"
+"""Out-of-sample daily returns per engine x profile x simulator."""
+TOURNAMENT_WEIGHTS = "tournament_weights.parquet"
+"""Weights decided in every window."""
+SLIPPAGE_DECAY = "slippage_decay.json"
+"""The realized-vs-idealized decay per combination (when the realized simulator ran)."""
