@@ -86,14 +86,15 @@ def test_report_serialises_and_renders() -> None:
     doc["profiles"]["hrp"]["assets"][0]["gross"] = float("nan")
     report = run_audit(doc)
     data = report.to_json_dict()
-    text = json.dumps(data, allow_nan=False)  # no NaN leaks into the JSON
-    assert '"nan"' in text
+    text = json.dumps(data, allow_nan=False)  # no NaN leaks into the JSON: it is null there
+    assert '"nan"' not in text and ": null" in text
     assert data["passed"] is False and data["implementable"] is False
     assert "hrp/weights_finite" in data["failed"]
     md = report.to_markdown()
     assert md.startswith("# Portfolio audit: FAILED")
     assert "| Profile | Check | Severity | Result | Evidence |" in md
     assert "| hrp | weights_finite | fail | **FAIL** |" in md
+    assert "=nan" in md  # the evidence for people names the non-finite value
     assert "## Failures" in md
 
 

@@ -59,318 +59,51 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from clusterfolio.artifacts.encoding import jsonable
-from clusterfolio.artifacts.fallbacks import Fallback, FallbackKind, fallbacks_of
 from clusterfolio.artifacts.portfolio import profiles_of
-from clusterfolio.enums import Direction, HealthStatus, ProfileName, Regime
+from clusterfolio.audit.findings import (
+    CAP_TOL,
+    DIRECTION_TOL,
+    DOCUMENT,
+    MIN_BETA_SESSIONS,
+    SUM_TOL,
+    AuditCheck,
+    AuditReport,
+    CheckStatus,
+    Severity,
+)
+from clusterfolio.audit.market_checks import barbell_checks, check_beta, check_market, market_beta
+from clusterfolio.audit.profile_view import (
+    Asset,
+    assets_of,
+    held_assets,
+    make_check,
+    num,
+    recorded_relaxations,
+)
+from clusterfolio.enums import Direction, HealthStatus, ProfileName
 from clusterfolio.manifest import Settings
 
-SUM_TOL = 1e-6
-"""Tolerance of the sums: gross weights, exposures, cluster totals, aggressor share."""
-
-CAP_TOL = 1e-6
-"""A weight or a cluster total may exceed its cap by this much (solver rounding)."""
-
-DIRECTION_TOL = 1e-9
-"""Largest accepted ``|net - sign x gross|`` of one asset."""
-
-MIN_BETA_SESSIONS = 20
-"""Fewest market sessions a beta is estimated on."""
-
-DOCUMENT = "*"
-"""The ``profile`` of checks about the whole document."""
+__all__ = [
+    "BETA_PROFILES",
+    "CAP_TOL",
+    "DIRECTION_TOL",
+    "DOCUMENT",
+    "MIN_BETA_SESSIONS",
+    "SUM_TOL",
+    "AuditCheck",
+    "AuditReport",
+    "CheckStatus",
+    "Severity",
+    "audit_portfolio",
+    "market_beta",
+]
 
 BETA_PROFILES: tuple[ProfileName, ...] = (ProfileName.MIN_VARIANCE,)
 """Profiles whose market beta is checked against ``risk.beta_threshold``."""
-
-
-class Severity(StrEnum):
-    """How serious a breach of a check is."""
-
-    FAIL = "fail"
-    WARN = "warn"
-
-
-class CheckStatus(StrEnum):
-    """Outcome of a check: it passed, or it did not and is a warning or a failure."""
-
-    PASS = "pass"
-    WARN = "warn"
-    FAIL = "fail"
-
-
-@dataclass(frozen=True)
-class AuditCheck:
-    """One check of the audit.
-
-    Attributes
-    ----------
-    name : str
-        The check (``asset_cap``, ``cluster_cap`` ...).
-    profile : str
-        The profile it is about, or :data:`DOCUMENT`.
-    severity : Severity
-        How serious a breach is (a recorded cap relaxation downgrades ``fail`` to ``warn``).
-    passed : bool
-        Whether the condition holds.
-    message : str
-        One line for people.
-    evidence : dict
-        The numbers behind the verdict (JSON-ready).
-    """
-
-    name: str
-    profile: str
-    severity: Severity
-    passed: bool
-    message: str
-    evidence: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def status(self) -> CheckStatus:
-        """``pass``, or ``warn`` / ``fail`` by severity when the check did not pass."""
-        if self.passed:
-            return CheckStatus.PASS
-        return CheckStatus.WARN if self.severity is Severity.WARN else CheckStatus.FAIL
-
-    @property
-    def label(self) -> str:
-        """``profile/name``."""
-        return f"{self.profile}/{self.name}"
-
-    def to_json_dict(self) -> dict[str, Any]:
-        """JSON-ready form (non-finite numbers become strings such as ``"nan"``)."""
-        return {
-            "name": self.name,
-            "profile": self.profile,
-            "severity": self.severity.value,
-            "passed": self.passed,
-            "status": self.status.value,
-            "message": self.message,
-            "evidence": jsonable(self.evidence),
-        }
-
-
-@dataclass(frozen=True)
-class AuditReport:
-    """The verdict of the audit over one ``portfolio_optimized.json``.
-
-    Attributes
-    ----------
-    checks : tuple of AuditCheck
-        Every check, document checks first, then profile by profile (sorted by name).
-    as_of, regime, baseline : str
-        From the portfolio document.
-    tolerances, caps : dict
-        The tolerances and the configured caps the checks used.
-    meta : dict
-        Provenance added by the caller (run id, input hashes, settings hash ...).
-    """
-
-    checks: tuple[AuditCheck, ...]
-    as_of: str = ""
-    regime: str = ""
-    baseline: str = ""
-    tolerances: dict[str, float] = field(default_factory=dict)
-    caps: dict[str, Any] = field(default_factory=dict)
-    meta: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def passed(self) -> bool:
-        """True when no check failed (warnings do not fail the audit)."""
-        return not self.failures
-
-    @property
-    def failures(self) -> list[AuditCheck]:
-        """The checks with the status ``fail``."""
-        return [c for c in self.checks if c.status is CheckStatus.FAIL]
-
-    @property
-    def warnings(self) -> list[AuditCheck]:
-        """The checks with the status ``warn``."""
-        return [c for c in self.checks if c.status is CheckStatus.WARN]
-
-    def with_meta(self, **meta: Any) -> AuditReport:
-        """A copy with ``meta`` updated."""
-        return AuditReport(
-            checks=self.checks,
-            as_of=self.as_of,
-            regime=self.regime,
-            baseline=self.baseline,
-            tolerances=dict(self.tolerances),
-            caps=dict(self.caps),
-            meta={**self.meta, **meta},
-        )
-
-    def counts(self) -> dict[str, int]:
-        """Number of checks per status."""
-        out = {s.value: 0 for s in CheckStatus}
-        for check in self.checks:
-            out[check.status.value] += 1
-        return out
-
-    def failure_summary(self) -> str:
-        """One line per failed check (``profile/name: message``)."""
-        return "\n".join(f"  - {c.label}: {c.message}" for c in self.failures)
-
-    def to_json_dict(self) -> dict[str, Any]:
-        """JSON-ready form (``audit.json``)."""
-        return {
-            "passed": self.passed,
-            "implementable": self.passed,
-            "as_of": self.as_of,
-            "regime": self.regime,
-            "baseline": self.baseline,
-            "counts": self.counts(),
-            "failed": [c.label for c in self.failures],
-            "warnings": [c.label for c in self.warnings],
-            "tolerances": dict(self.tolerances),
-            "caps": jsonable(self.caps),
-            "meta": jsonable(self.meta),
-            "checks": [c.to_json_dict() for c in self.checks],
-        }
-
-    def to_markdown(self) -> str:
-        """The audit for people (``audit.md``): verdict, failures, warnings, table of checks."""
-        counts = self.counts()
-        verdict = "PASSED" if self.passed else "FAILED — do not implement this portfolio"
-        lines = [
-            f"# Portfolio audit: {verdict}",
-            "",
-            f"- as of: {self.as_of or '?'}; regime: {self.regime or '?'}; "
-            f"baseline: {self.baseline or '?'}",
-            f"- checks: {len(self.checks)} ({counts['pass']} pass, {counts['warn']} warn, "
-            f"{counts['fail']} fail)",
-            "- caps: " + ", ".join(f"{k} {_fmt(v)}" for k, v in sorted(self.caps.items())),
-            "- tolerances: "
-            + ", ".join(f"{k} {_fmt(v)}" for k, v in sorted(self.tolerances.items())),
-        ]
-        if self.meta.get("run_id"):
-            lines.append(f"- run: {self.meta['run_id']}")
-        for title, group in (("Failures", self.failures), ("Warnings", self.warnings)):
-            if group:
-                lines += ["", f"## {title}", ""]
-                lines += [f"- **{c.label}**: {c.message}" for c in group]
-        lines += [
-            "",
-            "## Checks",
-            "",
-            "| Profile | Check | Severity | Result | Evidence |",
-            "|---|---|---|---|---|",
-        ]
-        for c in self.checks:
-            result = {"pass": "pass", "warn": "WARN", "fail": "**FAIL**"}[c.status.value]
-            lines.append(
-                f"| {c.profile} | {c.name} | {c.severity.value} | {result} | "
-                f"{_evidence_text(c.evidence)} |"
-            )
-        return "\n".join(lines) + "\n"
-
-
-# --------------------------------------------------------------------------------------------
-# helpers
-# --------------------------------------------------------------------------------------------
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, bool) or value is None:
-        return str(value)
-    if isinstance(value, float):
-        return f"{value:.6g}"
-    if isinstance(value, list | tuple):
-        head = ", ".join(_fmt(v) for v in value[:6])
-        return f"[{head}{', …' if len(value) > 6 else ''}]"
-    if isinstance(value, Mapping):
-        items = list(value.items())
-        head = ", ".join(f"{k}: {_fmt(v)}" for k, v in items[:6])
-        return "{" + head + (", …" if len(items) > 6 else "") + "}"
-    return str(value)
-
-
-def _evidence_text(evidence: Mapping[str, Any]) -> str:
-    text = "; ".join(f"{k}={_fmt(v)}" for k, v in evidence.items())
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def _num(value: Any) -> float:
-    """A float, or NaN for anything that is not a real number (``None``, strings, bools)."""
-    if isinstance(value, bool) or not isinstance(value, int | float | np.number):
-        return math.nan
-    return float(value)
-
-
-@dataclass(frozen=True)
-class _Asset:
-    symbol: str
-    gross: float
-    net: float
-    cluster: int | None
-    direction: str
-
-
-def _assets(section: Mapping[str, Any]) -> list[_Asset]:
-    raw = section.get("assets")
-    out = []
-    for row in raw if isinstance(raw, list) else []:
-        if not isinstance(row, Mapping):
-            continue
-        cluster = row.get("cluster")
-        out.append(
-            _Asset(
-                symbol=str(row.get("symbol") or ""),
-                gross=_num(row.get("gross")),
-                net=_num(row.get("net")),
-                cluster=int(cluster)
-                if isinstance(cluster, int | str) and str(cluster).lstrip("-").isdigit()
-                else None,
-                direction=str(row.get("direction", Direction.LONG.value)),
-            )
-        )
-    return out
-
-
-def _held(assets: Sequence[_Asset]) -> list[_Asset]:
-    return [a for a in assets if math.isfinite(a.gross) and a.gross > 0]
-
-
-def _fallbacks(section: Mapping[str, Any]) -> list[Fallback]:
-    found = fallbacks_of(section.get("fallbacks"))
-    diagnostics = section.get("diagnostics")
-    if isinstance(diagnostics, Mapping):
-        found += fallbacks_of(diagnostics.get("cap_relaxations"))
-    return found
-
-
-def _relaxations(section: Mapping[str, Any], cap: str) -> list[dict[str, Any]]:
-    """Recorded relaxations of ``cap`` (deduplicated: fallbacks and diagnostics repeat them)."""
-    seen: dict[tuple[float, float, str], dict[str, Any]] = {}
-    for record in _fallbacks(section):
-        if not record.is_kind(FallbackKind.CAP_RELAXATION) or record.get("cap") != cap:
-            continue
-        to = _num(record.get("to"))
-        if not math.isfinite(to):
-            continue
-        key = (_num(record.get("from")), to, record.detail or "")
-        seen[key] = {"from": key[0], "to": to, "detail": key[2]}
-    return [seen[k] for k in sorted(seen, key=lambda k: (k[1], k[2]))]
-
-
-def _check(
-    name: str,
-    profile: str,
-    passed: bool,
-    message: str,
-    evidence: dict[str, Any],
-    severity: Severity = Severity.FAIL,
-) -> AuditCheck:
-    return AuditCheck(name, profile, severity, bool(passed), message, evidence)
 
 
 # --------------------------------------------------------------------------------------------
@@ -378,7 +111,7 @@ def _check(
 # --------------------------------------------------------------------------------------------
 
 
-def _check_finite(profile: str, assets: Sequence[_Asset]) -> AuditCheck:
+def _check_finite(profile: str, assets: Sequence[Asset]) -> AuditCheck:
     bad = sorted(
         a.symbol or "<no symbol>"
         for a in assets
@@ -392,7 +125,7 @@ def _check_finite(profile: str, assets: Sequence[_Asset]) -> AuditCheck:
         if ok
         else f"non-finite or negative weights: {bad}; duplicated symbols: {duplicates}"
     )
-    return _check(
+    return make_check(
         "weights_finite",
         profile,
         ok,
@@ -401,7 +134,7 @@ def _check_finite(profile: str, assets: Sequence[_Asset]) -> AuditCheck:
     )
 
 
-def _check_direction(profile: str, assets: Sequence[_Asset], *, market: bool) -> AuditCheck:
+def _check_direction(profile: str, assets: Sequence[Asset], *, market: bool) -> AuditCheck:
     worst = 0.0
     bad: list[str] = []
     for a in assets:
@@ -415,7 +148,7 @@ def _check_direction(profile: str, assets: Sequence[_Asset], *, market: bool) ->
         if math.isfinite(err):
             worst = max(worst, err)
     ok = not bad
-    return _check(
+    return make_check(
         "direction_consistency",
         profile,
         ok,
@@ -426,10 +159,10 @@ def _check_direction(profile: str, assets: Sequence[_Asset], *, market: bool) ->
     )
 
 
-def _check_sum(profile: str, assets: Sequence[_Asset]) -> AuditCheck:
+def _check_sum(profile: str, assets: Sequence[Asset]) -> AuditCheck:
     total = float(sum(a.gross for a in assets))
     ok = math.isfinite(total) and abs(total - 1.0) <= SUM_TOL
-    return _check(
+    return make_check(
         "weights_sum",
         profile,
         ok,
@@ -439,12 +172,12 @@ def _check_sum(profile: str, assets: Sequence[_Asset]) -> AuditCheck:
 
 
 def _check_exposure(
-    profile: str, section: Mapping[str, Any], assets: Sequence[_Asset]
+    profile: str, section: Mapping[str, Any], assets: Sequence[Asset]
 ) -> AuditCheck:
     gross = float(sum(a.gross for a in assets))
     net = float(sum(a.net for a in assets))
-    recorded_gross = _num(section.get("gross_exposure"))
-    recorded_net = _num(section.get("net_exposure"))
+    recorded_gross = num(section.get("gross_exposure"))
+    recorded_net = num(section.get("net_exposure"))
     problems = []
     if not (math.isfinite(recorded_gross) and abs(recorded_gross - 1.0) <= SUM_TOL):
         problems.append(f"gross exposure {recorded_gross:.9g} is not 1")
@@ -457,7 +190,7 @@ def _check_exposure(
     if not abs(net) <= 1.0 + SUM_TOL:
         problems.append(f"assets' |net| {abs(net):.9g} above 1")
     ok = not problems
-    return _check(
+    return make_check(
         "exposure_bounds",
         profile,
         ok,
@@ -472,7 +205,7 @@ def _check_exposure(
     )
 
 
-def _cluster_totals(assets: Sequence[_Asset]) -> tuple[dict[int, float], dict[int, float]]:
+def _cluster_totals(assets: Sequence[Asset]) -> tuple[dict[int, float], dict[int, float]]:
     gross: dict[int, float] = {}
     net: dict[int, float] = {}
     for a in assets:
@@ -484,7 +217,7 @@ def _cluster_totals(assets: Sequence[_Asset]) -> tuple[dict[int, float], dict[in
 
 
 def _check_cluster_totals(
-    profile: str, section: Mapping[str, Any], assets: Sequence[_Asset]
+    profile: str, section: Mapping[str, Any], assets: Sequence[Asset]
 ) -> AuditCheck:
     gross, net = _cluster_totals(assets)
     recorded = section.get("clusters")
@@ -497,14 +230,14 @@ def _check_cluster_totals(
         cluster = int(key) if key.lstrip("-").isdigit() else None
         for kind, mine in (("gross", gross), ("net", net)):
             value = mine.get(cluster, 0.0) if cluster is not None else math.nan
-            other = _num(entry.get(kind, 0.0))
+            other = num(entry.get(kind, 0.0))
             err = abs(value - other)
             if not err <= SUM_TOL:
                 mismatched.append(f"{key}:{kind}")
             if math.isfinite(err):
                 worst = max(worst, err)
     ok = not mismatched
-    return _check(
+    return make_check(
         "cluster_totals_consistent",
         profile,
         ok,
@@ -525,7 +258,7 @@ def _cap_check(
     extra_problems: Sequence[str] = (),
 ) -> AuditCheck:
     """Shared logic of ``asset_cap`` and ``cluster_cap`` (``values``: item -> weight)."""
-    relaxations = _relaxations(section, name)
+    relaxations = recorded_relaxations(section, name)
     relaxed = max([cap, *(r["to"] for r in relaxations)])
     worst_item, worst = max(values.items(), key=lambda kv: (kv[1], kv[0]), default=("", 0.0))
     over = sorted(k for k, v in values.items() if v > cap + CAP_TOL)
@@ -542,19 +275,19 @@ def _cap_check(
         evidence["relaxations"] = [r["detail"] for r in relaxations]
     if extra_problems:
         evidence["problems"] = list(extra_problems)
-        return _check(name, profile, False, "; ".join(extra_problems), evidence)
+        return make_check(name, profile, False, "; ".join(extra_problems), evidence)
     if not over:
-        return _check(name, profile, True, f"max {worst:.6g} <= cap {cap:.6g}", evidence)
+        return make_check(name, profile, True, f"max {worst:.6g} <= cap {cap:.6g}", evidence)
     if beyond:
         where = "the recorded relaxation" if relaxations else "the cap (no relaxation recorded)"
-        return _check(
+        return make_check(
             name,
             profile,
             False,
             f"{len(beyond)} above {where} {relaxed:.6g}: {beyond} (max {worst:.6g})",
             {**evidence, "beyond_relaxation": beyond},
         )
-    return _check(
+    return make_check(
         name,
         profile,
         False,
@@ -566,16 +299,16 @@ def _cap_check(
 
 
 def _check_asset_cap(
-    profile: str, section: Mapping[str, Any], assets: Sequence[_Asset], cap: float
+    profile: str, section: Mapping[str, Any], assets: Sequence[Asset], cap: float
 ) -> AuditCheck:
     return _cap_check("asset_cap", profile, section, {a.symbol: a.gross for a in assets}, cap)
 
 
 def _check_cluster_cap(
-    profile: str, section: Mapping[str, Any], assets: Sequence[_Asset], cap: float
+    profile: str, section: Mapping[str, Any], assets: Sequence[Asset], cap: float
 ) -> AuditCheck:
     gross, _ = _cluster_totals(assets)
-    orphans = sorted(a.symbol for a in _held(assets) if a.cluster is None)
+    orphans = sorted(a.symbol for a in held_assets(assets) if a.cluster is None)
     problems = [f"held assets without a cluster: {orphans}"] if orphans else []
     return _cap_check(
         "cluster_cap",
@@ -600,15 +333,15 @@ def _health_map(health: Mapping[str, Any] | None) -> dict[str, str] | None:
 
 def _check_health(
     profile: str,
-    assets: Sequence[_Asset],
+    assets: Sequence[Asset],
     statuses: Mapping[str, str] | None,
     universe: Mapping[str, Any] | None,
 ) -> list[AuditCheck]:
-    held = sorted(a.symbol for a in _held(assets))
+    held = sorted(a.symbol for a in held_assets(assets))
     checks = []
     if statuses is None:
         checks.append(
-            _check(
+            make_check(
                 "data_health",
                 profile,
                 False,
@@ -632,7 +365,7 @@ def _check_health(
                 parts.append(f"outside the implementation universe: {outside}")
             message = "; ".join(parts)
         checks.append(
-            _check(
+            make_check(
                 "data_health",
                 profile,
                 ok,
@@ -645,7 +378,7 @@ def _check_health(
         filled = filled if isinstance(filled, Mapping) else {}
         touched = {s: len(filled[s]) for s in held if filled.get(s)}
         checks.append(
-            _check(
+            make_check(
                 "data_forward_fill",
                 profile,
                 not touched,
@@ -657,209 +390,6 @@ def _check_health(
             )
         )
     return checks
-
-
-def _barbell_checks(
-    profile: str,
-    section: Mapping[str, Any],
-    assets: Sequence[_Asset],
-    *,
-    settings: Settings,
-    regime: str,
-) -> list[AuditCheck]:
-    diagnostics = section.get("diagnostics")
-    barbell = diagnostics.get("barbell") if isinstance(diagnostics, Mapping) else None
-    if not isinstance(barbell, Mapping):
-        missing = "no diagnostics.barbell: aggressors and core are not recorded"
-        return [
-            _check("barbell_insulation", profile, False, missing, {}),
-            _check("barbell_aggressor_share", profile, False, missing, {}),
-        ]
-    aggressors = [str(s) for s in barbell.get("aggressors", []) or []]
-    core = [str(s) for s in barbell.get("core", []) or []]
-    by_symbol = {a.symbol: a for a in assets}
-    overlap = sorted(set(aggressors) & set(core))
-    held = {a.symbol for a in _held(assets)}
-    unclassified = sorted(held - set(aggressors) - set(core))
-    agg_clusters = [by_symbol[s].cluster for s in aggressors if s in by_symbol]
-    shared_aggressor_clusters = sorted(
-        {c for c in agg_clusters if c is not None and agg_clusters.count(c) > 1}
-    )
-    core_clusters = {by_symbol[s].cluster for s in core if s in by_symbol and s in held}
-    problems = []
-    if overlap:
-        problems.append(f"aggressors also in the core: {overlap}")
-    if unclassified:
-        problems.append(f"held assets neither aggressor nor core: {unclassified}")
-    if shared_aggressor_clusters:
-        problems.append(f"several aggressors in clusters {shared_aggressor_clusters}")
-    insulation = _check(
-        "barbell_insulation",
-        profile,
-        not problems,
-        f"{len(aggressors)} aggressors and {len(core)} core assets, disjoint"
-        if not problems
-        else "; ".join(problems),
-        {
-            "aggressors": aggressors,
-            "n_core": len(core),
-            "overlap": overlap,
-            "unclassified": unclassified,
-            "aggressor_clusters": [c for c in agg_clusters if c is not None],
-            "clusters_shared_with_core": sorted(
-                c for c in set(agg_clusters) & core_clusters if c is not None
-            ),
-        },
-    )
-    share = float(sum(by_symbol[s].gross for s in aggressors if s in by_symbol))
-    table = {Regime(k).value: float(v) for k, v in settings.risk.barbell_aggressor_share.items()}
-    expected = table.get(regime, math.nan)
-    band = (min(table.values(), default=0.0), max(table.values(), default=0.0))
-    recorded = _num(barbell.get("aggressor_share"))
-    reductions = [
-        f.text
-        for f in _fallbacks(section)
-        if f.is_kind(FallbackKind.BARBELL_SHARE, FallbackKind.BARBELL_AGGRESSORS)
-    ]
-    evidence: dict[str, Any] = {
-        "share": share,
-        "expected": expected,
-        "regime": regime,
-        "band": list(band),
-        "recorded_share": recorded,
-        "tolerance": SUM_TOL,
-    }
-    if reductions:
-        evidence["recorded_reductions"] = reductions
-    severity = Severity.FAIL
-    if not math.isfinite(expected):
-        ok, message = False, f"no configured aggressor share for regime {regime!r}"
-    elif not abs(recorded - share) <= SUM_TOL:
-        ok, message = False, f"recorded share {recorded:.6g} != aggressors' weight {share:.6g}"
-    elif share > band[1] + SUM_TOL:
-        ok, message = False, f"aggressor share {share:.6g} above the band maximum {band[1]:.6g}"
-    elif abs(share - expected) <= SUM_TOL:
-        ok, message = True, f"aggressor share {share:.6g} = configured {expected:.6g} ({regime})"
-    elif share < expected and reductions:
-        ok, severity = False, Severity.WARN
-        message = f"aggressor share {share:.6g} below configured {expected:.6g}: reduction recorded"
-    else:
-        ok = False
-        message = (
-            f"aggressor share {share:.6g} differs from configured {expected:.6g} ({regime}) "
-            "and no reduction is recorded"
-        )
-    return [insulation, _check("barbell_aggressor_share", profile, ok, message, evidence, severity)]
-
-
-def market_beta(weights: Mapping[str, float], returns: pd.DataFrame, market: str) -> dict[str, Any]:
-    """Beta of a portfolio (net weights) to the market, on the market's own sessions.
-
-    Each asset's simple returns are compounded over the interval between two consecutive
-    market sessions (an asset's closed days are no move, never a zero-padded session), the
-    portfolio return of the interval is ``sum_i w_i R_i`` and
-    ``beta = cov(r_p, r_m) / var(r_m)`` (sample moments).
-
-    Parameters
-    ----------
-    weights : mapping
-        Net weight per symbol (SHORT positions negative).
-    returns : pandas.DataFrame
-        Simple returns, index sorted session dates, one column per symbol, NaN where closed.
-    market : str
-        The market column (``AMEX:SPY``).
-
-    Returns
-    -------
-    dict
-        ``beta`` (None when it cannot be estimated, with ``reason``), ``n_sessions``,
-        ``missing`` (held symbols without returns) and ``missing_weight``.
-    """
-    held = {str(s): float(w) for s, w in weights.items() if w != 0 and math.isfinite(w)}
-    missing = sorted(s for s in held if s not in returns.columns)
-    out: dict[str, Any] = {
-        "beta": None,
-        "n_sessions": 0,
-        "missing": missing,
-        "missing_weight": float(sum(abs(held[s]) for s in missing)),
-    }
-    if market not in returns.columns:
-        return {**out, "reason": f"{market} not in the returns"}
-    frame = returns.sort_index()
-    on_market = frame[market].notna().to_numpy()
-    symbols = sorted(s for s in held if s in frame.columns)
-    growth = (1.0 + frame[symbols].astype(np.float64).fillna(0.0)).cumprod()
-    sampled = growth.loc[on_market]
-    if len(sampled) < 2:
-        return {**out, "reason": "fewer than two market sessions"}
-    interval = sampled.to_numpy()[1:] / sampled.to_numpy()[:-1] - 1.0
-    r_p = interval @ np.array([held[s] for s in symbols]) if symbols else np.zeros(len(interval))
-    r_m = frame[market].to_numpy(dtype=np.float64)[on_market][1:]
-    out["n_sessions"] = len(r_m)
-    if len(r_m) < MIN_BETA_SESSIONS:
-        return {**out, "reason": f"{len(r_m)} market sessions (< {MIN_BETA_SESSIONS})"}
-    var_m = float(np.var(r_m, ddof=1))
-    if not var_m > 0:
-        return {**out, "reason": "the market returns have no variance"}
-    cov = float(np.cov(r_p, r_m, ddof=1)[0, 1])
-    return {**out, "beta": cov / var_m}
-
-
-def _check_beta(
-    profile: str,
-    assets: Sequence[_Asset],
-    returns: pd.DataFrame | None,
-    *,
-    market: str,
-    threshold: float,
-) -> AuditCheck:
-    if returns is None:
-        return _check(
-            "market_beta",
-            profile,
-            False,
-            "no returns matrix: the market beta could not be measured",
-            {"threshold": threshold},
-            Severity.WARN,
-        )
-    estimate = market_beta({a.symbol: a.net for a in _held(assets)}, returns, market)
-    beta = estimate["beta"]
-    evidence = {"beta": beta, "threshold": threshold, "market": market, **estimate}
-    evidence.pop("reason", None)
-    if beta is None:
-        return _check(
-            "market_beta",
-            profile,
-            False,
-            f"market beta not measurable: {estimate.get('reason')}",
-            evidence,
-            Severity.WARN,
-        )
-    ok = beta <= threshold and not estimate["missing"]
-    message = f"beta to {market} {beta:.3f} (threshold {threshold:.3g})"
-    if beta > threshold:
-        message += ": above the threshold"
-    if estimate["missing"]:
-        message += f"; held without returns: {estimate['missing']}"
-    return _check("market_beta", profile, ok, message, evidence, Severity.WARN)
-
-
-def _check_market(profile: str, assets: Sequence[_Asset], baseline: str) -> AuditCheck:
-    held = _held(assets)
-    gross = float(sum(a.gross for a in held if a.symbol == baseline))
-    net = float(sum(a.net for a in held if a.symbol == baseline))
-    others = sorted(a.symbol for a in held if a.symbol != baseline)
-    ok = not others and abs(gross - 1.0) <= SUM_TOL and abs(net - 1.0) <= SUM_TOL
-    return _check(
-        "market_baseline",
-        profile,
-        ok,
-        f"100% long {baseline}"
-        if ok
-        else f"market profile is not 100% long {baseline}: gross {gross:.6g}, net {net:+.6g}, "
-        f"other assets {others}",
-        {"baseline": baseline, "gross": gross, "net": net, "other_assets": others},
-    )
 
 
 def audit_portfolio(
@@ -897,7 +427,7 @@ def audit_portfolio(
     expected = [p.value for p in risk.profiles]
     absent = [p for p in expected if p not in profiles]
     checks: list[AuditCheck] = [
-        _check(
+        make_check(
             "profiles_present",
             DOCUMENT,
             not absent,
@@ -911,9 +441,9 @@ def audit_portfolio(
     for name in sorted(profiles):
         section = profiles[name]
         if not isinstance(section, Mapping):
-            checks.append(_check("weights_finite", name, False, "profile is not an object", {}))
+            checks.append(make_check("weights_finite", name, False, "profile is not an object", {}))
             continue
-        assets = _assets(section)
+        assets = assets_of(section)
         is_market = name == ProfileName.MARKET.value
         checks += [
             _check_finite(name, assets),
@@ -923,15 +453,15 @@ def audit_portfolio(
             _check_cluster_totals(name, section, assets),
         ]
         if is_market:
-            checks.append(_check_market(name, assets, baseline))
+            checks.append(check_market(name, assets, baseline))
         else:
             checks.append(_check_asset_cap(name, section, assets, risk.asset_cap))
             checks.append(_check_cluster_cap(name, section, assets, risk.cluster_cap))
         if name == ProfileName.BARBELL.value:
-            checks += _barbell_checks(name, section, assets, settings=settings, regime=regime)
+            checks += barbell_checks(name, section, assets, settings=settings, regime=regime)
         if name in {p.value for p in BETA_PROFILES}:
             checks.append(
-                _check_beta(
+                check_beta(
                     name, assets, returns, market=baseline, threshold=float(risk.beta_threshold)
                 )
             )
