@@ -31,7 +31,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from clusterfolio.backtest.windows import Window
-from clusterfolio.data.calendars import PERIODS_PER_YEAR
+from clusterfolio.data.calendars import EXCHANGE_PERIODS_PER_YEAR, PERIODS_PER_YEAR
 from clusterfolio.enums import CalendarKind
 from clusterfolio.errors import ConfigError, DataError
 
@@ -53,7 +53,7 @@ MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", 
 
 _DAYS_PER_YEAR = 365.25
 
-SHORT_SAMPLE_SESSIONS = 252
+SHORT_SAMPLE_SESSIONS = EXCHANGE_PERIODS_PER_YEAR
 """A metric computed on fewer sessions than this carries a short-sample note in the reports."""
 
 _CALENDAR_FAMILY = {

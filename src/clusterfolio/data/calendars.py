@@ -39,6 +39,10 @@ PERIODS_PER_YEAR: dict[CalendarKind, int] = {
 }
 """Sessions per year of each calendar family: the one place annualisation factors are defined."""
 
+EXCHANGE_PERIODS_PER_YEAR: int = PERIODS_PER_YEAR[CalendarKind.NYSE]
+"""Sessions per year of an exchange calendar: the factor wherever one calendar is assumed (the
+single-calendar estimators, the peers' inputs, a year of sessions as a sample size)."""
+
 #: First date covered by the exchange calendars (NYSE, LSE).
 CALENDAR_START = date(2000, 1, 1)
 #: Last date covered by the exchange calendars (NYSE, LSE).

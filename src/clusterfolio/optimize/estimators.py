@@ -20,10 +20,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from clusterfolio.data.calendars import EXCHANGE_PERIODS_PER_YEAR
 from clusterfolio.errors import DataError
 
-PERIODS_PER_YEAR = 252
-"""Sessions per year used to annualise means and covariances."""
+PERIODS_PER_YEAR = EXCHANGE_PERIODS_PER_YEAR
+"""Sessions per year used to annualise means and covariances (an exchange calendar's,
+:data:`clusterfolio.data.calendars.PERIODS_PER_YEAR`)."""
 
 PSD_TOLERANCE = 1e-10
 """A covariance is repaired when its smallest eigenvalue is below ``-PSD_TOLERANCE * max|eig|``

@@ -49,9 +49,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from clusterfolio.data.calendars import EXCHANGE_PERIODS_PER_YEAR as PERIODS_PER_YEAR
 from clusterfolio.enums import EngineName, ProfileName
 from clusterfolio.errors import DataError, OptimizationError
-from clusterfolio.optimize.estimators import PERIODS_PER_YEAR
 
 _CAPABILITIES: dict[EngineName, frozenset[ProfileName]] = {
     EngineName.SKFOLIO: frozenset(

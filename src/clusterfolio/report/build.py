@@ -36,6 +36,7 @@ from clusterfolio.artifacts.reports import (
     TEARSHEETS_DIR,
     WEIGHTS_PNG,
 )
+from clusterfolio.data.calendars import EXCHANGE_PERIODS_PER_YEAR
 from clusterfolio.io import atomic_write_bytes, atomic_write_json, atomic_write_text
 from clusterfolio.report import artifacts as A
 from clusterfolio.report.artifacts import RunArtifacts
@@ -220,7 +221,7 @@ def _tearsheets(
     benchmark = _benchmark(arts, config.baseline)
     if benchmark is None:
         benchmark = pd.Series(dtype=float, index=pd.DatetimeIndex([]))
-    periods = view.periods or 252
+    periods = view.periods or EXCHANGE_PERIODS_PER_YEAR
     for engine, profile, simulator in config.essential_combinations:
         series = view.series(engine, profile, simulator)
         if series is None:

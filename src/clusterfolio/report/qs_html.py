@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from clusterfolio.data.calendars import EXCHANGE_PERIODS_PER_YEAR
 from clusterfolio.io import atomic_write_text
 from clusterfolio.report.artifacts import TOURNAMENT_RETURNS, RunArtifacts
 
@@ -42,7 +43,10 @@ def _column(frame: pd.DataFrame, engine: str, profile: str) -> pd.Series | None:
 
 
 def write_quantstats_html(
-    run_dir: Path, *, periods_per_year: int = 252, only: Collection[str] | None = None
+    run_dir: Path,
+    *,
+    periods_per_year: int = EXCHANGE_PERIODS_PER_YEAR,
+    only: Collection[str] | None = None,
 ) -> list[Path]:
     """Write one offline QuantStats tear sheet per profile (or per profile of ``only``).
 

@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from clusterfolio.data.calendars import EXCHANGE_PERIODS_PER_YEAR
 from clusterfolio.report import analytics
 from clusterfolio.report.markdown import Markdown, fmt_float, fmt_pct, is_number
 
@@ -53,7 +54,7 @@ __all__ = [
     "tearsheet_stats",
 ]
 
-BENCHMARK_PERIODS = 252
+BENCHMARK_PERIODS = EXCHANGE_PERIODS_PER_YEAR
 _DRAWDOWNS = 5
 
 

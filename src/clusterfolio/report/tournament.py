@@ -26,6 +26,7 @@ from typing import Any
 
 import pandas as pd
 
+from clusterfolio.data.calendars import EXCHANGE_PERIODS_PER_YEAR
 from clusterfolio.enums import EngineName, ProfileName, SimulatorName
 from clusterfolio.report import analytics
 from clusterfolio.report.artifacts import (
@@ -379,7 +380,7 @@ def _regime_attribution(
     frame = pd.DataFrame(columns)
     labels = series["label"].copy()
     labels.index = pd.DatetimeIndex(labels.index)
-    periods = view.periods or 252
+    periods = view.periods or EXCHANGE_PERIODS_PER_YEAR
     table = analytics.regime_attribution(frame, labels, periods)
     summary = view.summary or {}
     md.add(

@@ -21,6 +21,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from clusterfolio.data.calendars import EXCHANGE_PERIODS_PER_YEAR
 from clusterfolio.enums import Regime
 from clusterfolio.errors import ConfigError, DataError
 from clusterfolio.risk.correlation import intersection_correlation
@@ -38,7 +39,7 @@ __all__ = [
 ]
 
 #: Sessions per year used to annualise volatility.
-TRADING_DAYS = 252
+TRADING_DAYS = EXCHANGE_PERIODS_PER_YEAR
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
