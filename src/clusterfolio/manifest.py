@@ -44,6 +44,18 @@ from clusterfolio.io import canonical_json, sha256_text
 ENV_PREFIX = "CLUSTERFOLIO__"
 
 
+DEFAULT_PROFILES: tuple[ProfileName, ...] = (
+    ProfileName.MIN_VARIANCE,
+    ProfileName.HRP,
+    ProfileName.MAX_SHARPE,
+    ProfileName.BARBELL,
+    ProfileName.RISK_PARITY,
+    ProfileName.EQUAL_WEIGHT,
+    ProfileName.MARKET,
+)
+"""The seven profiles solved (``risk.profiles``) and raced (``tournament.profiles``) by default."""
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True, use_enum_values=False)
 
@@ -145,6 +157,39 @@ class DataSettings(_Model):
     tradingview: TradingViewSettings = TradingViewSettings()
 
 
+class AlphaScoreWeights(_Model):
+    """Weights of the raw pool's alpha score components (not renormalised; see
+    :mod:`clusterfolio.discovery.scoring`)."""
+
+    liquidity: float = Field(0.25, ge=0, description="weight of the liquidity component")
+    trend: float = Field(0.25, ge=0, description="weight of the trend component")
+    volatility: float = Field(0.25, ge=0, description="weight of the (low) volatility component")
+    performance: float = Field(0.25, ge=0, description="weight of the 1- and 3-month performance")
+
+
+class ExecutionScoreWeights(_Model):
+    """Weights of the Execution Intelligence score components (not renormalised; see
+    :mod:`clusterfolio.selection.execution`)."""
+
+    momentum: float = Field(0.25, ge=0, description="weight of the risk-adjusted momentum")
+    stability: float = Field(0.25, ge=0, description="weight of stability (inverse vol, drawdown)")
+    convexity: float = Field(0.25, ge=0, description="weight of convexity (skew, tail ratio)")
+    liquidity: float = Field(0.25, ge=0, description="weight of liquidity (value traded, ATR)")
+
+
+class ScoringSettings(_Model):
+    """Weights of the two scores that rank candidates (each component weighted 0.25 by default)."""
+
+    alpha: AlphaScoreWeights = Field(
+        default_factory=AlphaScoreWeights,
+        description="the raw pool's alpha score (step 3; the tournament's windows too)",
+    )
+    execution: ExecutionScoreWeights = Field(
+        default_factory=ExecutionScoreWeights,
+        description="the Execution Intelligence score of natural selection (step 5, the windows)",
+    )
+
+
 class DiscoverySettings(_Model):
     """Scanners and the raw pool."""
 
@@ -231,17 +276,7 @@ class RiskSettings(_Model):
     )
     barbell_aggressors: int = Field(3, ge=1)
     within_cluster_momentum_weight: float = Field(0.3, ge=0, le=1)
-    profiles: list[ProfileName] = Field(
-        default_factory=lambda: [
-            ProfileName.MIN_VARIANCE,
-            ProfileName.HRP,
-            ProfileName.MAX_SHARPE,
-            ProfileName.BARBELL,
-            ProfileName.RISK_PARITY,
-            ProfileName.EQUAL_WEIGHT,
-            ProfileName.MARKET,
-        ]
-    )
+    profiles: list[ProfileName] = Field(default_factory=lambda: list(DEFAULT_PROFILES))
     regime: RegimeSettings = RegimeSettings()
 
 
@@ -324,17 +359,7 @@ class TournamentSettings(_Model):
     """Engines x profiles x simulators."""
 
     engines: list[EngineName] = Field(default_factory=lambda: list(EngineName))
-    profiles: list[ProfileName] = Field(
-        default_factory=lambda: [
-            ProfileName.MIN_VARIANCE,
-            ProfileName.HRP,
-            ProfileName.MAX_SHARPE,
-            ProfileName.BARBELL,
-            ProfileName.RISK_PARITY,
-            ProfileName.EQUAL_WEIGHT,
-            ProfileName.MARKET,
-        ]
-    )
+    profiles: list[ProfileName] = Field(default_factory=lambda: list(DEFAULT_PROFILES))
     simulators: list[SimulatorName] = Field(default_factory=lambda: list(SimulatorName))
     executor: ExecutorName = ExecutorName.LOCAL
     n_jobs: int = Field(2, ge=1)
@@ -408,6 +433,7 @@ class Settings(_Model):
     data: DataSettings = DataSettings()
     discovery: DiscoverySettings = DiscoverySettings()
     selection: SelectionSettings = SelectionSettings()
+    scoring: ScoringSettings = ScoringSettings()
     risk: RiskSettings = RiskSettings()
     backtest: BacktestSettings = BacktestSettings()
     tournament: TournamentSettings = TournamentSettings()

@@ -91,7 +91,7 @@ def test_plain_folder_runs_through_the_health_audit(tmp_path: Path, repo_root: P
     run_dir = orchestrator.runs_dir / ledger.run_id
 
     discovery = ledger.steps["discovery"]
-    assert [f["used"] for f in discovery.fallbacks if f["kind"] == "baseline"] == ["AMEX:VOO"]
+    assert [f.get("used") for f in discovery.fallbacks if f.kind == "baseline"] == ["AMEX:VOO"]
     summary = json.loads((run_dir / "discovery_summary.json").read_text())
     reasons = summary["empty_reasons"]
     assert "needs market_cap_basic: absent for" in reasons["equity_liquid_leaders_long"]

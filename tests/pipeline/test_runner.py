@@ -77,7 +77,7 @@ def test_full_run_writes_ledger_and_latest(tmp_path: Path) -> None:
         StepStatus.COMPLETED
     ] * 3
     assert saved.steps["discovery"].counts == {"n": 1}
-    assert saved.steps["aggregation"].fallbacks[0]["kind"] == "solver"
+    assert saved.steps["aggregation"].fallbacks[0].kind == "solver"
     assert saved.steps["discovery"].inputs.keys() == {"a.json"}
     log = (run_dir / "decision_log.jsonl").read_text().splitlines()
     assert len(log) == 2 and '"kept"' in log[0]

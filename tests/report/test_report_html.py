@@ -10,7 +10,8 @@ import pytest
 
 from clusterfolio.report.build import ReportBuild
 from clusterfolio.report.headline import headline
-from clusterfolio.report.html import REPORT_HTML, SECTIONS, render_html
+from clusterfolio.artifacts.reports import REPORT_HTML
+from clusterfolio.report.html import SECTIONS, render_html
 
 
 class Page(HTMLParser):

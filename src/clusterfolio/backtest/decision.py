@@ -213,6 +213,7 @@ def _static_scores(
     try:
         from clusterfolio.risk.antifragility import antifragility_table
         from clusterfolio.selection.execution import (
+            ExecutionWeights,
             execution_scores,
             raw_execution_signals,
             window_statistics,
@@ -224,7 +225,12 @@ def _static_scores(
     tails = antifragility_table(light)
     raw = raw_execution_signals(stats, tails, None)
     groups = pd.Series([int(clusters[str(s)]) for s in raw.index], index=raw.index)
-    scored = execution_scores(raw, groups, xs_momentum=settings.features.feat_xs_momentum)
+    scored = execution_scores(
+        raw,
+        groups,
+        xs_momentum=settings.features.feat_xs_momentum,
+        weights=ExecutionWeights.from_settings(settings.scoring.execution),
+    )
     values = scored["execution_score"]
     return {str(k): float(v) for k, v in values.items() if np.isfinite(v)}, []
 

@@ -74,6 +74,7 @@ def _pool_frame(
     from clusterfolio.discovery.columns import screener_table
     from clusterfolio.discovery.evaluate import ScanStatus, required_columns, run_scanners
     from clusterfolio.discovery.pool import build_raw_pool
+    from clusterfolio.discovery.scoring import ScoreWeights
 
     discovery = settings.discovery
     start = (day - timedelta(days=discovery.history_days)).date()
@@ -93,6 +94,7 @@ def _pool_frame(
         max_per_class=discovery.max_per_class,
         xs_momentum=settings.features.feat_xs_momentum,
         min_value_traded=discovery.min_value_traded,
+        weights=ScoreWeights.from_settings(settings.scoring.alpha),
     )
     frame = pool.to_frame()
     frame.insert(0, "symbol", frame["lead_symbol"])
@@ -131,6 +133,7 @@ def choose_universe(
         When no listing had traded by ``day``, or the baseline had not.
     """
     from clusterfolio.data.returns import build_matrices
+    from clusterfolio.selection.execution import ExecutionWeights
     from clusterfolio.selection.natural import natural_selection
 
     day = pd.Timestamp(day).normalize()
@@ -157,6 +160,7 @@ def choose_universe(
         settings=settings.selection,
         xs_momentum=settings.features.feat_xs_momentum,
         baseline=baseline,
+        weights=ExecutionWeights.from_settings(settings.scoring.execution),
     )
     directions: dict[str, Direction] = {}
     scores: dict[str, float] = {}

@@ -36,7 +36,7 @@ The score is the weighted sum
 
     \text{score} = w_L L + w_T T + w_V V + w_P P, \qquad w = (0.25, 0.25, 0.25, 0.25)
 
-(:class:`ScoreWeights`). Scores compare candidates of one run and one mode; their scale differs
+(:class:`ScoreWeights`, set in the manifest as ``scoring.alpha``). Scores compare candidates of one run and one mode; their scale differs
 between the two modes.
 """
 
@@ -49,6 +49,7 @@ import pandas as pd
 
 from clusterfolio.enums import Direction
 from clusterfolio.errors import SchemaError
+from clusterfolio.manifest import AlphaScoreWeights
 
 #: Score components, in the order of the formula.
 COMPONENTS: tuple[str, ...] = ("liquidity", "trend", "volatility", "performance")
@@ -77,6 +78,11 @@ class ScoreWeights:
         for name in COMPONENTS:
             if getattr(self, name) < 0:
                 raise ValueError(f"score weight {name} must be >= 0")
+
+    @classmethod
+    def from_settings(cls, settings: AlphaScoreWeights) -> ScoreWeights:
+        """The weights of ``scoring.alpha``."""
+        return cls(**settings.model_dump())
 
 
 def _col(frame: pd.DataFrame, name: str) -> pd.Series:

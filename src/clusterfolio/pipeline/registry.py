@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from clusterfolio.artifacts.audit import AUDIT_JSON, AUDIT_MD, DRIFT_JSON, DRIFT_MD, ORDERS_CSV
 from clusterfolio.enums import StepName
 from clusterfolio.errors import PipelineError
 from clusterfolio.pipeline.context import RunContext
@@ -14,10 +15,35 @@ StepFn = Callable[[RunContext], None]
 
 
 class External(StrEnum):
-    """Inputs a step reads from outside its run folder (hashed into its inputs as ``@name``)."""
+    """Inputs a step reads from outside its run folder (recorded in its ledger inputs as ``@name``).
+
+    Each is hashed into the step's ledger ``inputs``; :attr:`resumable` says whether the hash is
+    part of the input hash that decides whether a resume reruns the step.
+    """
 
     ACCEPTED_STATE = "accepted_state"
     """``<lakehouse>/portfolio_actual_state.json``: the last implemented portfolio."""
+    LAKEHOUSE = "lakehouse"
+    """The candle files of the run's source, hashed as their sync state
+    (``<lakehouse>/<source>/_sync_state.json``). Steps write it as they go (it is append-only and
+    read as of the run's date), so its hash is recorded, not compared on resume: the as-of date is
+    the input that stands for it."""
+    MANIFEST = "manifest"
+    """The resolved settings of the step's ``config_sections`` (hashed as canonical JSON)."""
+    SCANNERS = "scanners"
+    """The screen definitions ``discovery.scanners_dir`` (every file, hashed in name order)."""
+
+    @property
+    def resumable(self) -> bool:
+        """Whether a changed hash reruns the step on resume."""
+        return self is not External.LAKEHOUSE
+
+
+#: Artifacts of the run folder written by commands outside the step chain (``make audit``,
+#: ``make drift``), which a step may read when present.
+COMMAND_ARTIFACTS: frozenset[str] = frozenset(
+    {AUDIT_JSON, AUDIT_MD, DRIFT_JSON, DRIFT_MD, ORDERS_CSV}
+)
 
 
 #: The Golden Path order.
@@ -41,14 +67,19 @@ class Step:
     config_sections : tuple of str
         Settings sections whose values are inputs too (a change reruns the step).
     uses_data : bool
-        Whether the step reads the lakehouse or the provider (the as-of date is then an input).
+        Whether the step reads the lakehouse or the provider (the as-of date is then an input);
+        such a step declares :attr:`External.LAKEHOUSE`.
     description : str
         One line for ``--help`` and the README.
     optional_reads : tuple of str
         Artifacts read when present (hashed when present).
     external_reads : tuple of External
-        Inputs outside the run folder (the accepted state ...): hashed like artifacts, so a
-        resume reruns the step when they changed.
+        Inputs outside the run folder (accepted state, lakehouse, manifest, scanners): hashed
+        into the ledger like artifacts (see :class:`External`). A step with ``config_sections``
+        declares :attr:`External.MANIFEST`.
+    optional_writes : tuple of str
+        Artifacts the step writes only when they apply (``slippage_decay.json`` ...): a later
+        step may read them when present.
     """
 
     name: StepName
@@ -60,6 +91,12 @@ class Step:
     description: str = ""
     optional_reads: tuple[str, ...] = field(default=())
     external_reads: tuple[External, ...] = field(default=())
+    optional_writes: tuple[str, ...] = field(default=())
+
+
+def _produced(name: str, written: list[str] | tuple[str, ...]) -> bool:
+    """Whether ``name`` is one of ``written`` or inside a folder of it (``scans/`` ...)."""
+    return any(name == w or (w.endswith("/") and name.startswith(w)) for w in written)
 
 
 class StepRegistry:
@@ -86,6 +123,45 @@ class StepRegistry:
         if key not in self._steps:
             raise PipelineError(f"step {name!r} is not registered yet; registered: {self.names()}")
         return self._steps[key]
+
+    def check(self) -> None:
+        """Check that every declared input has a source, naming the step and the input.
+
+        - a required read is written by an earlier step;
+        - an optional read is written by an earlier step, by the step itself (its previous
+          output, read when present) or by a command outside the chain (:data:`COMMAND_ARTIFACTS`);
+        - a step with ``uses_data`` declares :attr:`External.LAKEHOUSE`, and one with
+          ``config_sections`` declares :attr:`External.MANIFEST`.
+
+        Raises
+        ------
+        PipelineError
+            At the first input without a source.
+        """
+        written: list[str] = []
+        for step in self.steps():
+            for name in step.reads:
+                if not _produced(name, written):
+                    raise PipelineError(
+                        f"step {step.name.value} reads {name!r}, which no earlier step writes "
+                        "(declare it as an external input or register its producer first)"
+                    )
+            for name in step.optional_reads:
+                if not _produced(name, [*written, *step.writes, *COMMAND_ARTIFACTS]):
+                    raise PipelineError(
+                        f"step {step.name.value} may read {name!r}, which no step or command writes"
+                    )
+            needed = {
+                External.LAKEHOUSE: step.uses_data,
+                External.MANIFEST: bool(step.config_sections),
+            }
+            for external, needs in needed.items():
+                if needs and external not in step.external_reads:
+                    raise PipelineError(
+                        f"step {step.name.value} reads the {external.value} but does not declare "
+                        f"External.{external.name} in external_reads"
+                    )
+            written += [*step.writes, *step.optional_writes]
 
     def steps(self) -> list[Step]:
         """Registered steps in the Golden Path order."""

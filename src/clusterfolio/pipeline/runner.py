@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from clusterfolio import __version__
 from clusterfolio.artifacts.ledger import DECISION_LOG, DECISIONS_DIR
 from clusterfolio.artifacts.ledger import RUN_LOG as LOG_NAME
-from clusterfolio.artifacts.state import ACCEPTED_STATE_FILE
+from clusterfolio.artifacts.state import ACCEPTED_STATE_FILE, SYNC_STATE_FILE
 from clusterfolio.enums import StepStatus
 from clusterfolio.errors import ClusterfolioError, PipelineError
 from clusterfolio.io import atomic_write_text, canonical_json, sha256_file, sha256_text
@@ -201,28 +201,64 @@ class Orchestrator:
 
     # ------------------------------------------------------------------ inputs
     def input_hash(self, step: Step, run_dir: Path) -> tuple[str, dict[str, str]]:
-        """Hash of a step's inputs now, and the per-artifact hashes it is made of."""
+        """Hash of a step's inputs now, and the per-input hashes it is made of.
+
+        The per-input hashes (the ledger's ``inputs``) hold every artifact read and every external
+        input (``@<name>``); the input hash covers all of them but the externals that are not
+        :attr:`External.resumable` (the lakehouse: the as-of date stands for it).
+        """
         reads = artifact_hashes(run_dir, step.reads + step.optional_reads)
         missing = [r for r in step.reads if r not in reads]
-        for external in step.external_reads:
-            path = self.external_path(external)
-            reads[f"@{external.value}"] = sha256_file(path) if path.is_file() else "absent"
         settings = self.manifest.settings.model_dump(mode="json")
+        config = {s: settings[s] for s in step.config_sections}
+        hashed = dict(reads)
+        for external in step.external_reads:
+            digest = self.external_hash(external, config)
+            reads[f"@{external.value}"] = digest
+            if external.resumable and external is not External.MANIFEST:
+                hashed[f"@{external.value}"] = digest
         payload: dict[str, Any] = {
             "step": step.name.value,
-            "reads": reads,
+            "reads": hashed,
             "missing": missing,
-            "config": {s: settings[s] for s in step.config_sections},
+            "config": config,
         }
         if step.uses_data:
             payload["as_of"] = self.as_of.isoformat()
         return sha256_text(canonical_json(payload)), reads
 
+    def external_hash(self, external: External, config: dict[str, Any]) -> str:
+        """The hash of an external input (``absent`` for a file that does not exist).
+
+        ``config`` is the step's settings sections (the :attr:`External.MANIFEST` input; the
+        input hash holds them in full).
+        """
+        if external is External.MANIFEST:
+            return sha256_text(canonical_json(config))
+        path = self.external_path(external)
+        return _hash_path(path) if path.exists() else "absent"
+
     def external_path(self, external: External) -> Path:
-        """Where an external input lives."""
-        lake = Path(self.manifest.settings.data.lakehouse)
+        """Where an external input lives (the manifest: the project's manifest folder)."""
+        from clusterfolio.data.source import source_identity
+
+        settings = self.manifest.settings
+        if external is External.SCANNERS:
+            folder = Path(settings.discovery.scanners_dir)
+            base = self.config_root or self.project_root
+            return folder if folder.is_absolute() else base / folder
+        lake = Path(settings.data.lakehouse)
         lake = lake if lake.is_absolute() else self.project_root / lake
+        if external is External.LAKEHOUSE:
+            source = source_identity(settings.data, self._resolve)
+            return lake / source.namespace / SYNC_STATE_FILE
+        if external is External.MANIFEST:
+            return self.config_root or self.project_root
         return lake / ACCEPTED_STATE_FILE
+
+    def _resolve(self, value: str | Path) -> Path:
+        path = Path(value)
+        return path if path.is_absolute() else self.project_root / path
 
     def _is_fresh(self, step: Step, record: StepRecord | None, run_dir: Path) -> bool:
         if record is None or record.status is not StepStatus.COMPLETED:

@@ -54,6 +54,7 @@ import numpy as np
 import pandas as pd
 
 from clusterfolio.discovery.scoring import centred_percentile, zscore_by_group
+from clusterfolio.manifest import ExecutionScoreWeights
 from clusterfolio.risk.antifragility import max_drawdown
 
 __all__ = [
@@ -91,6 +92,11 @@ class ExecutionWeights:
             value = getattr(self, name)
             if not np.isfinite(value) or value < 0:
                 raise ValueError(f"execution weight {name} must be finite and >= 0, got {value}")
+
+    @classmethod
+    def from_settings(cls, settings: ExecutionScoreWeights) -> ExecutionWeights:
+        """The weights of ``scoring.execution``."""
+        return cls(**settings.model_dump())
 
 
 def window_statistics(returns: pd.DataFrame) -> pd.DataFrame:

@@ -42,4 +42,5 @@ def build_registry(*, recover: bool = False) -> StepRegistry:
     )
     for step in steps:
         registry.register(step)
+    registry.check()
     return registry

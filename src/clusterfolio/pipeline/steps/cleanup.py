@@ -24,7 +24,7 @@ from clusterfolio.errors import PipelineError
 from clusterfolio.io import atomic_write_json
 from clusterfolio.pipeline.context import RunContext
 from clusterfolio.pipeline.ledger import LEDGER_NAME
-from clusterfolio.pipeline.registry import Step
+from clusterfolio.pipeline.registry import External, Step
 
 #: Where ``clean --full`` keeps a dated copy of the accepted state (under the project root).
 STATE_ARCHIVE = "data/state_archive"
@@ -194,6 +194,7 @@ STEP = Step(
     name=StepName.CLEANUP,
     reads=(),
     writes=(ARTIFACT,),
+    external_reads=(External.MANIFEST,),
     run=run,
     config_sections=("run",),
     description="Wipe previous portfolio artifacts; keep the candle cache and accepted state.",

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from clusterfolio.artifacts.discovery import DISCOVERY_SUMMARY as SUMMARY
-from clusterfolio.artifacts.discovery import RAW_POOL_JSON, SCANS_DIR, SCREENER
+from clusterfolio.artifacts.discovery import RAW_POOL, RAW_POOL_JSON, SCANS_DIR, SCREENER
 from clusterfolio.data.calendars import sessions, sessions_back
 from clusterfolio.data.lakehouse import Lakehouse
 from clusterfolio.data.sync import STATE_FILE, SyncState, sync_listing
@@ -28,8 +28,8 @@ from clusterfolio.enums import AssetClass, CalendarKind, Direction, StepName
 from clusterfolio.errors import DataError
 from clusterfolio.io import atomic_write_json, atomic_write_parquet, read_json
 from clusterfolio.pipeline.context import RunContext
-from clusterfolio.pipeline.registry import Step
-from clusterfolio.pipeline.steps._common import RAW_POOL, lakehouse
+from clusterfolio.pipeline.registry import External, Step
+from clusterfolio.pipeline.steps._common import lakehouse
 from clusterfolio.pipeline.steps.remote_scan import (
     has_remote_scanner,
     remote_exports,
@@ -238,6 +238,7 @@ def load_exports(ctx: RunContext) -> list[ScanExport]:
 def run_aggregation(ctx: RunContext) -> None:
     """Build the raw pool of canonical identities."""
     from clusterfolio.discovery.pool import build_raw_pool
+    from clusterfolio.discovery.scoring import ScoreWeights
 
     settings = ctx.settings
     exports = load_exports(ctx)
@@ -251,6 +252,7 @@ def run_aggregation(ctx: RunContext) -> None:
         max_per_class=settings.discovery.max_per_class,
         xs_momentum=settings.features.feat_xs_momentum,
         min_value_traded=settings.discovery.min_value_traded,
+        weights=ScoreWeights.from_settings(settings.scoring.alpha),
     )
     for decision in pool.decisions:
         ctx.recorder.decide(
@@ -277,6 +279,7 @@ DISCOVERY = Step(
     name=StepName.DISCOVERY,
     reads=(),
     writes=(SCANS_DIR, SUMMARY, SCREENER),
+    external_reads=(External.MANIFEST, External.LAKEHOUSE, External.SCANNERS),
     run=run_discovery,
     config_sections=("discovery", "data"),
     uses_data=True,
@@ -287,8 +290,9 @@ AGGREGATION = Step(
     name=StepName.AGGREGATION,
     reads=(SCANS_DIR,),
     writes=(RAW_POOL, RAW_POOL_JSON),
+    external_reads=(External.MANIFEST, External.LAKEHOUSE),
     run=run_aggregation,
-    config_sections=("discovery", "features"),
+    config_sections=("discovery", "features", "scoring"),
     uses_data=True,
     description="Raw pool: canonical identities, lead listing, alternatives, alpha score.",
 )

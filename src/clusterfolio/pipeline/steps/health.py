@@ -16,7 +16,7 @@ from __future__ import annotations
 import pandas as pd
 
 from clusterfolio.artifacts.health import HEALTH_JSON, HEALTH_MD, UNIVERSE
-from clusterfolio.artifacts.matrices import PRICES, RETURNS
+from clusterfolio.artifacts.matrices import DEEP_SYNC, PRICES, RETURNS
 from clusterfolio.data.calendars import sessions_back
 from clusterfolio.data.health import (
     HealthReport,
@@ -32,9 +32,8 @@ from clusterfolio.enums import HealthStatus, StepName
 from clusterfolio.errors import HealthError
 from clusterfolio.io import atomic_write_json, atomic_write_parquet, atomic_write_text, read_json
 from clusterfolio.pipeline.context import RunContext
-from clusterfolio.pipeline.registry import Step
+from clusterfolio.pipeline.registry import External, Step
 from clusterfolio.pipeline.steps._common import lakehouse, listings_for
-from clusterfolio.pipeline.steps.prep import DEEP_SYNC
 
 
 def run(ctx: RunContext) -> None:
@@ -171,6 +170,7 @@ STEP = Step(
     name=StepName.HEALTH_AUDIT,
     reads=(DEEP_SYNC,),
     writes=(HEALTH_JSON, HEALTH_MD, RETURNS, PRICES, UNIVERSE),
+    external_reads=(External.MANIFEST, External.LAKEHOUSE),
     run=run,
     config_sections=("data", "backtest"),
     uses_data=True,

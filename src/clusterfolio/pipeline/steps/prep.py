@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from clusterfolio.artifacts.discovery import RAW_POOL
 from clusterfolio.artifacts.matrices import (
     DEEP_PRICES,
     DEEP_RETURNS,
@@ -19,6 +20,7 @@ from clusterfolio.artifacts.matrices import (
     LIGHT_RETURNS,
     LIGHT_SYNC,
 )
+from clusterfolio.artifacts.selection import WINNERS
 from clusterfolio.data.calendars import sessions_back
 from clusterfolio.data.repair import repair_listing
 from clusterfolio.data.returns import build_matrices
@@ -26,10 +28,8 @@ from clusterfolio.data.sync import STATE_FILE, SyncState, remembered_fetch, sync
 from clusterfolio.enums import StepName
 from clusterfolio.io import atomic_write_json, atomic_write_parquet
 from clusterfolio.pipeline.context import RunContext
-from clusterfolio.pipeline.registry import Step
+from clusterfolio.pipeline.registry import External, Step
 from clusterfolio.pipeline.steps._common import (
-    RAW_POOL,
-    WINNERS,
     lakehouse,
     listings_for,
     provider_universe,
@@ -169,6 +169,7 @@ LIGHT = Step(
     reads=(),
     optional_reads=(RAW_POOL,),
     writes=(LIGHT_RETURNS, LIGHT_PRICES, LIGHT_SYNC),
+    external_reads=(External.MANIFEST, External.LAKEHOUSE),
     run=run_light,
     config_sections=("data", "backtest"),
     uses_data=True,
@@ -180,6 +181,7 @@ DEEP = Step(
     reads=(),
     optional_reads=(RAW_POOL, WINNERS),
     writes=(DEEP_RETURNS, DEEP_PRICES, DEEP_SYNC),
+    external_reads=(External.MANIFEST, External.LAKEHOUSE),
     run=run_deep,
     config_sections=("data", "backtest"),
     uses_data=True,

@@ -120,7 +120,10 @@ STEP = Step(
     reads=REQUIRED,
     optional_reads=OPTIONAL,
     writes=ALWAYS_WRITTEN,
-    external_reads=(External.ACCEPTED_STATE,),  # the drift against the implemented portfolio
+    external_reads=(
+        External.ACCEPTED_STATE,
+        External.MANIFEST,
+    ),  # the drift against the implemented portfolio
     run=run,
     config_sections=("risk", "backtest", "tournament", "features", "run"),
     description="Reports, tear sheets, pictures; golden artifacts copied to summaries/.",

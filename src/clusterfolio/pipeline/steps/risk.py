@@ -23,13 +23,13 @@ from typing import Any
 
 import pandas as pd
 
+from clusterfolio.artifacts.matrices import RETURNS
 from clusterfolio.artifacts.risk import ANTIFRAGILITY, CLUSTERMAP, CLUSTERS, REGIME, REGIME_SERIES
+from clusterfolio.artifacts.selection import WINNERS
 from clusterfolio.enums import Direction, Regime, StepName
 from clusterfolio.io import atomic_write_json, atomic_write_parquet, read_json, read_parquet
 from clusterfolio.pipeline.context import RunContext
-from clusterfolio.pipeline.registry import Step
-from clusterfolio.pipeline.steps._common import WINNERS
-from clusterfolio.pipeline.steps.health import RETURNS
+from clusterfolio.pipeline.registry import External, Step
 
 
 def winner_table(ctx: RunContext) -> dict[str, dict[str, Any]]:
@@ -209,6 +209,7 @@ FACTOR_ANALYSIS = Step(
     reads=(RETURNS,),
     optional_reads=(WINNERS,),
     writes=(CLUSTERS, CLUSTERMAP, ANTIFRAGILITY),
+    external_reads=(External.MANIFEST,),
     run=run_factor_analysis,
     config_sections=("risk", "selection", "features", "backtest"),
     description="Risk buckets: Ward linkage, adaptive threshold by regime, cluster registry.",
@@ -219,6 +220,7 @@ REGIME_DETECTION = Step(
     reads=(RETURNS,),
     optional_reads=(WINNERS,),
     writes=(REGIME, REGIME_SERIES),
+    external_reads=(External.MANIFEST,),
     run=run_regime,
     config_sections=("risk", "features", "backtest"),
     description="Regime: volatility ratio, DWT turbulence, vol clustering, permutation entropy.",

@@ -29,7 +29,9 @@ from typing import Any
 
 import pandas as pd
 
-from clusterfolio.artifacts.selection import ANTIFRAGILITY_LIGHT, SELECTION_AUDIT
+from clusterfolio.artifacts.discovery import RAW_POOL, RAW_POOL_JSON, SCREENER
+from clusterfolio.artifacts.matrices import LIGHT_RETURNS
+from clusterfolio.artifacts.selection import ANTIFRAGILITY_LIGHT, SELECTION_AUDIT, WINNERS
 from clusterfolio.enums import StepName
 from clusterfolio.errors import SchemaError
 from clusterfolio.io import (
@@ -40,10 +42,7 @@ from clusterfolio.io import (
     read_parquet,
 )
 from clusterfolio.pipeline.context import RunContext
-from clusterfolio.pipeline.registry import Step
-from clusterfolio.pipeline.steps._common import RAW_POOL, WINNERS
-from clusterfolio.pipeline.steps.discovery import RAW_POOL_JSON, SCREENER
-from clusterfolio.pipeline.steps.prep import LIGHT_RETURNS
+from clusterfolio.pipeline.registry import External, Step
 from clusterfolio.selection.trail import SELECTED_JSON, SELECTION_TABLE
 
 #: Keys of each entry of ``winners.json``.
@@ -80,6 +79,7 @@ def _screener(ctx: RunContext) -> pd.DataFrame:
 
 def run_selection(ctx: RunContext) -> None:
     """Natural selection on the light pass (writes the four selection artifacts)."""
+    from clusterfolio.selection.execution import ExecutionWeights
     from clusterfolio.selection.natural import natural_selection
     from clusterfolio.selection.trail import (
         absorbed_decisions,
@@ -98,6 +98,7 @@ def run_selection(ctx: RunContext) -> None:
         settings=settings.selection,
         xs_momentum=settings.features.feat_xs_momentum,
         baseline=settings.backtest.baseline,
+        weights=ExecutionWeights.from_settings(settings.scoring.execution),
     )
     alternatives = alternatives_by_identity(pool_doc)
     winners: list[dict[str, Any]] = []
@@ -200,8 +201,9 @@ SELECTION = Step(
     name=StepName.NATURAL_SELECTION,
     reads=(RAW_POOL, RAW_POOL_JSON, LIGHT_RETURNS, SCREENER),
     writes=(SELECTION_TABLE, SELECTED_JSON, ANTIFRAGILITY_LIGHT, SELECTION_AUDIT),
+    external_reads=(External.MANIFEST,),
     run=run_selection,
-    config_sections=("selection", "features", "backtest"),
+    config_sections=("selection", "scoring", "features", "backtest"),
     uses_data=False,
     description="Natural selection: Ward clusters of the light pass, top N per cluster "
     "and direction by Execution Intelligence, baseline carried.",
@@ -211,6 +213,7 @@ ENRICHMENT = Step(
     name=StepName.ENRICHMENT,
     reads=(SELECTED_JSON,),
     writes=(WINNERS,),
+    external_reads=(External.MANIFEST, External.LAKEHOUSE),
     run=run_enrichment,
     config_sections=("data",),
     uses_data=True,

@@ -36,7 +36,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from clusterfolio.artifacts.discovery import RAW_POOL
+from clusterfolio.artifacts.matrices import RETURNS
+from clusterfolio.artifacts.portfolio import PORTFOLIO, profiles_of, read_portfolio
+from clusterfolio.artifacts.risk import ANTIFRAGILITY, CLUSTERS, REGIME
+from clusterfolio.artifacts.selection import WINNERS
 from clusterfolio.artifacts.tournament import (
+    SLIPPAGE_DECAY,
     TOURNAMENT_RESULTS,
     TOURNAMENT_RETURNS,
     TOURNAMENT_SUMMARY,
@@ -51,25 +57,15 @@ from clusterfolio.enums import CalendarKind, StepName, UniverseMode
 from clusterfolio.errors import ClusterfolioError
 from clusterfolio.io import read_json, read_parquet
 from clusterfolio.pipeline.context import RunContext
-from clusterfolio.pipeline.registry import Step
+from clusterfolio.pipeline.registry import External, Step
 from clusterfolio.pipeline.steps._common import (
-    RAW_POOL,
-    WINNERS,
     lakehouse,
     listings_for,
     raw_pool_symbols,
     with_baseline,
 )
-from clusterfolio.pipeline.steps.health import RETURNS
-from clusterfolio.pipeline.steps.optimization import PORTFOLIO
 from clusterfolio.pipeline.steps.remote_scan import has_remote_scanner
-from clusterfolio.pipeline.steps.risk import (
-    ANTIFRAGILITY,
-    CLUSTERS,
-    REGIME,
-    directions_of,
-    winner_table,
-)
+from clusterfolio.pipeline.steps.risk import directions_of, winner_table
 
 #: The warning of every tournament (and report) built on the as-of winners.
 AS_OF_WINNERS_WARNING = (
@@ -221,7 +217,7 @@ def run(ctx: RunContext) -> None:
         parity[k] for k in ("clusters", "regime", "threshold", "statistics")
     ):
         ctx.recorder.warn(f"live parity: {parity['detail']}")
-    live_profiles = sorted(read_json(ctx.artifact(PORTFOLIO)).get("profiles", {}))
+    live_profiles = sorted(profiles_of(read_portfolio(ctx.run_dir)))
     history = None
     matrix = returns
     if settings.backtest.universe is UniverseMode.POINT_IN_TIME:
@@ -248,25 +244,45 @@ def run(ctx: RunContext) -> None:
     result.summary["live_profiles"] = live_profiles
     write_tournament_artifacts(result, ctx.run_dir)
 
+    statuses = _record_rows(ctx, result.summary)
+    suspicious = _record_realized(ctx, result.summary)
+    counts: dict[str, int | float] = {
+        "windows": len(result.windows),
+        "rows": len(result.results),
+        "suspicious": len(suspicious),
+        **{f"status_{k}": v for k, v in sorted(statuses.items())},
+        **_timing_counts(result.timing),
+    }
+    ctx.recorder.counts.update(counts)
+    ctx.logger.info("tournament timing: %s", result.timing)
+
+
+def _record_rows(ctx: RunContext, summary: dict[str, Any]) -> dict[str, int]:
+    """Warn about failed rows and windows; the number of rows per status."""
     statuses: dict[str, int] = {}
-    for row in result.summary["rows"]:
+    for row in summary["rows"]:
         statuses[row["status"]] = statuses.get(row["status"], 0) + 1
         if row["status"] in ("failed", "partial"):
             ctx.recorder.warn(
                 f"{row['engine']} {row['profile']} {row['simulator']}: {row['status']}: "
                 f"{row['error']}"
             )
-    for window in result.summary["windows"]:
+    for window in summary["windows"]:
         if window["status"] != "ok":
             ctx.recorder.warn(f"window {window['index']}: decision failed: {window['error']}")
         for note in window.get("decision", {}).get("notes", []):
             ctx.recorder.warn(f"window {window['index']}: {note}")
+    return statuses
+
+
+def _record_realized(ctx: RunContext, summary: dict[str, Any]) -> set[tuple[str, str]]:
+    """Record each realized combination's figures; the suspicious ones (plausibility guard)."""
     suspicious = {
         (f["engine"], f["profile"])
-        for f in result.summary["plausibility"]["flags"]
+        for f in summary["plausibility"]["flags"]
         if f["simulator"] == "realized"
     }
-    for row in result.summary["rows"]:
+    for row in summary["rows"]:
         if row["simulator"] != "realized" or row["metrics"] is None:
             continue
         metrics = row["metrics"]
@@ -282,21 +298,21 @@ def run(ctx: RunContext) -> None:
                 else ""
             ),
         )
-    counts: dict[str, int | float] = {
-        "windows": len(result.windows),
-        "rows": len(result.results),
-        "suspicious": len(suspicious),
-        **{f"status_{k}": v for k, v in sorted(statuses.items())},
-        "seconds_decide": round(float(result.timing.get("decide", 0.0)), 3),
-        "seconds_universe": round(float(result.timing.get("universe", 0.0)), 3),
-        "seconds_wall": round(float(result.timing.get("wall", 0.0)), 3),
+    return suspicious
+
+
+def _timing_counts(timing: dict[str, Any]) -> dict[str, float]:
+    """The tournament's timings as ledger counts (``seconds_*``)."""
+    counts = {
+        "seconds_decide": round(float(timing.get("decide", 0.0)), 3),
+        "seconds_universe": round(float(timing.get("universe", 0.0)), 3),
+        "seconds_wall": round(float(timing.get("wall", 0.0)), 3),
     }
-    for engine, seconds in sorted(result.timing.get("engines", {}).items()):
+    for engine, seconds in sorted(timing.get("engines", {}).items()):
         counts[f"seconds_engine_{engine}"] = round(float(seconds), 3)
-    for simulator, seconds in sorted(result.timing.get("simulators", {}).items()):
+    for simulator, seconds in sorted(timing.get("simulators", {}).items()):
         counts[f"seconds_simulator_{simulator}"] = round(float(seconds), 3)
-    ctx.recorder.counts.update(counts)
-    ctx.logger.info("tournament timing: %s", result.timing)
+    return counts
 
 
 STEP = Step(
@@ -305,6 +321,8 @@ STEP = Step(
     optional_reads=(WINNERS, RAW_POOL),
     # point_in_time reads the lakehouse (every listing's candles) as of the run's date
     writes=(TOURNAMENT_RESULTS, TOURNAMENT_SUMMARY, TOURNAMENT_RETURNS, TOURNAMENT_WEIGHTS),
+    optional_writes=(SLIPPAGE_DECAY,),
+    external_reads=(External.MANIFEST, External.LAKEHOUSE),
     run=run,
     config_sections=(
         "backtest",
@@ -312,6 +330,7 @@ STEP = Step(
         "risk",
         "features",
         "selection",
+        "scoring",
         "data",
         "discovery",
     ),

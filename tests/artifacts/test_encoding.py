@@ -1,0 +1,62 @@
+"""The one JSON encoder: deterministic text, non-finite floats as null."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import date
+from enum import StrEnum
+from pathlib import Path
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from clusterfolio.artifacts.encoding import dumps, jsonable
+from clusterfolio.io import canonical_json
+
+
+class _Colour(StrEnum):
+    RED = "red"
+
+
+def test_non_finite_floats_are_null_everywhere() -> None:
+    doc = {"a": math.nan, "b": [math.inf, -math.inf], "c": np.float64("nan"), "d": (1.5, 2)}
+    assert json.loads(dumps(doc)) == {"a": None, "b": [None, None], "c": None, "d": [1.5, 2]}
+
+
+def test_plain_values_keep_their_json_text() -> None:
+    doc = {
+        "z": 1,
+        "a": np.int64(3),
+        "e": _Colour.RED,
+        1: np.array([0.25, 0.5]),
+        "s": {"b", "a"},
+        "when": date(2026, 11, 20),
+        "p": Path("x/y"),
+    }
+    text = dumps(doc)
+    assert text.endswith("}\n") and text == canonical_json(doc)
+    assert json.loads(text) == {
+        "1": [0.25, 0.5],
+        "a": 3,
+        "e": "red",
+        "p": "x/y",
+        "s": ["a", "b"],
+        "when": "2026-11-20",
+        "z": 1,
+    }
+    assert list(json.loads(text)) == sorted(json.loads(text))
+
+
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.floats() | st.text(),
+        lambda c: st.lists(c) | st.dictionaries(st.text(), c),
+    )
+)
+def test_any_document_encodes_as_strict_json(doc: object) -> None:
+    text = dumps(doc)
+    json.loads(text, parse_constant=lambda c: (_ for _ in ()).throw(ValueError(c)))
+    assert dumps(json.loads(text)) == text
+    assert jsonable(json.loads(text)) == json.loads(text)
