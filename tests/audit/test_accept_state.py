@@ -8,6 +8,7 @@ from pathlib import Path
 import audit_factory as af
 import pytest
 
+from clusterfolio.artifacts.state import ACCEPTED_STATE_FILE as STATE_FILE
 from clusterfolio.audit.gate import (
     AUDIT_JSON,
     AUDIT_MD,
@@ -18,7 +19,6 @@ from clusterfolio.audit.gate import (
     run_settings,
 )
 from clusterfolio.audit.state import (
-    STATE_FILE,
     accept,
     backups,
     held_weights,
@@ -186,19 +186,3 @@ def test_drift_run_writes_orders_only_when_implementable(tmp_path: Path) -> None
     data = json.loads((run_dir / "drift.json").read_text())
     assert data["meta"]["implementable"] is False
     assert "do not implement" in (run_dir / "drift.md").read_text()
-
-
-def test_artifact_names_match_the_steps() -> None:
-    from clusterfolio.audit import gate
-    from clusterfolio.audit.state import STATE_FILE as AUDIT_STATE_FILE
-    from clusterfolio.pipeline.ledger import LEDGER_NAME
-    from clusterfolio.pipeline.steps import cleanup, health, optimization
-
-    assert gate.PORTFOLIO == optimization.PORTFOLIO
-    assert (gate.HEALTH_JSON, gate.UNIVERSE, gate.RETURNS) == (
-        health.HEALTH_JSON,
-        health.UNIVERSE,
-        health.RETURNS,
-    )
-    assert gate.LEDGER == LEDGER_NAME
-    assert AUDIT_STATE_FILE == cleanup.STATE_FILE

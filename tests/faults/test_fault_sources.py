@@ -16,9 +16,10 @@ from faultkit import (
     tiny_data,
 )
 
+from clusterfolio.artifacts.state import SYNC_STATE_FILE
 from clusterfolio.data import lakehouse as lakehouse_module
 from clusterfolio.data.lakehouse import SourceMismatchError
-from clusterfolio.data.sync import STATE_FILE, SyncState, sync_listing, sync_listings
+from clusterfolio.data.sync import SyncState, sync_listing, sync_listings
 
 
 def _sync(lake_root: Path, data, n: int = 40) -> list:  # type: ignore[no-untyped-def]
@@ -95,7 +96,7 @@ def test_only_a_bar_written_during_its_session_is_replaced(
     lake.merge("NYSE:CORI", partial)
     assert lake.partial_session("NYSE:CORI") == AS_OF
     monkeypatch.setattr(lakehouse_module, "_today", lambda: date(2026, 11, 23))
-    state = SyncState(lake_root / source.namespace / STATE_FILE)
+    state = SyncState(lake_root / source.namespace / SYNC_STATE_FILE)
     outcome = sync_listing(
         lake,
         _Final(bars),

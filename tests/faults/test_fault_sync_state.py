@@ -6,7 +6,8 @@ from pathlib import Path
 
 from faultkit import AS_OF, SYMBOLS, fingerprint, provider_for, source_of, store_for, tiny_data
 
-from clusterfolio.data.sync import STATE_FILE, SyncState, sync_listings
+from clusterfolio.artifacts.state import SYNC_STATE_FILE
+from clusterfolio.data.sync import SyncState, sync_listings
 
 
 def _pass(lake_root: Path) -> tuple[list, Path]:  # type: ignore[type-arg]
@@ -29,7 +30,7 @@ def test_a_deleted_file_is_fetched_again_and_reported(lake_root: Path) -> None:
     before = fingerprint(folder)
     victim = folder / "AMEX_SPY_1d.parquet"
     victim.unlink()
-    assert SyncState(folder / STATE_FILE).stored_last("AMEX:SPY") == AS_OF.isoformat()
+    assert SyncState(folder / SYNC_STATE_FILE).stored_last("AMEX:SPY") == AS_OF.isoformat()
     outcomes, _ = _pass(lake_root)
     spy = next(o for o in outcomes if o.symbol == "AMEX:SPY")
     assert spy.action == "fetched"
@@ -75,4 +76,4 @@ def test_a_file_older_than_the_state_says_is_fetched_again(lake_root: Path) -> N
     candles = {k: v for k, v in before.items() if k.endswith("_1d.parquet")}
     assert {k: v for k, v in fingerprint(folder).items() if k in candles} == candles
     # the state now remembers the range asked for again (narrower than the first pass)
-    assert SyncState(folder / STATE_FILE).stored_last("BINANCE:BTCUSDT") == AS_OF.isoformat()
+    assert SyncState(folder / SYNC_STATE_FILE).stored_last("BINANCE:BTCUSDT") == AS_OF.isoformat()

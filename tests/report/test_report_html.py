@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from clusterfolio.artifacts.reports import REPORT_HTML
 from clusterfolio.report.build import ReportBuild
 from clusterfolio.report.headline import headline
-from clusterfolio.artifacts.reports import REPORT_HTML
 from clusterfolio.report.html import SECTIONS, render_html
 
 

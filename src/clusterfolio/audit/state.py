@@ -17,15 +17,14 @@ import math
 from pathlib import Path
 from typing import Any
 
-from clusterfolio.artifacts.state import ACCEPTED_STATE_BACKUP_PREFIX as BACKUP_PREFIX
-from clusterfolio.artifacts.state import ACCEPTED_STATE_FILE as STATE_FILE
+from clusterfolio.artifacts.state import ACCEPTED_STATE_BACKUP_PREFIX, ACCEPTED_STATE_FILE
 from clusterfolio.errors import AuditError, DataError
 from clusterfolio.io import atomic_write_bytes, atomic_write_json, read_json
 
 
 def state_path(lakehouse_root: Path) -> Path:
     """Path of the accepted state."""
-    return lakehouse_root / STATE_FILE
+    return lakehouse_root / ACCEPTED_STATE_FILE
 
 
 def load_state(lakehouse_root: Path) -> dict[str, Any] | None:
@@ -50,16 +49,18 @@ def held_weights(lakehouse_root: Path) -> dict[str, float] | None:
 def backups(lakehouse_root: Path) -> list[Path]:
     """The dated backups of earlier accepted states, sorted by name."""
     return sorted(
-        p for p in Path(lakehouse_root).glob(f"{BACKUP_PREFIX}*.json") if p.name != STATE_FILE
+        p
+        for p in Path(lakehouse_root).glob(f"{ACCEPTED_STATE_BACKUP_PREFIX}*.json")
+        if p.name != ACCEPTED_STATE_FILE
     )
 
 
 def _backup_path(lakehouse_root: Path, as_of: str, content: bytes) -> Path:
     """A free dated name for a backup of ``content`` (an identical backup is reused)."""
-    candidate = lakehouse_root / f"{BACKUP_PREFIX}{as_of}.json"
+    candidate = lakehouse_root / f"{ACCEPTED_STATE_BACKUP_PREFIX}{as_of}.json"
     n = 2
     while candidate.exists() and candidate.read_bytes() != content:
-        candidate = lakehouse_root / f"{BACKUP_PREFIX}{as_of}.{n}.json"
+        candidate = lakehouse_root / f"{ACCEPTED_STATE_BACKUP_PREFIX}{as_of}.{n}.json"
         n += 1
     return candidate
 

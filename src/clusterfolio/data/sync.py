@@ -24,8 +24,7 @@ from typing import Any, Protocol
 
 import pandas as pd
 
-from clusterfolio.artifacts.state import SYNC_NOTES_FILE as NOTES_FILE
-from clusterfolio.artifacts.state import SYNC_STATE_FILE as STATE_FILE
+from clusterfolio.artifacts.state import SYNC_NOTES_FILE, SYNC_STATE_FILE
 from clusterfolio.data.calendars import sessions_back
 from clusterfolio.data.lakehouse import Lakehouse
 from clusterfolio.data.provider import Provider
@@ -76,7 +75,7 @@ class SyncState:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.notes_path = path.with_name(NOTES_FILE)
+        self.notes_path = path.with_name(SYNC_NOTES_FILE)
         self.ranges: dict[str, list[str]] = {}
         self.notes: dict[str, list[list[str]]] = {}
         if path.exists():
@@ -358,7 +357,7 @@ def sync_listings(
     The state file is saved after every listing that asked the provider for something, so a
     killed sync resumes without asking twice.
     """
-    state = SyncState(state_dir / STATE_FILE)
+    state = SyncState(state_dir / SYNC_STATE_FILE)
     source = _Prefetched(provider)
     checked: dict[str, list[str]] = {}
     if backfill:

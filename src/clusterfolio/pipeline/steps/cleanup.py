@@ -17,8 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from clusterfolio.artifacts.ledger import CLEANUP as ARTIFACT
-from clusterfolio.artifacts.state import ACCEPTED_STATE_BACKUP_PREFIX as STATE_BACKUP_PREFIX
-from clusterfolio.artifacts.state import ACCEPTED_STATE_FILE as STATE_FILE
+from clusterfolio.artifacts.state import ACCEPTED_STATE_BACKUP_PREFIX, ACCEPTED_STATE_FILE
 from clusterfolio.enums import StepName
 from clusterfolio.errors import PipelineError
 from clusterfolio.io import atomic_write_json
@@ -31,7 +30,7 @@ STATE_ARCHIVE = "data/state_archive"
 
 
 def _is_kept(path: Path) -> bool:
-    return path.name == STATE_FILE or path.name.startswith(STATE_BACKUP_PREFIX)
+    return path.name == ACCEPTED_STATE_FILE or path.name.startswith(ACCEPTED_STATE_BACKUP_PREFIX)
 
 
 def _prune(runs: list[Path], keep: int, protect: set[str]) -> list[str]:
@@ -88,7 +87,7 @@ def prune_runs(runs_dir: Path, *, keep: int, protect: set[str]) -> list[str]:
 
 def accepted_run(lakehouse: Path) -> str:
     """The run id the accepted state came from (``""`` when none or unreadable)."""
-    path = lakehouse / STATE_FILE
+    path = lakehouse / ACCEPTED_STATE_FILE
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -121,7 +120,7 @@ def run(ctx: RunContext) -> None:
             f"each source had its own namespace): no run reads them; the source {ctx.source.namespace} "
             "fetches its own. They are kept as they are: delete them when no longer wanted"
         )
-    kept_state = (lake / STATE_FILE).exists()
+    kept_state = (lake / ACCEPTED_STATE_FILE).exists()
     ctx.recorder.counts.update(
         {"removed": len(removed), "runs_pruned": len(pruned), "state_kept": int(kept_state)}
     )

@@ -20,9 +20,10 @@ import pandas as pd
 
 from clusterfolio.artifacts.discovery import DISCOVERY_SUMMARY as SUMMARY
 from clusterfolio.artifacts.discovery import RAW_POOL, RAW_POOL_JSON, SCANS_DIR, SCREENER
+from clusterfolio.artifacts.state import SYNC_STATE_FILE
 from clusterfolio.data.calendars import sessions, sessions_back
 from clusterfolio.data.lakehouse import Lakehouse
-from clusterfolio.data.sync import STATE_FILE, SyncState, sync_listing
+from clusterfolio.data.sync import SyncState, sync_listing
 from clusterfolio.discovery.evaluate import ScanExport, ScanStatus, discovery_summary
 from clusterfolio.enums import AssetClass, CalendarKind, Direction, StepName
 from clusterfolio.errors import DataError
@@ -94,7 +95,7 @@ def _local_table(ctx: RunContext, screens: list[Any]) -> pd.DataFrame:
     symbols = sorted(listings)
     start = ctx.as_of - timedelta(days=ctx.settings.discovery.history_days)
     lake = lakehouse(ctx)
-    state = SyncState(ctx.candle_root / STATE_FILE)
+    state = SyncState(ctx.candle_root / SYNC_STATE_FILE)
     windows: dict[CalendarKind, pd.DatetimeIndex] = {}
     stored = _read_stored(lake, symbols)
     candles: dict[str, pd.DataFrame] = {}

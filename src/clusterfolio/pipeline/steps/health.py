@@ -13,10 +13,15 @@ excluded: a baseline without data fails the run.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
 import pandas as pd
 
 from clusterfolio.artifacts.health import HEALTH_JSON, HEALTH_MD, UNIVERSE
 from clusterfolio.artifacts.matrices import DEEP_SYNC, PRICES, RETURNS
+from clusterfolio.artifacts.state import SYNC_STATE_FILE
 from clusterfolio.data.calendars import sessions_back
 from clusterfolio.data.health import (
     HealthReport,
@@ -27,7 +32,7 @@ from clusterfolio.data.health import (
 from clusterfolio.data.repair import RepairAction, recover
 from clusterfolio.data.returns import build_matrices
 from clusterfolio.data.source_health import source_markdown, source_report
-from clusterfolio.data.sync import STATE_FILE, SyncState, remembered_fetch
+from clusterfolio.data.sync import SyncState, remembered_fetch
 from clusterfolio.enums import HealthStatus, StepName
 from clusterfolio.errors import HealthError
 from clusterfolio.io import atomic_write_json, atomic_write_parquet, atomic_write_text, read_json
@@ -46,68 +51,103 @@ def recover_step(ctx: RunContext) -> None:
     audit_and_recover(ctx, force_refetch=True)
 
 
-def audit_and_recover(ctx: RunContext, *, force_refetch: bool) -> None:
-    """Audit the deep-pass universe, recover what can be, gate, write the audited matrices."""
-    data = ctx.settings.data
+@dataclass
+class _Universe:
+    """The deep pass's universe as the health audit sees it."""
+
+    symbols: list[str]
+    n: int
+    lake: Any
+    listings: dict[str, Any]
+    frames: dict[str, pd.DataFrame]
+    expected: dict[str, Any]
+
+
+def _universe(ctx: RunContext) -> _Universe:
     deep = read_json(ctx.artifact(DEEP_SYNC))
     symbols: list[str] = list(deep["symbols"])
     n = int(deep["n_sessions"])
-    lake = lakehouse(ctx)
     listings = listings_for(ctx, symbols)
-    frames = lake.read_many(symbols, missing_ok=True)
-    expected = {s: sessions_back(listings[s].calendar, ctx.as_of, n + 1) for s in symbols}
-    audit = auditor_from_settings(
-        data,
-        required_sessions=n + 1,
-        asset_classes={s: listings[s].asset_class.value for s in symbols},
+    lake = lakehouse(ctx)
+    return _Universe(
+        symbols=symbols,
+        n=n,
+        lake=lake,
+        listings=listings,
+        frames=lake.read_many(symbols, missing_ok=True),
+        expected={s: sessions_back(listings[s].calendar, ctx.as_of, n + 1) for s in symbols},
     )
 
-    def store(symbol: str, frame: pd.DataFrame) -> None:
-        frames[symbol] = frame
 
-    attempts = data.recover_attempts if data.gapfill and data.backfill else 0
-    state = SyncState(ctx.candle_root / STATE_FILE)
-    fetch = ctx.provider.candles if force_refetch else remembered_fetch(ctx.provider, state)
+def _record_actions(
+    ctx: RunContext, actions: Sequence[dict[str, Any]]
+) -> dict[str, set[pd.Timestamp]]:
+    """Record every repair (a forward fill is a fallback); the forward-filled sessions."""
     filled: dict[str, set[pd.Timestamp]] = {}
-    if attempts:
-        outcome = recover(
-            symbols,
-            lambda s: frames[s],
-            fetch,
-            lambda s: expected[s],
-            audit,
-            store,
-            attempts=attempts,
-            max_ffill_sessions=data.max_ffill_sessions,
-            allow_ffill=data.max_ffill_sessions > 0,
-        )
-        report = outcome.final
-        for action in outcome.actions:
-            symbol = str(action.get("symbol", ""))
-            kind = str(action.get("action", ""))
-            sessions = [str(x) for x in action.get("sessions", [])]
-            if kind == RepairAction.FORWARD_FILL.value:
-                filled.setdefault(symbol, set()).update(pd.Timestamp(x) for x in sessions)
-                ctx.recorder.fallback(
-                    "forward_fill",
-                    f"{symbol}: {len(sessions)} sessions forward-filled ({', '.join(sessions)})",
-                    symbol=symbol,
-                )
-            else:
-                ctx.recorder.decide(
-                    symbol, f"repair_{kind}", str(action.get("reason", "")), sessions=sessions
-                )
-        repairs = outcome.to_dict()
-        # real re-fetched bars go to the cache; forward-filled ones never do
-        for symbol in symbols:
-            frame = frames[symbol]
-            mask = ~frame["session"].isin(list(filled.get(symbol, set())))
-            real = frame.loc[mask]
-            if not real.empty and len(real) > lake.coverage(symbol).n:
-                lake.merge(symbol, real.reset_index(drop=True))
-    else:
-        report = HealthReport(tuple(audit(s, frames[s], expected[s]) for s in symbols))
-        repairs = {"skipped": "gapfill or backfill off"}
+    for action in actions:
+        symbol = str(action.get("symbol", ""))
+        kind = str(action.get("action", ""))
+        sessions = [str(x) for x in action.get("sessions", [])]
+        if kind == RepairAction.FORWARD_FILL.value:
+            filled.setdefault(symbol, set()).update(pd.Timestamp(x) for x in sessions)
+            ctx.recorder.fallback(
+                "forward_fill",
+                f"{symbol}: {len(sessions)} sessions forward-filled ({', '.join(sessions)})",
+                symbol=symbol,
+            )
+        else:
+            ctx.recorder.decide(
+                symbol, f"repair_{kind}", str(action.get("reason", "")), sessions=sessions
+            )
+    return filled
+
+
+def _audit(
+    ctx: RunContext, u: _Universe, *, force_refetch: bool
+) -> tuple[HealthReport, dict[str, Any], dict[str, set[pd.Timestamp]]]:
+    """The health report, the repairs and the forward-filled sessions (recovering when on)."""
+    data = ctx.settings.data
+    audit = auditor_from_settings(
+        data,
+        required_sessions=u.n + 1,
+        asset_classes={s: u.listings[s].asset_class.value for s in u.symbols},
+    )
+    attempts = data.recover_attempts if data.gapfill and data.backfill else 0
+    if not attempts:
+        report = HealthReport(tuple(audit(s, u.frames[s], u.expected[s]) for s in u.symbols))
+        return report, {"skipped": "gapfill or backfill off"}, {}
+
+    def store(symbol: str, frame: pd.DataFrame) -> None:
+        u.frames[symbol] = frame
+
+    state = SyncState(ctx.candle_root / SYNC_STATE_FILE)
+    fetch = ctx.provider.candles if force_refetch else remembered_fetch(ctx.provider, state)
+    outcome = recover(
+        u.symbols,
+        lambda s: u.frames[s],
+        fetch,
+        lambda s: u.expected[s],
+        audit,
+        store,
+        attempts=attempts,
+        max_ffill_sessions=data.max_ffill_sessions,
+        allow_ffill=data.max_ffill_sessions > 0,
+    )
+    filled = _record_actions(ctx, outcome.actions)
+    # real re-fetched bars go to the cache; forward-filled ones never do
+    for symbol in u.symbols:
+        frame = u.frames[symbol]
+        real = frame.loc[~frame["session"].isin(list(filled.get(symbol, set())))]
+        if not real.empty and len(real) > u.lake.coverage(symbol).n:
+            u.lake.merge(symbol, real.reset_index(drop=True))
+    return outcome.final, outcome.to_dict(), filled
+
+
+def _gate(
+    ctx: RunContext, report: HealthReport, symbols: list[str]
+) -> tuple[list[str], dict[str, Any]]:
+    """The symbols kept and those excluded (with their status and evidence), recorded."""
+    data = ctx.settings.data
     baseline = ctx.settings.backtest.baseline
     if baseline in symbols and report[baseline].status is HealthStatus.MISSING:
         raise HealthError(
@@ -137,15 +177,29 @@ def audit_and_recover(ctx: RunContext, *, force_refetch: bool) -> None:
             )
     for problem in problems:
         ctx.recorder.warn(problem)
-    prices, returns = build_matrices(frames, listings, kept, as_of=ctx.as_of, n_sessions=n)
-    counts = {str(k.value): int(v) for k, v in report.counts().items()}
-    ctx.recorder.counts.update({**counts, "kept": len(kept), "excluded": len(excluded)})
+    return kept, excluded
+
+
+def _source_counts(ctx: RunContext, symbols: list[str]) -> dict[str, Any] | None:
+    """The provider's own data problems (files provider), counted in the ledger."""
     source = source_report(ctx.provider, symbols)
     if source is not None:
         ctx.recorder.counts["source_problems"] = int(source["total"])
         ctx.recorder.counts["source_listings_affected"] = int(source["listings_affected"])
         for what in ("dropped", "repaired", "guessed"):
             ctx.recorder.counts[f"source_{what}"] = int(source["by_action"].get(what, 0))
+    return source
+
+
+def audit_and_recover(ctx: RunContext, *, force_refetch: bool) -> None:
+    """Audit the deep-pass universe, recover what can be, gate, write the audited matrices."""
+    u = _universe(ctx)
+    report, repairs, filled = _audit(ctx, u, force_refetch=force_refetch)
+    kept, excluded = _gate(ctx, report, u.symbols)
+    prices, returns = build_matrices(u.frames, u.listings, kept, as_of=ctx.as_of, n_sessions=u.n)
+    counts = {str(k.value): int(v) for k, v in report.counts().items()}
+    ctx.recorder.counts.update({**counts, "kept": len(kept), "excluded": len(excluded)})
+    source = _source_counts(ctx, u.symbols)
     atomic_write_json(
         ctx.artifact(HEALTH_JSON),
         {**report.to_json_dict(), "repairs": repairs, **({"source": source} if source else {})},
@@ -161,7 +215,7 @@ def audit_and_recover(ctx: RunContext, *, force_refetch: bool) -> None:
             "filled": {
                 s: sorted(x.date().isoformat() for x in v) for s, v in sorted(filled.items())
             },
-            "n_sessions": n,
+            "n_sessions": u.n,
         },
     )
 

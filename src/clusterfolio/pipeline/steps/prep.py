@@ -21,10 +21,11 @@ from clusterfolio.artifacts.matrices import (
     LIGHT_SYNC,
 )
 from clusterfolio.artifacts.selection import WINNERS
+from clusterfolio.artifacts.state import SYNC_STATE_FILE
 from clusterfolio.data.calendars import sessions_back
 from clusterfolio.data.repair import repair_listing
 from clusterfolio.data.returns import build_matrices
-from clusterfolio.data.sync import STATE_FILE, SyncState, remembered_fetch, sync_listings
+from clusterfolio.data.sync import SyncState, remembered_fetch, sync_listings
 from clusterfolio.enums import StepName
 from clusterfolio.io import atomic_write_json, atomic_write_parquet
 from clusterfolio.pipeline.context import RunContext
@@ -55,7 +56,7 @@ def _pass(ctx: RunContext, symbols: list[str], n_sessions: int, *, repair: bool)
     )
     # What the sync did depends on the cache's state (fresh or fetched), so it goes to the
     # ledger and the log, not into the artifacts: they depend only on the data.
-    notes = SyncState(ctx.candle_root / STATE_FILE)
+    notes = SyncState(ctx.candle_root / SYNC_STATE_FILE)
     for outcome in outcomes:
         if outcome.action == "failed":
             ctx.recorder.warn(f"{outcome.symbol}: sync failed: {outcome.error}")
@@ -80,7 +81,7 @@ def _pass(ctx: RunContext, symbols: list[str], n_sessions: int, *, repair: bool)
         if outcome.requests:
             ctx.logger.info("sync %s %s %s", outcome.symbol, outcome.action, outcome.requests)
     if repair and data.gapfill and data.backfill:
-        fetch = remembered_fetch(ctx.provider, SyncState(ctx.candle_root / STATE_FILE))
+        fetch = remembered_fetch(ctx.provider, SyncState(ctx.candle_root / SYNC_STATE_FILE))
         for symbol in symbols:
             expected = sessions_back(listings[symbol].calendar, ctx.as_of, n_sessions + 1)
             stored = lake.read(symbol, missing_ok=True)
