@@ -9,6 +9,8 @@ bounded and recorded, and never stored in the cache).
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from clusterfolio.artifacts.discovery import RAW_POOL
@@ -40,22 +42,12 @@ from clusterfolio.pipeline.steps._common import (
 )
 
 
-def _pass(ctx: RunContext, symbols: list[str], n_sessions: int, *, repair: bool) -> dict:  # type: ignore[type-arg]
-    data = ctx.settings.data
-    lake = lakehouse(ctx)
-    listings = listings_for(ctx, symbols)
-    outcomes = sync_listings(
-        lake,
-        ctx.provider,
-        [listings[s] for s in symbols],
-        as_of=ctx.as_of,
-        n_sessions=n_sessions + 1,
-        state_dir=ctx.candle_root,
-        backfill=data.backfill,
-        tick=ctx.tick,
-    )
-    # What the sync did depends on the cache's state (fresh or fetched), so it goes to the
-    # ledger and the log, not into the artifacts: they depend only on the data.
+def _record_outcomes(ctx: RunContext, outcomes: list[Any]) -> None:
+    """Warn about what each listing's sync did (failures, repairs, conflicts, cache only).
+
+    What the sync did depends on the cache's state (fresh or fetched), so it goes to the ledger
+    and the log, not into the artifacts: they depend only on the data.
+    """
     notes = SyncState(ctx.candle_root / SYNC_STATE_FILE)
     for outcome in outcomes:
         if outcome.action == "failed":
@@ -80,25 +72,49 @@ def _pass(ctx: RunContext, symbols: list[str], n_sessions: int, *, repair: bool)
             )
         if outcome.requests:
             ctx.logger.info("sync %s %s %s", outcome.symbol, outcome.action, outcome.requests)
+
+
+def _refetch_gaps(
+    ctx: RunContext, lake: Any, listings: dict[str, Any], symbols: list[str], n_sessions: int
+) -> None:
+    """Ask the provider again for the missing sessions of each stored listing (no fills)."""
+    fetch = remembered_fetch(ctx.provider, SyncState(ctx.candle_root / SYNC_STATE_FILE))
+    for symbol in symbols:
+        expected = sessions_back(listings[symbol].calendar, ctx.as_of, n_sessions + 1)
+        stored = lake.read(symbol, missing_ok=True)
+        if stored.empty:
+            continue
+        result = repair_listing(
+            symbol,
+            stored,
+            expected,
+            fetch,
+            max_ffill_sessions=0,
+            allow_ffill=False,
+        )
+        if result.refetched:
+            real = result.frame[result.frame["session"].isin(list(result.refetched))]
+            lake.merge(symbol, real)
+            ctx.logger.info("repair %s refetched %s", symbol, list(result.refetched))
+
+
+def _pass(ctx: RunContext, symbols: list[str], n_sessions: int, *, repair: bool) -> dict:  # type: ignore[type-arg]
+    data = ctx.settings.data
+    lake = lakehouse(ctx)
+    listings = listings_for(ctx, symbols)
+    outcomes = sync_listings(
+        lake,
+        ctx.provider,
+        [listings[s] for s in symbols],
+        as_of=ctx.as_of,
+        n_sessions=n_sessions + 1,
+        state_dir=ctx.candle_root,
+        backfill=data.backfill,
+        tick=ctx.tick,
+    )
+    _record_outcomes(ctx, outcomes)
     if repair and data.gapfill and data.backfill:
-        fetch = remembered_fetch(ctx.provider, SyncState(ctx.candle_root / SYNC_STATE_FILE))
-        for symbol in symbols:
-            expected = sessions_back(listings[symbol].calendar, ctx.as_of, n_sessions + 1)
-            stored = lake.read(symbol, missing_ok=True)
-            if stored.empty:
-                continue
-            result = repair_listing(
-                symbol,
-                stored,
-                expected,
-                fetch,
-                max_ffill_sessions=0,
-                allow_ffill=False,
-            )
-            if result.refetched:
-                real = result.frame[result.frame["session"].isin(list(result.refetched))]
-                lake.merge(symbol, real)
-                ctx.logger.info("repair %s refetched %s", symbol, list(result.refetched))
+        _refetch_gaps(ctx, lake, listings, symbols, n_sessions)
     candles = lake.read_many(symbols, missing_ok=True)
     prices, returns = build_matrices(
         candles, listings, symbols, as_of=ctx.as_of, n_sessions=n_sessions

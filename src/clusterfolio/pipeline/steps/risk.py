@@ -78,15 +78,44 @@ def read_regime(returns: pd.DataFrame, directions: dict[str, Direction], ctx: Ru
     )
 
 
+def _bucket_records(
+    ctx: RunContext,
+    synth: pd.DataFrame,
+    labels: pd.Series,
+    table: pd.DataFrame,
+    winners: dict[str, dict[str, Any]],
+    directions: dict[str, Direction],
+) -> list[dict[str, Any]]:
+    """The cluster registry's records, with each member's alternatives and direction."""
+    from clusterfolio.risk.clustering import cluster_registry, registry_records
+
+    symbols = sorted(directions)
+    registry = cluster_registry(
+        synth,
+        labels,
+        lead_scores={
+            s: float(winners.get(s, {}).get("execution_score", 0.0) or 0.0) for s in symbols
+        },
+        fragility={str(k): float(v) for k, v in table["fragility"].items()},
+        sectors={s: str(winners.get(s, {}).get("sector", "")) for s in symbols},
+        min_overlap=ctx.settings.selection.min_overlap,
+    )
+    records = registry_records(registry)
+    for rec in records:
+        rec["alternatives"] = {
+            m: winners.get(m, {}).get("alternatives", []) for m in rec.get("members", [])
+        }
+        rec["directions"] = {m: directions[m].value for m in rec.get("members", [])}
+    return records
+
+
 def run_factor_analysis(ctx: RunContext) -> None:
     """Build the risk buckets."""
     from clusterfolio.risk.antifragility import antifragility_table
     from clusterfolio.risk.clustering import (
         adaptive_threshold,
-        cluster_registry,
         cut,
         quasi_diag_order,
-        registry_records,
         ward_linkage,
     )
     from clusterfolio.risk.correlation import averaged_distance
@@ -103,22 +132,7 @@ def run_factor_analysis(ctx: RunContext) -> None:
     linkage = ward_linkage(distance)
     labels = pd.Series(cut(linkage, threshold), index=distance.index, name="cluster")
     table = antifragility_table(synth)
-    scores = {s: float(winners.get(s, {}).get("execution_score", 0.0) or 0.0) for s in symbols}
-    sectors = {s: str(winners.get(s, {}).get("sector", "")) for s in symbols}
-    registry = cluster_registry(
-        synth,
-        labels,
-        lead_scores=scores,
-        fragility={str(k): float(v) for k, v in table["fragility"].items()},
-        sectors=sectors,
-        min_overlap=ctx.settings.selection.min_overlap,
-    )
-    records = registry_records(registry)
-    for rec in records:
-        rec["alternatives"] = {
-            m: winners.get(m, {}).get("alternatives", []) for m in rec.get("members", [])
-        }
-        rec["directions"] = {m: directions[m].value for m in rec.get("members", [])}
+    records = _bucket_records(ctx, synth, labels, table, winners, directions)
     order = [distance.index[i] for i in quasi_diag_order(linkage)]
     ordered = distance.loc[order, order]
     ctx.recorder.decide(

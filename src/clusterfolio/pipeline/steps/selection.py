@@ -77,6 +77,49 @@ def _screener(ctx: RunContext) -> pd.DataFrame:
     return frame
 
 
+def _selected_doc(result: Any, winners: list[dict[str, Any]]) -> dict[str, Any]:
+    """``selected.json``: the summary, the clusters with their members, the winners."""
+    return {
+        "summary": result.summary,
+        "clusters": [
+            {
+                "cluster": int(r["cluster"]),
+                "size": int(r["size"]),
+                "members": str(r["members"]).split(",") if r["members"] else [],
+                "selected": str(r["selected"]).split(",") if r["selected"] else [],
+                "mean_correlation": (
+                    None if pd.isna(r["mean_correlation"]) else float(r["mean_correlation"])
+                ),
+            }
+            for r in result.clusters.to_dict(orient="records")
+        ],
+        "winners": winners,
+    }
+
+
+def _record_summary(ctx: RunContext, result: Any, *, n_absorbed: int) -> None:
+    """Warn when the baseline could not be clustered; the selection's counts."""
+    baseline = ctx.settings.backtest.baseline
+    base_row = result.candidates[result.candidates["symbol"] == baseline]
+    if base_row.empty or pd.isna(base_row["cluster"].iloc[0]):
+        ctx.recorder.warn(
+            f"market baseline {baseline} has too little light-pass history to be clustered; "
+            "carried anyway"
+        )
+    summary = result.summary
+    counts: dict[str, int | float] = {
+        "candidates": int(summary["candidates"]),
+        "clusters": int(summary["clusters"]),
+        "selected": int(summary["selected"]),
+        "winners": int(summary["winners"]),
+        "neutral_pairs": int(summary["neutral_pairs"]),
+        "absorbed_listings": n_absorbed,
+    }
+    for fate, n in summary["fates"].items():
+        counts[f"fate_{fate}"] = int(n)
+    ctx.recorder.counts.update(counts)
+
+
 def run_selection(ctx: RunContext) -> None:
     """Natural selection on the light pass (writes the four selection artifacts)."""
     from clusterfolio.selection.execution import ExecutionWeights
@@ -112,25 +155,7 @@ def run_selection(ctx: RunContext) -> None:
 
     atomic_write_parquet(ctx.artifact(SELECTION_TABLE), result.candidates, index=False)
     atomic_write_parquet(ctx.artifact(ANTIFRAGILITY_LIGHT), result.antifragility)
-    atomic_write_json(
-        ctx.artifact(SELECTED_JSON),
-        {
-            "summary": result.summary,
-            "clusters": [
-                {
-                    "cluster": int(r["cluster"]),
-                    "size": int(r["size"]),
-                    "members": str(r["members"]).split(",") if r["members"] else [],
-                    "selected": str(r["selected"]).split(",") if r["selected"] else [],
-                    "mean_correlation": (
-                        None if pd.isna(r["mean_correlation"]) else float(r["mean_correlation"])
-                    ),
-                }
-                for r in result.clusters.to_dict(orient="records")
-            ],
-            "winners": winners,
-        },
-    )
+    atomic_write_json(ctx.artifact(SELECTED_JSON), _selected_doc(result, winners))
     atomic_write_text(
         ctx.artifact(SELECTION_AUDIT),
         audit_markdown(result, absorbed=absorbed, upstream=upstream),
@@ -143,25 +168,7 @@ def run_selection(ctx: RunContext) -> None:
             str(decision["reason"]),
             **dict(decision.get("details") or {}),
         )
-    baseline = settings.backtest.baseline
-    base_row = result.candidates[result.candidates["symbol"] == baseline]
-    if base_row.empty or pd.isna(base_row["cluster"].iloc[0]):
-        ctx.recorder.warn(
-            f"market baseline {baseline} has too little light-pass history to be clustered; "
-            "carried anyway"
-        )
-    summary = result.summary
-    counts: dict[str, int | float] = {
-        "candidates": int(summary["candidates"]),
-        "clusters": int(summary["clusters"]),
-        "selected": int(summary["selected"]),
-        "winners": int(summary["winners"]),
-        "neutral_pairs": int(summary["neutral_pairs"]),
-        "absorbed_listings": len(absorbed),
-    }
-    for fate, n in summary["fates"].items():
-        counts[f"fate_{fate}"] = int(n)
-    ctx.recorder.counts.update(counts)
+    _record_summary(ctx, result, n_absorbed=len(absorbed))
 
 
 def run_enrichment(ctx: RunContext) -> None:
