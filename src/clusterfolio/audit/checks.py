@@ -59,6 +59,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -392,6 +393,71 @@ def _check_health(
     return checks
 
 
+@dataclass(frozen=True)
+class _Context:
+    """What every profile's checks share: baseline, regime, returns, health, universe."""
+
+    baseline: str
+    regime: str
+    returns: pd.DataFrame | None
+    statuses: dict[str, str] | None
+    universe: Mapping[str, Any] | None
+
+
+def _profile_checks(
+    name: str, section: Any, *, settings: Settings, context: _Context
+) -> list[AuditCheck]:
+    """Every check of one profile section (see the module documentation)."""
+    risk = settings.risk
+    if not isinstance(section, Mapping):
+        return [make_check("weights_finite", name, False, "profile is not an object", {})]
+    assets = assets_of(section)
+    is_market = name == ProfileName.MARKET.value
+    checks = [
+        _check_finite(name, assets),
+        _check_direction(name, assets, market=is_market),
+        _check_sum(name, assets),
+        _check_exposure(name, section, assets),
+        _check_cluster_totals(name, section, assets),
+    ]
+    if is_market:
+        checks.append(check_market(name, assets, context.baseline))
+    else:
+        checks.append(_check_asset_cap(name, section, assets, risk.asset_cap))
+        checks.append(_check_cluster_cap(name, section, assets, risk.cluster_cap))
+    if name == ProfileName.BARBELL.value:
+        checks += barbell_checks(name, section, assets, settings=settings, regime=context.regime)
+    if name in {p.value for p in BETA_PROFILES}:
+        checks.append(
+            check_beta(
+                name,
+                assets,
+                context.returns,
+                market=context.baseline,
+                threshold=float(risk.beta_threshold),
+            )
+        )
+    checks += _check_health(name, assets, context.statuses, context.universe)
+    return checks
+
+
+def _caps(portfolio: Mapping[str, Any], settings: Settings) -> dict[str, Any]:
+    """The configured caps, and those the document recorded when they differ."""
+    risk = settings.risk
+    recorded_caps = {k: portfolio.get(k) for k in ("asset_cap", "cluster_cap") if k in portfolio}
+    caps: dict[str, Any] = {
+        "asset_cap": risk.asset_cap,
+        "cluster_cap": risk.cluster_cap,
+        "beta_threshold": risk.beta_threshold,
+    }
+    if recorded_caps and recorded_caps != {
+        "asset_cap": risk.asset_cap,
+        "cluster_cap": risk.cluster_cap,
+    }:
+        caps["portfolio_recorded"] = recorded_caps
+    return caps
+
+
 def audit_portfolio(
     portfolio: Mapping[str, Any],
     *,
@@ -439,49 +505,17 @@ def audit_portfolio(
     ]
     statuses = _health_map(health)
     for name in sorted(profiles):
-        section = profiles[name]
-        if not isinstance(section, Mapping):
-            checks.append(make_check("weights_finite", name, False, "profile is not an object", {}))
-            continue
-        assets = assets_of(section)
-        is_market = name == ProfileName.MARKET.value
-        checks += [
-            _check_finite(name, assets),
-            _check_direction(name, assets, market=is_market),
-            _check_sum(name, assets),
-            _check_exposure(name, section, assets),
-            _check_cluster_totals(name, section, assets),
-        ]
-        if is_market:
-            checks.append(check_market(name, assets, baseline))
-        else:
-            checks.append(_check_asset_cap(name, section, assets, risk.asset_cap))
-            checks.append(_check_cluster_cap(name, section, assets, risk.cluster_cap))
-        if name == ProfileName.BARBELL.value:
-            checks += barbell_checks(name, section, assets, settings=settings, regime=regime)
-        if name in {p.value for p in BETA_PROFILES}:
-            checks.append(
-                check_beta(
-                    name, assets, returns, market=baseline, threshold=float(risk.beta_threshold)
-                )
-            )
-        checks += _check_health(name, assets, statuses, universe)
-    recorded_caps = {k: portfolio.get(k) for k in ("asset_cap", "cluster_cap") if k in portfolio}
-    caps: dict[str, Any] = {
-        "asset_cap": risk.asset_cap,
-        "cluster_cap": risk.cluster_cap,
-        "beta_threshold": risk.beta_threshold,
-    }
-    if recorded_caps and recorded_caps != {
-        "asset_cap": risk.asset_cap,
-        "cluster_cap": risk.cluster_cap,
-    }:
-        caps["portfolio_recorded"] = recorded_caps
+        checks += _profile_checks(
+            name,
+            profiles[name],
+            settings=settings,
+            context=_Context(baseline, regime, returns, statuses, universe),
+        )
     return AuditReport(
         checks=tuple(checks),
         as_of=str(portfolio.get("as_of", "")),
         regime=regime,
         baseline=baseline,
         tolerances={"sum": SUM_TOL, "cap": CAP_TOL, "direction": DIRECTION_TOL},
-        caps=caps,
+        caps=_caps(portfolio, settings),
     )

@@ -24,6 +24,7 @@ def barbell_checks(
     settings: Settings,
     regime: str,
 ) -> list[AuditCheck]:
+    """``barbell_insulation`` and ``barbell_aggressor_share`` of the barbell profile."""
     diagnostics = section.get("diagnostics")
     barbell = diagnostics.get("barbell") if isinstance(diagnostics, Mapping) else None
     if not isinstance(barbell, Mapping):
@@ -32,6 +33,14 @@ def barbell_checks(
             make_check("barbell_insulation", profile, False, missing, {}),
             make_check("barbell_aggressor_share", profile, False, missing, {}),
         ]
+    return [
+        _insulation(profile, barbell, assets),
+        _aggressor_share(profile, section, barbell, assets, settings=settings, regime=regime),
+    ]
+
+
+def _insulation(profile: str, barbell: Mapping[str, Any], assets: Sequence[Asset]) -> AuditCheck:
+    """Aggressors and core are disjoint, cover the held assets, aggressors in distinct clusters."""
     aggressors = [str(s) for s in barbell.get("aggressors", []) or []]
     core = [str(s) for s in barbell.get("core", []) or []]
     by_symbol = {a.symbol: a for a in assets}
@@ -50,7 +59,7 @@ def barbell_checks(
         problems.append(f"held assets neither aggressor nor core: {unclassified}")
     if shared_aggressor_clusters:
         problems.append(f"several aggressors in clusters {shared_aggressor_clusters}")
-    insulation = make_check(
+    return make_check(
         "barbell_insulation",
         profile,
         not problems,
@@ -68,6 +77,20 @@ def barbell_checks(
             ),
         },
     )
+
+
+def _aggressor_share(
+    profile: str,
+    section: Mapping[str, Any],
+    barbell: Mapping[str, Any],
+    assets: Sequence[Asset],
+    *,
+    settings: Settings,
+    regime: str,
+) -> AuditCheck:
+    """The aggressors' weight equals the regime's configured share (a recorded cut warns)."""
+    aggressors = [str(s) for s in barbell.get("aggressors", []) or []]
+    by_symbol = {a.symbol: a for a in assets}
     share = float(sum(by_symbol[s].gross for s in aggressors if s in by_symbol))
     table = {Regime(k).value: float(v) for k, v in settings.risk.barbell_aggressor_share.items()}
     expected = table.get(regime, math.nan)
@@ -106,10 +129,7 @@ def barbell_checks(
             f"aggressor share {share:.6g} differs from configured {expected:.6g} ({regime}) "
             "and no reduction is recorded"
         )
-    return [
-        insulation,
-        make_check("barbell_aggressor_share", profile, ok, message, evidence, severity),
-    ]
+    return make_check("barbell_aggressor_share", profile, ok, message, evidence, severity)
 
 
 def market_beta(weights: Mapping[str, float], returns: pd.DataFrame, market: str) -> dict[str, Any]:
