@@ -17,12 +17,8 @@ def _names() -> dict[str, list[str]]:
     for info in pkgutil.iter_modules(package.__path__):
         module = importlib.import_module(f"{package.__name__}.{info.name}")
         for key, value in vars(module).items():
-            if (
-                (key.isupper()
-                and isinstance(value, str)
-                and value
-                and "." in value)
-                or (key.isupper() and isinstance(value, str) and value.endswith("/"))
+            if (key.isupper() and isinstance(value, str) and value and "." in value) or (
+                key.isupper() and isinstance(value, str) and value.endswith("/")
             ):
                 found.setdefault(value, []).append(f"{info.name}.{key}")
     return found

@@ -240,7 +240,7 @@ def test_lead_tie_rules() -> None:
     pool = build_raw_pool(
         [_export("a", rows)],
         {s: _listing(s) for s in rows},
-        weights=ScoreWeights(0.0, 0.25, 0.25, 0.25),
+        weights=ScoreWeights(liquidity=0.0, trend=0.25, volatility=0.25, performance=0.25),
     )
     assert pool.lead_symbols == ["OKX:ETHUSDT"]
 

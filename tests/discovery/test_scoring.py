@@ -115,9 +115,11 @@ def test_missing_values_are_neutral() -> None:
 
 def test_weights_and_errors() -> None:
     frame = _frame()
-    only_liq = score_candidates(frame, weights=ScoreWeights(1.0, 0.0, 0.0, 0.0))
+    only_liq = score_candidates(
+        frame, weights=ScoreWeights(liquidity=1.0, trend=0.0, volatility=0.0, performance=0.0)
+    )
     np.testing.assert_allclose(only_liq["score"], only_liq["liquidity"])
-    with pytest.raises(ValueError, match="weight"):
+    with pytest.raises(ValueError, match="liquidity"):
         ScoreWeights(liquidity=-1)
     with pytest.raises(SchemaError, match="direction"):
         score_candidates(frame.drop(columns="direction"))

@@ -213,7 +213,6 @@ def _static_scores(
     try:
         from clusterfolio.risk.antifragility import antifragility_table
         from clusterfolio.selection.execution import (
-            ExecutionWeights,
             execution_scores,
             raw_execution_signals,
             window_statistics,
@@ -229,7 +228,7 @@ def _static_scores(
         raw,
         groups,
         xs_momentum=settings.features.feat_xs_momentum,
-        weights=ExecutionWeights.from_settings(settings.scoring.execution),
+        weights=settings.scoring.execution,
     )
     values = scored["execution_score"]
     return {str(k): float(v) for k, v in values.items() if np.isfinite(v)}, []

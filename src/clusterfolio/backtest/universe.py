@@ -74,7 +74,6 @@ def _pool_frame(
     from clusterfolio.discovery.columns import screener_table
     from clusterfolio.discovery.evaluate import ScanStatus, required_columns, run_scanners
     from clusterfolio.discovery.pool import build_raw_pool
-    from clusterfolio.discovery.scoring import ScoreWeights
 
     discovery = settings.discovery
     start = (day - timedelta(days=discovery.history_days)).date()
@@ -94,7 +93,7 @@ def _pool_frame(
         max_per_class=discovery.max_per_class,
         xs_momentum=settings.features.feat_xs_momentum,
         min_value_traded=discovery.min_value_traded,
-        weights=ScoreWeights.from_settings(settings.scoring.alpha),
+        weights=settings.scoring.alpha,
     )
     frame = pool.to_frame()
     frame.insert(0, "symbol", frame["lead_symbol"])
@@ -133,7 +132,6 @@ def choose_universe(
         When no listing had traded by ``day``, or the baseline had not.
     """
     from clusterfolio.data.returns import build_matrices
-    from clusterfolio.selection.execution import ExecutionWeights
     from clusterfolio.selection.natural import natural_selection
 
     day = pd.Timestamp(day).normalize()
@@ -160,7 +158,7 @@ def choose_universe(
         settings=settings.selection,
         xs_momentum=settings.features.feat_xs_momentum,
         baseline=baseline,
-        weights=ExecutionWeights.from_settings(settings.scoring.execution),
+        weights=settings.scoring.execution,
     )
     directions: dict[str, Direction] = {}
     scores: dict[str, float] = {}

@@ -42,8 +42,6 @@ between the two modes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 
@@ -65,24 +63,9 @@ SIGNALS: dict[str, tuple[str, ...]] = {
 Z_CLIP = 3.0
 
 
-@dataclass(frozen=True)
-class ScoreWeights:
-    """Weights of the four components (any non-negative numbers; not renormalised)."""
-
-    liquidity: float = 0.25
-    trend: float = 0.25
-    volatility: float = 0.25
-    performance: float = 0.25
-
-    def __post_init__(self) -> None:
-        for name in COMPONENTS:
-            if getattr(self, name) < 0:
-                raise ValueError(f"score weight {name} must be >= 0")
-
-    @classmethod
-    def from_settings(cls, settings: AlphaScoreWeights) -> ScoreWeights:
-        """The weights of ``scoring.alpha``."""
-        return cls(**settings.model_dump())
+ScoreWeights = AlphaScoreWeights
+"""Weights of the four components (``scoring.alpha`` of the manifest; any non-negative numbers,
+not renormalised)."""
 
 
 def _col(frame: pd.DataFrame, name: str) -> pd.Series:

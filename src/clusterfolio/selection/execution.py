@@ -48,8 +48,6 @@ cluster (z-scores) or where it sits in the whole pool (percentiles).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 
@@ -78,25 +76,9 @@ EXECUTION_SIGNALS: dict[str, tuple[str, ...]] = {
 }
 
 
-@dataclass(frozen=True)
-class ExecutionWeights:
-    """Weights of the four components (non-negative; not renormalised)."""
-
-    momentum: float = 0.25
-    stability: float = 0.25
-    convexity: float = 0.25
-    liquidity: float = 0.25
-
-    def __post_init__(self) -> None:
-        for name in EXECUTION_COMPONENTS:
-            value = getattr(self, name)
-            if not np.isfinite(value) or value < 0:
-                raise ValueError(f"execution weight {name} must be finite and >= 0, got {value}")
-
-    @classmethod
-    def from_settings(cls, settings: ExecutionScoreWeights) -> ExecutionWeights:
-        """The weights of ``scoring.execution``."""
-        return cls(**settings.model_dump())
+ExecutionWeights = ExecutionScoreWeights
+"""Weights of the four components (``scoring.execution`` of the manifest; finite, non-negative,
+not renormalised)."""
 
 
 def window_statistics(returns: pd.DataFrame) -> pd.DataFrame:

@@ -239,7 +239,6 @@ def load_exports(ctx: RunContext) -> list[ScanExport]:
 def run_aggregation(ctx: RunContext) -> None:
     """Build the raw pool of canonical identities."""
     from clusterfolio.discovery.pool import build_raw_pool
-    from clusterfolio.discovery.scoring import ScoreWeights
 
     settings = ctx.settings
     exports = load_exports(ctx)
@@ -253,7 +252,7 @@ def run_aggregation(ctx: RunContext) -> None:
         max_per_class=settings.discovery.max_per_class,
         xs_momentum=settings.features.feat_xs_momentum,
         min_value_traded=settings.discovery.min_value_traded,
-        weights=ScoreWeights.from_settings(settings.scoring.alpha),
+        weights=settings.scoring.alpha,
     )
     for decision in pool.decisions:
         ctx.recorder.decide(

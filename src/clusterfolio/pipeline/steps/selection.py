@@ -122,7 +122,6 @@ def _record_summary(ctx: RunContext, result: Any, *, n_absorbed: int) -> None:
 
 def run_selection(ctx: RunContext) -> None:
     """Natural selection on the light pass (writes the four selection artifacts)."""
-    from clusterfolio.selection.execution import ExecutionWeights
     from clusterfolio.selection.natural import natural_selection
     from clusterfolio.selection.trail import (
         absorbed_decisions,
@@ -141,7 +140,7 @@ def run_selection(ctx: RunContext) -> None:
         settings=settings.selection,
         xs_momentum=settings.features.feat_xs_momentum,
         baseline=settings.backtest.baseline,
-        weights=ExecutionWeights.from_settings(settings.scoring.execution),
+        weights=settings.scoring.execution,
     )
     alternatives = alternatives_by_identity(pool_doc)
     winners: list[dict[str, Any]] = []
