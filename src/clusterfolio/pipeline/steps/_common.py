@@ -7,11 +7,11 @@ from collections.abc import Sequence
 import pandas as pd
 
 from clusterfolio.artifacts.discovery import RAW_POOL
-from clusterfolio.artifacts.selection import WINNERS
+from clusterfolio.artifacts.selection import WINNERS, read_winners
 from clusterfolio.data.lakehouse import Lakehouse
 from clusterfolio.data.schema import Listing
 from clusterfolio.errors import DataError
-from clusterfolio.io import read_json, read_parquet
+from clusterfolio.io import read_parquet
 from clusterfolio.pipeline.context import RunContext
 from clusterfolio.pipeline.steps.remote_scan import has_remote_scanner
 
@@ -52,11 +52,9 @@ def raw_pool_symbols(ctx: RunContext) -> list[str] | None:
 
 def winner_symbols(ctx: RunContext) -> list[str] | None:
     """Symbols selected by natural selection (enriched) when present."""
-    path = ctx.artifact(WINNERS)
-    if not path.exists():
+    if not ctx.artifact(WINNERS).exists():
         return None
-    data = read_json(path)
-    return [str(w["symbol"]) for w in data["winners"]]
+    return [str(w["symbol"]) for w in read_winners(ctx.run_dir)]
 
 
 def provider_universe(ctx: RunContext) -> list[str]:

@@ -25,19 +25,16 @@ import pandas as pd
 
 from clusterfolio.artifacts.matrices import RETURNS
 from clusterfolio.artifacts.risk import ANTIFRAGILITY, CLUSTERMAP, CLUSTERS, REGIME, REGIME_SERIES
-from clusterfolio.artifacts.selection import WINNERS
+from clusterfolio.artifacts.selection import WINNERS, read_winners
 from clusterfolio.enums import Direction, Regime, StepName
-from clusterfolio.io import atomic_write_json, atomic_write_parquet, read_json, read_parquet
+from clusterfolio.io import atomic_write_json, atomic_write_parquet, read_parquet
 from clusterfolio.pipeline.context import RunContext
 from clusterfolio.pipeline.registry import External, Step
 
 
 def winner_table(ctx: RunContext) -> dict[str, dict[str, Any]]:
     """``symbol -> winner record`` from ``winners.json`` (empty before selection exists)."""
-    path = ctx.artifact(WINNERS)
-    if not path.exists():
-        return {}
-    return {str(w["symbol"]): w for w in read_json(path)["winners"]}
+    return {str(w["symbol"]): w for w in read_winners(ctx.run_dir)}
 
 
 def directions_of(winners: dict[str, dict[str, Any]], symbols: list[str]) -> dict[str, Direction]:

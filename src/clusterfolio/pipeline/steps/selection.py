@@ -31,7 +31,12 @@ import pandas as pd
 
 from clusterfolio.artifacts.discovery import RAW_POOL, RAW_POOL_JSON, SCREENER
 from clusterfolio.artifacts.matrices import LIGHT_RETURNS
-from clusterfolio.artifacts.selection import ANTIFRAGILITY_LIGHT, SELECTION_AUDIT, WINNERS
+from clusterfolio.artifacts.selection import (
+    ANTIFRAGILITY_LIGHT,
+    SELECTION_AUDIT,
+    WINNERS,
+    write_winners,
+)
 from clusterfolio.enums import StepName
 from clusterfolio.errors import SchemaError
 from clusterfolio.io import (
@@ -194,7 +199,7 @@ def run_enrichment(ctx: RunContext) -> None:
             "winners (one decision each in the decision log)"
         )
     winners = [{key: w.get(key) for key in WINNER_KEYS} for w in result.winners]
-    atomic_write_json(ctx.artifact(WINNERS), {"winners": winners})
+    write_winners(ctx.artifact(WINNERS), winners)
     sources: dict[str, int] = {}
     for w in result.winners:
         sources[str(w["enrichment_source"])] = sources.get(str(w["enrichment_source"]), 0) + 1
