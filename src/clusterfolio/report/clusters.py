@@ -56,33 +56,10 @@ def closest_clusters(
     return out
 
 
-def render_cluster_analysis(arts: RunArtifacts, config: ReportConfig) -> str:
-    """Render ``cluster_analysis.md`` (``clusters.json`` is required)."""
-    doc = arts.require_json(CLUSTERS)
-    clusters: list[dict[str, Any]] = sorted(doc.get("clusters", []), key=lambda c: int(c["id"]))
-    md = Markdown()
-    md.h1(f"Cluster analysis: {config.as_of}")
-    sizes = [int(c.get("size", len(c.get("members", [])))) for c in clusters]
-    md.bullets(
-        [
-            f"{len(clusters)} clusters of {sum(sizes)} assets (largest {max(sizes, default=0)}, "
-            f"{sum(1 for s in sizes if s == 1)} singletons)",
-            f"Ward linkage cut at distance {fmt_float(doc.get('threshold'), 4)} "
-            f"(base {fmt_float(doc.get('base_threshold'), 4)}, regime {doc.get('regime', 'n/a')})",
-            "Distance: intersection correlation averaged over the lookbacks "
-            + ", ".join(str(x) for x in doc.get("lookbacks", []))
-            + " sessions",
-        ]
-    )
-    distance = arts.parquet(CLUSTERMAP)
-    closest: dict[int, tuple[int, float]] = {}
-    if distance is None:
-        md.missing(CLUSTERMAP, "no closest-cluster column and no clustermap picture")
-    else:
-        closest = closest_clusters(
-            distance, {str(k): int(v) for k, v in doc.get("labels", {}).items()}
-        )
-        md.add("![Clustermap](clustermap.png)")
+def _buckets_section(
+    md: Markdown, clusters: list[dict[str, Any]], closest: dict[int, tuple[int, float]]
+) -> None:
+    """The risk buckets table: one row per cluster."""
     md.h2("Risk buckets")
     rows = []
     for c in clusters:
@@ -120,6 +97,10 @@ def render_cluster_analysis(arts: RunArtifacts, config: ReportConfig) -> str:
         rows,
         "rrlrrllrl",
     )
+
+
+def _members_section(md: Markdown, clusters: list[dict[str, Any]], arts: RunArtifacts) -> None:
+    """The members table: one row per asset with its tail statistics."""
     md.h2("Members")
     table = arts.parquet(ANTIFRAGILITY)
     if table is None:
@@ -162,6 +143,37 @@ def render_cluster_analysis(arts: RunArtifacts, config: ReportConfig) -> str:
         member_rows,
         "rlllrrrrr",
     )
+
+
+def render_cluster_analysis(arts: RunArtifacts, config: ReportConfig) -> str:
+    """Render ``cluster_analysis.md`` (``clusters.json`` is required)."""
+    doc = arts.require_json(CLUSTERS)
+    clusters: list[dict[str, Any]] = sorted(doc.get("clusters", []), key=lambda c: int(c["id"]))
+    md = Markdown()
+    md.h1(f"Cluster analysis: {config.as_of}")
+    sizes = [int(c.get("size", len(c.get("members", [])))) for c in clusters]
+    md.bullets(
+        [
+            f"{len(clusters)} clusters of {sum(sizes)} assets (largest {max(sizes, default=0)}, "
+            f"{sum(1 for s in sizes if s == 1)} singletons)",
+            f"Ward linkage cut at distance {fmt_float(doc.get('threshold'), 4)} "
+            f"(base {fmt_float(doc.get('base_threshold'), 4)}, regime {doc.get('regime', 'n/a')})",
+            "Distance: intersection correlation averaged over the lookbacks "
+            + ", ".join(str(x) for x in doc.get("lookbacks", []))
+            + " sessions",
+        ]
+    )
+    distance = arts.parquet(CLUSTERMAP)
+    closest: dict[int, tuple[int, float]] = {}
+    if distance is None:
+        md.missing(CLUSTERMAP, "no closest-cluster column and no clustermap picture")
+    else:
+        closest = closest_clusters(
+            distance, {str(k): int(v) for k, v in doc.get("labels", {}).items()}
+        )
+        md.add("![Clustermap](clustermap.png)")
+    _buckets_section(md, clusters, closest)
+    _members_section(md, clusters, arts)
     md.add(
         "Statistics on the synthetic-long returns of the audited matrix: a SHORT member is "
         "measured on its negated returns (see `antifragility.parquet`)."

@@ -66,6 +66,74 @@ def _step_order(steps: list[str]) -> list[str]:
     return known + sorted(s for s in steps if s not in known)
 
 
+def _summary_section(
+    md: Markdown,
+    steps: list[str],
+    by_step: dict[str, list[dict[str, Any]]],
+    records: dict[str, Any],
+) -> None:
+    """One row per step: status, decisions, fallbacks, warnings."""
+    md.h2("Summary")
+    rows = []
+    for step in steps:
+        items = by_step.get(step, [])
+        record = records.get(step) or {}
+        rows.append(
+            [
+                STEP_TITLES.get(step, step),
+                record.get("status", "n/a"),
+                len(items),
+                sum(1 for d in items if is_fallback(d)),
+                len(record.get("warnings") or []),
+            ]
+        )
+    md.table(["Step", "Status", "Decisions", "Fallbacks", "Warnings"], rows, "llrrr")
+
+
+def _fallbacks_section(md: Markdown, decisions: list[dict[str, Any]]) -> None:
+    """Every fallback of the run, step by step."""
+    fallbacks = [d for d in decisions if is_fallback(d)]
+    md.h2(f"Fallbacks ({len(fallbacks)})")
+    if fallbacks:
+        md.add(
+            "\n".join(
+                f"> ⚠ **{STEP_TITLES.get(str(d.get('step')), d.get('step'))}** · `{d.get('subject')}`: "
+                f"{d.get('reason')}"
+                for d in fallbacks
+            )
+        )
+    else:
+        md.add("No fallback was taken in this run.")
+
+
+def _step_section(
+    md: Markdown, step: str, items: list[dict[str, Any]], record: dict[str, Any]
+) -> None:
+    """One step: its actions, warnings and decisions."""
+    md.h2(STEP_TITLES.get(step, step))
+    counts = Counter(str(d.get("action", "")) for d in items)
+    if counts:
+        md.add("Actions: " + ", ".join(f"{action} × {n}" for action, n in sorted(counts.items())))
+    else:
+        md.add("No decision recorded.")
+    warnings = list(record.get("warnings") or [])
+    if warnings:
+        md.add("\n".join(f"> ⚠ warning: {w}" for w in warnings))
+    if items:
+        md.table(
+            ["Subject", "Action", "Reason", "Details"],
+            [
+                [
+                    d.get("subject", ""),
+                    f"⚠ {d.get('action')}" if is_fallback(d) else d.get("action", ""),
+                    d.get("reason", ""),
+                    _details(d.get("details")),
+                ]
+                for d in items
+            ],
+        )
+
+
 def render_decision_audit(arts: RunArtifacts, config: ReportConfig) -> str:
     """Render ``decision_audit.md``.
 
@@ -102,58 +170,8 @@ def render_decision_audit(arts: RunArtifacts, config: ReportConfig) -> str:
     steps = _step_order(
         sorted(set(by_step) | {s for s in records if s != StepName.REPORTING.value})
     )
-    md.h2("Summary")
-    rows = []
+    _summary_section(md, steps, by_step, records)
+    _fallbacks_section(md, decisions)
     for step in steps:
-        items = by_step.get(step, [])
-        record = records.get(step) or {}
-        rows.append(
-            [
-                STEP_TITLES.get(step, step),
-                record.get("status", "n/a"),
-                len(items),
-                sum(1 for d in items if is_fallback(d)),
-                len(record.get("warnings") or []),
-            ]
-        )
-    md.table(["Step", "Status", "Decisions", "Fallbacks", "Warnings"], rows, "llrrr")
-    fallbacks = [d for d in decisions if is_fallback(d)]
-    md.h2(f"Fallbacks ({len(fallbacks)})")
-    if fallbacks:
-        md.add(
-            "\n".join(
-                f"> ⚠ **{STEP_TITLES.get(str(d.get('step')), d.get('step'))}** · `{d.get('subject')}`: "
-                f"{d.get('reason')}"
-                for d in fallbacks
-            )
-        )
-    else:
-        md.add("No fallback was taken in this run.")
-    for step in steps:
-        items = by_step.get(step, [])
-        record = records.get(step) or {}
-        md.h2(STEP_TITLES.get(step, step))
-        counts = Counter(str(d.get("action", "")) for d in items)
-        if counts:
-            md.add(
-                "Actions: " + ", ".join(f"{action} × {n}" for action, n in sorted(counts.items()))
-            )
-        else:
-            md.add("No decision recorded.")
-        warnings = list(record.get("warnings") or [])
-        if warnings:
-            md.add("\n".join(f"> ⚠ warning: {w}" for w in warnings))
-        if items:
-            md.table(
-                ["Subject", "Action", "Reason", "Details"],
-                [
-                    [
-                        d.get("subject", ""),
-                        f"⚠ {d.get('action')}" if is_fallback(d) else d.get("action", ""),
-                        d.get("reason", ""),
-                        _details(d.get("details")),
-                    ]
-                    for d in items
-                ],
-            )
+        _step_section(md, step, by_step.get(step, []), records.get(step) or {})
     return md.render()
