@@ -247,6 +247,26 @@ def _tearsheets(
     return sheets, strategies
 
 
+def _remove_stale(run_dir: Path, pictures: set[str], sheets: set[str]) -> list[str]:
+    """Remove our pictures and tear sheets that were not produced this time; their names."""
+    removed = []
+    ours = {EQUITY_PNG, DRAWDOWNS_PNG, CLUSTERMAP_PNG, WEIGHTS_PNG, REGIME_PNG}
+    for name in sorted(ours - pictures):
+        if (run_dir / name).exists():
+            (run_dir / name).unlink()
+            removed.append(name)
+    folder = run_dir / TEARSHEETS_DIR
+    if folder.is_dir():
+        for path in sorted(folder.iterdir()):
+            rel = TEARSHEETS_DIR + path.name
+            if path.is_file() and rel not in sheets:
+                path.unlink()
+                removed.append(rel)
+        if not any(folder.iterdir()):
+            folder.rmdir()
+    return removed
+
+
 def build_reports(run_dir: Path, config: ReportConfig) -> ReportBuild:
     """Render every report of a run into its directory and write ``essential_reports.json``.
 
@@ -293,20 +313,7 @@ def build_reports(run_dir: Path, config: ReportConfig) -> ReportBuild:
     for name, data in pictures.items():
         atomic_write_bytes(run_dir / name, data)
         build.written.append(name)
-    ours = {EQUITY_PNG, DRAWDOWNS_PNG, CLUSTERMAP_PNG, WEIGHTS_PNG, REGIME_PNG}
-    for name in sorted(ours - set(pictures)):
-        if (run_dir / name).exists():
-            (run_dir / name).unlink()
-            build.removed.append(name)
-    folder = run_dir / TEARSHEETS_DIR
-    if folder.is_dir():
-        for path in sorted(folder.iterdir()):
-            rel = TEARSHEETS_DIR + path.name
-            if path.is_file() and rel not in sheets:
-                path.unlink()
-                build.removed.append(rel)
-        if not any(folder.iterdir()):
-            folder.rmdir()
+    build.removed += _remove_stale(run_dir, set(pictures), set(sheets))
     atomic_write_text(run_dir / REPORT_HTML, render_html(run_dir))
     build.written.append(REPORT_HTML)
     paths = golden_paths(config)

@@ -380,6 +380,14 @@ def _profile_section(
                 f"> ⚠ **Fallback** `{fb.kind or '?'}`: {fb.detail or ''}" for fb in stats.fallbacks
             )
         )
+    _cluster_concentration(md, doc, stats, clusters)
+    _positions_by_class(md, doc, assets)
+
+
+def _cluster_concentration(
+    md: Markdown, doc: dict[str, Any], stats: ProfileStats, clusters: dict[str, dict[str, Any]]
+) -> None:
+    """One row per cluster used: lead asset, fragility, net and gross weight."""
     md.h3("Concentration by cluster")
     entries = doc.get("clusters") or {}
     rows = []
@@ -397,6 +405,10 @@ def _profile_section(
             ]
         )
     md.table(["Cluster", "Lead asset", "Fragility", "Net", "Gross"], rows, "rllrl")
+
+
+def _positions_by_class(md: Markdown, doc: dict[str, Any], assets: dict[str, AssetInfo]) -> None:
+    """The positions grouped by asset class, heaviest class first."""
     md.h3("Positions by asset class")
     by_class: dict[str, list[dict[str, Any]]] = {}
     for row in _used(list(doc.get("assets", []))):
