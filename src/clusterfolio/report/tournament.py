@@ -266,10 +266,29 @@ def render_backtest_comparison(arts: RunArtifacts, config: ReportConfig) -> str:
     if not _header(md, "Strategy Resume", view, config) or view.summary is None:
         return md.render()
     summary = view.summary
+    market_row = view.row(
+        EngineName.MARKET.value, ProfileName.MARKET.value, SimulatorName.REALIZED.value
+    )
+    _realizable_section(md, view, summary, market_row, config)
+    _market_section(md, summary, market_row, config)
+    _ideal_vs_real_section(md, view, summary)
+    render_trials(md, summary)
+    render_plausibility(md, summary)
+    _regime_attribution(md, arts, view, config)
+    render_universe_changes(md, view.summary or {}, as_of_winners(arts))
+    return md.render()
+
+
+def _realizable_section(
+    md: Markdown,
+    view: TournamentView,
+    summary: dict[str, Any],
+    market_row: dict[str, Any] | None,
+    config: ReportConfig,
+) -> None:
+    """The custom engine's profiles under the realized simulator, ranked by Sharpe."""
     realized = SimulatorName.REALIZED.value
-    idealized = SimulatorName.IDEALIZED.value
     custom = EngineName.CUSTOM.value
-    market_row = view.row(EngineName.MARKET.value, ProfileName.MARKET.value, realized)
     md.h2("Realizable baseline (custom engine, realized simulator)")
     rows = [r for r in view.rows() if r.get("engine") == custom and r.get("simulator") == realized]
     rows.sort(key=_sharpe_key)
@@ -306,6 +325,12 @@ def render_backtest_comparison(arts: RunArtifacts, config: ReportConfig) -> str:
         md.add(table_note(summary, rows))
     else:
         md.add("No custom-engine row with the realized simulator in the tournament summary.")
+
+
+def _market_section(
+    md: Markdown, summary: dict[str, Any], market_row: dict[str, Any] | None, config: ReportConfig
+) -> None:
+    """The market baseline's figures."""
     md.h2(f"Market ({config.baseline}, 100% long)")
     if market_row is None:
         md.add(
@@ -318,6 +343,13 @@ def render_backtest_comparison(arts: RunArtifacts, config: ReportConfig) -> str:
             "r" * len(METRIC_COLUMNS),
         )
         md.add(table_note(summary, [market_row]))
+
+
+def _ideal_vs_real_section(md: Markdown, view: TournamentView, summary: dict[str, Any]) -> None:
+    """Idealized against realized figures of each custom-engine profile."""
+    realized = SimulatorName.REALIZED.value
+    idealized = SimulatorName.IDEALIZED.value
+    custom = EngineName.CUSTOM.value
     md.h2("Idealized versus realized (custom engine)")
     pairs = []
     for profile in sorted(
@@ -351,11 +383,6 @@ def render_backtest_comparison(arts: RunArtifacts, config: ReportConfig) -> str:
         md.add(table_note(summary, [r for r in view.rows() if r.get("engine") == custom]))
     else:
         md.add("No custom-engine rows.")
-    render_trials(md, summary)
-    render_plausibility(md, summary)
-    _regime_attribution(md, arts, view, config)
-    render_universe_changes(md, view.summary or {}, as_of_winners(arts))
-    return md.render()
 
 
 def _regime_attribution(
@@ -420,8 +447,6 @@ def render_engine_comparison(arts: RunArtifacts, config: ReportConfig) -> str:
         return md.render()
     assert view.summary is not None
     summary = view.summary
-    realized = SimulatorName.REALIZED.value
-    idealized = SimulatorName.IDEALIZED.value
     capabilities = view.summary.get("capabilities")
     if isinstance(capabilities, dict) and all(isinstance(v, list) for v in capabilities.values()):
         md.h2("Engine capabilities")
@@ -438,88 +463,108 @@ def render_engine_comparison(arts: RunArtifacts, config: ReportConfig) -> str:
     )
     for profile in profiles:
         md.h2(f"Profile: {profile}" + (" (accepted)" if profile == config.accepted_profile else ""))
-        engines = sorted({str(r.get("engine")) for r in view.rows() if r.get("profile") == profile})
-        real_rows = []
-        absent: list[str] = []
-        for engine in engines:
-            real = view.row(engine, profile, realized)
-            if real is not None and str(real.get("status")) in _ABSENT_STATUS:
-                absent.append(f"{engine} ({real.get('status')})")
-                continue
-            real_rows.append(real or {"engine": engine, "profile": profile, "status": "absent"})
-        real_rows.sort(key=_sharpe_key)
-        table = []
-        rank = 0
-        for r in real_rows:
-            engine = str(r.get("engine"))
-            ideal = view.row(engine, profile, idealized)
-            d = decay.get((engine, profile), {})
-            ok = is_ok(r) and r.get("status") != "absent"
-            rank += 1 if ok else 0
-            table.append(
-                [
-                    rank if ok else "—",
-                    f"{engine}{short_mark(summary, r)}",
-                    fmt_pct(_metric(r, "cagr"), 2),
-                    fmt_float(_metric(r, "sharpe"), 2),
-                    _fmt(_metric(r, "dsr"), "prob"),
-                    _fmt(_metric(r, "psr"), "prob"),
-                    fmt_pct(_metric(r, "max_drawdown"), 2),
-                    fmt_float(_metric(r, "turnover"), 2),
-                    fmt_pct(_metric(r, "costs"), 2),
-                    fmt_pct(_metric(ideal, "cagr"), 2),
-                    fmt_float(_metric(ideal, "sharpe"), 2),
-                    fmt_pct(d.get("decay"), 2),
-                    ("ok" if ok else f"⚠ {r.get('status')}: {r.get('error') or ''}".strip())
-                    + suspicion(summary, r),
-                ]
-            )
-        md.table(
-            [
-                "Rank",
-                "Engine",
-                "Realized CAGR",
-                "Realized Sharpe",
-                "DSR",
-                "PSR",
-                "Realized max DD",
-                "Turnover (annual)",
-                "Costs (total)",
-                "Idealized CAGR",
-                "Idealized Sharpe",
-                "Decay",
-                "Status",
-            ],
-            table,
-            "rlrrrrrrrrrrl",
-        )
-        md.add(table_note(summary, real_rows))
-        if absent:
-            md.add("Not run for this profile: " + ", ".join(absent) + ".")
-        others = [
-            r
-            for r in view.rows()
-            if r.get("profile") == profile
-            and r.get("simulator") not in (realized, idealized)
-            and str(r.get("status")) not in _ABSENT_STATUS
-        ]
-        if others:
-            md.add(
-                "Other simulators: "
-                + "; ".join(
-                    f"{r.get('engine')} × {r.get('simulator')}: CAGR {fmt_pct(_metric(r, 'cagr'), 2)}, "
-                    f"Sharpe {fmt_float(_metric(r, 'sharpe'), 2)}"
-                    + ("" if is_ok(r) else f" (⚠ {r.get('status')}: {r.get('error') or ''})")
-                    for r in sorted(
-                        others, key=lambda x: (str(x.get("engine")), str(x.get("simulator")))
-                    )
-                )
-            )
+        _engines_table(md, view, summary, profile, decay)
+        _other_simulators(md, view, profile)
     render_trials(md, summary)
     render_plausibility(md, summary)
     render_constraints(md, summary)
     _windows(md, view)
     return md.render()
+
+
+def _engines_table(
+    md: Markdown,
+    view: TournamentView,
+    summary: dict[str, Any],
+    profile: str,
+    decay: dict[tuple[str, str], dict[str, Any]],
+) -> None:
+    """The engines of one profile ranked by realized Sharpe, with their idealized figures."""
+    realized = SimulatorName.REALIZED.value
+    idealized = SimulatorName.IDEALIZED.value
+    engines = sorted({str(r.get("engine")) for r in view.rows() if r.get("profile") == profile})
+    real_rows = []
+    absent: list[str] = []
+    for engine in engines:
+        real = view.row(engine, profile, realized)
+        if real is not None and str(real.get("status")) in _ABSENT_STATUS:
+            absent.append(f"{engine} ({real.get('status')})")
+            continue
+        real_rows.append(real or {"engine": engine, "profile": profile, "status": "absent"})
+    real_rows.sort(key=_sharpe_key)
+    table = []
+    rank = 0
+    for r in real_rows:
+        engine = str(r.get("engine"))
+        ideal = view.row(engine, profile, idealized)
+        d = decay.get((engine, profile), {})
+        ok = is_ok(r) and r.get("status") != "absent"
+        rank += 1 if ok else 0
+        table.append(
+            [
+                rank if ok else "—",
+                f"{engine}{short_mark(summary, r)}",
+                fmt_pct(_metric(r, "cagr"), 2),
+                fmt_float(_metric(r, "sharpe"), 2),
+                _fmt(_metric(r, "dsr"), "prob"),
+                _fmt(_metric(r, "psr"), "prob"),
+                fmt_pct(_metric(r, "max_drawdown"), 2),
+                fmt_float(_metric(r, "turnover"), 2),
+                fmt_pct(_metric(r, "costs"), 2),
+                fmt_pct(_metric(ideal, "cagr"), 2),
+                fmt_float(_metric(ideal, "sharpe"), 2),
+                fmt_pct(d.get("decay"), 2),
+                ("ok" if ok else f"⚠ {r.get('status')}: {r.get('error') or ''}".strip())
+                + suspicion(summary, r),
+            ]
+        )
+    md.table(
+        [
+            "Rank",
+            "Engine",
+            "Realized CAGR",
+            "Realized Sharpe",
+            "DSR",
+            "PSR",
+            "Realized max DD",
+            "Turnover (annual)",
+            "Costs (total)",
+            "Idealized CAGR",
+            "Idealized Sharpe",
+            "Decay",
+            "Status",
+        ],
+        table,
+        "rlrrrrrrrrrrl",
+    )
+    md.add(table_note(summary, real_rows))
+    if absent:
+        md.add("Not run for this profile: " + ", ".join(absent) + ".")
+
+
+def _other_simulators(md: Markdown, view: TournamentView, profile: str) -> None:
+    """One line per row of a simulator other than idealized and realized."""
+    realized = SimulatorName.REALIZED.value
+    idealized = SimulatorName.IDEALIZED.value
+    others = [
+        r
+        for r in view.rows()
+        if r.get("profile") == profile
+        and r.get("simulator") not in (realized, idealized)
+        and str(r.get("status")) not in _ABSENT_STATUS
+    ]
+    if others:
+        md.add(
+            "Other simulators: "
+            + "; ".join(
+                f"{r.get('engine')} × {r.get('simulator')}: CAGR {fmt_pct(_metric(r, 'cagr'), 2)}, "
+                f"Sharpe {fmt_float(_metric(r, 'sharpe'), 2)}"
+                + ("" if is_ok(r) else f" (⚠ {r.get('status')}: {r.get('error') or ''})")
+                for r in sorted(
+                    others, key=lambda x: (str(x.get("engine")), str(x.get("simulator")))
+                )
+            )
+        )
 
 
 def _windows(md: Markdown, view: TournamentView) -> None:
