@@ -276,8 +276,6 @@ def render_tearsheet(
     str
         The Markdown document.
     """
-    from clusterfolio.backtest.metrics import annual_returns, drawdown_table, monthly_returns_matrix
-
     stats = tearsheet_stats(strategy, benchmark, periods, use_quantstats=use_quantstats)
     r = strategy.dropna().astype(float)
     md = Markdown()
@@ -317,6 +315,16 @@ def render_tearsheet(
     md.add(
         f"On {stats.n_benchmark_periods} {benchmark_name} sessions (strategy compounded over each)."
     )
+    _monthly_returns(md, r)
+    _annual_returns(md, r, benchmark, benchmark_name)
+    _worst_drawdowns(md, r)
+    return md.render()
+
+
+def _monthly_returns(md: Markdown, r: pd.Series) -> None:
+    """The strategy's returns month by month, one row per year."""
+    from clusterfolio.backtest.metrics import annual_returns, monthly_returns_matrix
+
     md.h2("Monthly returns")
     monthly = monthly_returns_matrix(r)
     md.table(
@@ -329,6 +337,12 @@ def render_tearsheet(
         ],
         "l" + "r" * 13,
     )
+
+
+def _annual_returns(md: Markdown, r: pd.Series, benchmark: pd.Series, benchmark_name: str) -> None:
+    """The strategy's and the benchmark's return of each calendar year."""
+    from clusterfolio.backtest.metrics import annual_returns
+
     md.h2("Annual returns")
     bench = benchmark.dropna().astype(float)
     bench = bench[(bench.index >= r.index[0]) & (bench.index <= r.index[-1])]
@@ -351,6 +365,12 @@ def render_tearsheet(
         ],
         "lrrr",
     )
+
+
+def _worst_drawdowns(md: Markdown, r: pd.Series) -> None:
+    """The deepest drawdowns with their start, trough, end and length."""
+    from clusterfolio.backtest.metrics import drawdown_table
+
     md.h2("Worst drawdowns")
     table = drawdown_table(r, top=_DRAWDOWNS)
     if table.empty:
@@ -371,4 +391,3 @@ def render_tearsheet(
             ],
             "lllrrl",
         )
-    return md.render()
