@@ -17,8 +17,9 @@ from clusterfolio.enums import EngineName, ProfileName, SimulatorName, UniverseM
 from clusterfolio.manifest import Settings
 from clusterfolio.report.artifacts import RunArtifacts
 from clusterfolio.report.config import ReportConfig
+from clusterfolio.report.engine_comparison import render_engine_comparison
 from clusterfolio.report.slippage import render_slippage_decay
-from clusterfolio.report.tournament import render_backtest_comparison, render_engine_comparison
+from clusterfolio.report.tournament import render_backtest_comparison
 
 SPY = "AMEX:SPY"
 

@@ -284,10 +284,11 @@ def build_reports(run_dir: Path, config: ReportConfig) -> ReportBuild:
     """
     from clusterfolio.report.clusters import render_cluster_analysis
     from clusterfolio.report.decisions import render_decision_audit
+    from clusterfolio.report.engine_comparison import render_engine_comparison
     from clusterfolio.report.html import render_html
     from clusterfolio.report.portfolio import render_portfolio_report
     from clusterfolio.report.slippage import render_slippage_decay
-    from clusterfolio.report.tournament import render_backtest_comparison, render_engine_comparison
+    from clusterfolio.report.tournament import render_backtest_comparison
     from clusterfolio.report.universe import look_ahead_banner
 
     run_dir = Path(run_dir)
