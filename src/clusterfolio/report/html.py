@@ -16,6 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from clusterfolio.artifacts.portfolio import profiles_of
+from clusterfolio.artifacts.reports import (
+    CLUSTERMAP_PNG,
+    DRAWDOWNS_PNG,
+    EQUITY_PNG,
+    REGIME_PNG,
+    WEIGHTS_PNG,
+)
 from clusterfolio.report.artifacts import (
     DRIFT_JSON,
     HEALTH_JSON,
@@ -238,10 +245,10 @@ def _weights_section(arts: RunArtifacts, profile: str) -> str:
         f'<section id="weights"><h2>Weights by cluster: {html.escape(profile)}</h2>'
         f"<p>long {long_:.2%} · short {short:.2%} · net {long_ + short:.2%} · gross "
         f"{long_ - short:.2%}</p>"
-        + picture(arts.run_dir, "weights_by_cluster.png", "weights by cluster")
+        + picture(arts.run_dir, WEIGHTS_PNG, "weights by cluster")
         + (table(["cluster", "gross", "net", "assets"], cluster_rows) if cluster_rows else "")
         + table(["cluster", "symbol", "direction", "net", "gross", "asset class", "sector"], rows)
-        + picture(arts.run_dir, "clustermap.png", "cluster map")
+        + picture(arts.run_dir, CLUSTERMAP_PNG, "cluster map")
         + "</section>"
     )
 
@@ -314,8 +321,8 @@ def _tournament_section(arts: RunArtifacts) -> str:
             ],
             body,
         )
-        + picture(arts.run_dir, "equity_curves.png", "equity curves")
-        + picture(arts.run_dir, "drawdowns.png", "drawdowns")
+        + picture(arts.run_dir, EQUITY_PNG, "equity curves")
+        + picture(arts.run_dir, DRAWDOWNS_PNG, "drawdowns")
         + "</section>"
     )
 
@@ -349,7 +356,7 @@ def _health_section(arts: RunArtifacts) -> str:
             if bad
             else "<p>every listing OK</p>"
         )
-        + picture(arts.run_dir, "regime_timeline.png", "regime timeline")
+        + picture(arts.run_dir, REGIME_PNG, "regime timeline")
         + "</section>"
     )
 
