@@ -240,25 +240,27 @@ class SelectionSettings(_Model):
 class RegimeSettings(_Model):
     """Regime detection thresholds on the composite score (0 calm .. 1 stressed).
 
-    Calibrated against the synthetic market's recorded regime path (seeds 1-12) and March 2020
-    on the M6 ETFs; see :mod:`clusterfolio.risk.regime`.
+    Calibrated against the synthetic market's recorded regime path (thresholds fitted on seeds
+    1-12, checked on seeds 13-24) and on real shocks; see ``docs/regime-calibration.md``.
     """
 
     window: int = Field(60, ge=20)
     short_window: int = Field(20, ge=2, description="fast volatility window (<= window)")
     baseline: int = Field(250, ge=40)
     level_history: int = Field(1000, ge=1, description="sessions behind the volatility level")
-    persistence: int = Field(3, ge=1, description="sessions a new label must hold")
-    quiet_below: float = 0.37
-    turbulent_above: float = 0.48
-    crisis_above: float = 0.59
+    persistence: int = Field(2, ge=1, description="sessions a new label must hold")
+    quiet_below: float = 0.35
+    turbulent_above: float = 0.47
+    crisis_above: float = 0.62
     weights: dict[str, float] = Field(
         default_factory=lambda: {
-            "vol_ratio": 0.2,
-            "vol_level": 0.5,
-            "turbulence": 0.1,
-            "vol_clustering": 0.1,
-            "entropy": 0.1,
+            "vol_ratio": 0.07,
+            "vol_level": 0.17,
+            "turbulence": 0.03,
+            "vol_clustering": 0.03,
+            "entropy": 0.03,
+            "dispersion": 0.5,
+            "drawdown": 0.17,
         }
     )
 

@@ -13,9 +13,10 @@ the same library functions:
    is left out (recorded in :attr:`DecisionInputs.excluded`); it cannot be clustered.
 3. **Synthetic long**: SHORT candidates are negated exactly once
    (:meth:`DecisionInputs.synthetic_long`); every engine optimises on that matrix.
-4. **Regime** (step 10): :func:`~clusterfolio.risk.regime.detect_regime` on the equal-weight
-   proxy of the LONG symbols (:func:`~clusterfolio.risk.regime.market_proxy`, raw returns, the
-   slice's column order as in step 10), spectral with ``features.feat_spectral_regimes``.
+4. **Regime** (step 10): :func:`~clusterfolio.risk.regime.detect_regime` on the proxy of the
+   LONG symbols (:func:`~clusterfolio.risk.regime.market_proxy`, raw returns, the slice's column
+   order as in step 10) and their dispersion (:func:`~clusterfolio.risk.regime.market_dispersion`),
+   spectral with ``features.feat_spectral_regimes``.
 5. **Clusters** (step 9): intersection-correlation distance averaged over ``risk.lookbacks``
    (:func:`~clusterfolio.risk.correlation.averaged_distance`, ``selection.min_overlap``), Ward
    linkage, cut at ``risk.base_threshold x risk.threshold_by_regime[regime]``.
@@ -321,7 +322,7 @@ def decide(
     from clusterfolio.risk.antifragility import antifragility_table
     from clusterfolio.risk.clustering import adaptive_threshold, cut, ward_linkage
     from clusterfolio.risk.correlation import averaged_distance
-    from clusterfolio.risk.regime import detect_regime, market_proxy
+    from clusterfolio.risk.regime import detect_regime, market_dispersion, market_proxy
 
     _check_slice(train_returns)
     risk, baseline = settings.risk, settings.backtest.baseline
@@ -331,8 +332,13 @@ def decide(
     directions_kept = {s: dirs[s] for s in kept}
     symbols = sorted(kept)
 
-    proxy = market_proxy(train_returns.loc[:, kept], directions=directions_kept)
-    regime = detect_regime(proxy, risk.regime, spectral=settings.features.feat_spectral_regimes)
+    members = train_returns.loc[:, kept]
+    regime = detect_regime(
+        market_proxy(members, directions=directions_kept),
+        risk.regime,
+        spectral=settings.features.feat_spectral_regimes,
+        dispersion=market_dispersion(members, directions=directions_kept),
+    )
     threshold = adaptive_threshold(risk.base_threshold, regime.label, risk.threshold_by_regime)
 
     signs = np.array([directions_kept[s].sign for s in symbols], dtype=np.float64)

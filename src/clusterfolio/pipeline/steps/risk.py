@@ -67,11 +67,14 @@ def _risk_universe(
 
 def read_regime(returns: pd.DataFrame, directions: dict[str, Direction], ctx: RunContext) -> Any:
     """The regime at the last session (point in time)."""
-    from clusterfolio.risk.regime import detect_regime, market_proxy
+    from clusterfolio.risk.regime import detect_regime, market_dispersion, market_proxy
 
-    proxy = market_proxy(returns[list(directions)], directions=directions)
+    members = returns[list(directions)]
     return detect_regime(
-        proxy, ctx.settings.risk.regime, spectral=ctx.settings.features.feat_spectral_regimes
+        market_proxy(members, directions=directions),
+        ctx.settings.risk.regime,
+        spectral=ctx.settings.features.feat_spectral_regimes,
+        dispersion=market_dispersion(members, directions=directions),
     )
 
 
@@ -167,14 +170,21 @@ def run_factor_analysis(ctx: RunContext) -> None:
 
 def run_regime(ctx: RunContext) -> None:
     """Read the regime now and over the window."""
-    from clusterfolio.risk.regime import applied_thresholds, market_proxy, regime_series
+    from clusterfolio.risk.regime import (
+        applied_thresholds,
+        market_dispersion,
+        market_proxy,
+        regime_series,
+    )
 
     settings = ctx.settings
     returns, _, directions = _risk_universe(ctx)
-    proxy = market_proxy(returns[sorted(directions)], directions=directions)
+    members = returns[sorted(directions)]
+    proxy = market_proxy(members, directions=directions)
     spectral = settings.features.feat_spectral_regimes
     now = read_regime(returns, directions, ctx)
-    series = regime_series(proxy, settings.risk.regime, spectral=spectral)
+    dispersion = market_dispersion(members, directions=directions)
+    series = regime_series(proxy, settings.risk.regime, spectral=spectral, dispersion=dispersion)
     counts = series["label"].astype(str).value_counts().to_dict() if "label" in series else {}
     regime_settings = settings.risk.regime.model_dump(mode="json")
     applied = applied_thresholds(settings.risk.regime, spectral=spectral)
@@ -191,7 +201,8 @@ def run_regime(ctx: RunContext) -> None:
             },
             "proxy": (
                 "LONG winners (baseline excluded) on the business-day calendar, 24/7 weekend "
-                "moves folded into the next session, inverse-volatility weights capped at 2/n"
+                "moves folded into the next session, inverse-volatility weights capped at 2/n; "
+                "dispersion: cross-sectional median absolute deviation of the same members"
             ),
             "aggressor_share": settings.risk.barbell_aggressor_share[Regime(now.label)],
             "label_counts": {str(k): int(v) for k, v in sorted(counts.items())},
@@ -204,6 +215,14 @@ def run_regime(ctx: RunContext) -> None:
             f"{int(now.features.get('baseline_sessions', 0))} proxy returns, fewer than the "
             f"regime window {settings.risk.regime.window}: shorter windows, volatility level "
             f"shrunk to the prior (weight {now.features.get('level_prior_weight', 0.0):.2f})",
+        )
+    share = float(now.features.get("dispersion_read", 1.0))
+    if share < 1.0:
+        ctx.recorder.fallback(
+            "regime:dispersion",
+            f"cross-sectional dispersion got {share:.2f} of its weight (fewer than 5 LONG "
+            "members observed, or less than a year of dispersion history): the score leans on "
+            "the proxy's own features",
         )
     ctx.recorder.decide(
         "market",

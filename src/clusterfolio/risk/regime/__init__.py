@@ -1,0 +1,73 @@
+"""Market regime: a composite stress score on the market, read point in time.
+
+The market is read on one business-day calendar (24/7 weekend moves folded into the next
+session) as two series of the LONG assets: a proxy return with capped inverse-volatility weights
+(:func:`market_proxy`) and the cross-sectional dispersion of its members
+(:func:`market_dispersion`). Seven features of them (volatility level and ratio, dispersion
+level, drawdown, wavelet turbulence, volatility clustering, permutation entropy) are scored in
+``[0, 1]`` and averaged with ``RegimeSettings.weights``; the composite score is cut into
+QUIET / NORMAL / TURBULENT / CRISIS by the calibrated thresholds and held by a persistence
+rule. Every label at date ``t`` uses the data up to ``t`` only.
+
+Definitions, the calibration rule, the accuracy against the synthetic market's recorded regime
+path and the labels read on real shocks: ``docs/regime-calibration.md`` (the regime calibration
+study).
+
+Modules
+-------
+proxy
+    :func:`market_proxy` and :func:`market_dispersion`.
+kernels
+    Window kernels (standard deviation, wavelet fine share, clustering, entropy, drawdown).
+features
+    The features of every date and their scores (:func:`feature_scores`).
+labels
+    Composite score, thresholds, raw labels, persistence, confusion matrix.
+detector
+    :func:`detect_regime` (one date) and :func:`regime_series` (every date).
+"""
+
+from __future__ import annotations
+
+from clusterfolio.risk.regime.detector import (
+    DEFAULT_LEVEL_HISTORY,
+    DEFAULT_PERSISTENCE,
+    DEFAULT_SHORT_WINDOW,
+    RegimeResult,
+    detect_regime,
+    regime_series,
+)
+from clusterfolio.risk.regime.features import FEATURES, PRIOR_DAILY_VOL, feature_scores
+from clusterfolio.risk.regime.labels import (
+    CALIBRATED_THRESHOLDS,
+    CALIBRATED_WEIGHTS,
+    applied_thresholds,
+    apply_persistence,
+    classify,
+    composite_score,
+    confusion_matrix,
+    stand_in_dispersion,
+)
+from clusterfolio.risk.regime.proxy import market_dispersion, market_proxy
+
+__all__ = [
+    "CALIBRATED_THRESHOLDS",
+    "CALIBRATED_WEIGHTS",
+    "DEFAULT_LEVEL_HISTORY",
+    "DEFAULT_PERSISTENCE",
+    "DEFAULT_SHORT_WINDOW",
+    "FEATURES",
+    "PRIOR_DAILY_VOL",
+    "RegimeResult",
+    "applied_thresholds",
+    "apply_persistence",
+    "classify",
+    "composite_score",
+    "confusion_matrix",
+    "detect_regime",
+    "feature_scores",
+    "market_dispersion",
+    "market_proxy",
+    "regime_series",
+    "stand_in_dispersion",
+]
