@@ -248,10 +248,10 @@ class RegimeSettings(_Model):
     short_window: int = Field(20, ge=2, description="fast volatility window (<= window)")
     baseline: int = Field(250, ge=40)
     level_history: int = Field(1000, ge=1, description="sessions behind the volatility level")
-    persistence: int = Field(2, ge=1, description="sessions a new label must hold")
+    persistence: int = Field(3, ge=1, description="sessions a new label must hold")
     quiet_below: float = 0.35
     turbulent_above: float = 0.47
-    crisis_above: float = 0.62
+    crisis_above: float = 0.61
     weights: dict[str, float] = Field(
         default_factory=lambda: {
             "vol_ratio": 0.07,

@@ -27,6 +27,7 @@ from clusterfolio.risk.regime import (
     confusion_matrix,
     detect_regime,
     feature_scores,
+    market_dispersion,
     market_proxy,
     regime_series,
 )
@@ -394,3 +395,81 @@ def test_applied_thresholds_are_the_ones_classify_uses() -> None:
     assert classify(midpoint, SETTINGS, spectral=False) is Regime.CRISIS
     assert classify(midpoint - 1e-9, SETTINGS, spectral=False) is Regime.NORMAL
     assert classify(on["quiet_below"] - 1e-9, SETTINGS, spectral=True) is Regime.QUIET
+
+
+def _panel(seed: int, sessions: int = 600, assets: int = 12) -> pd.DataFrame:
+    """A factor-plus-noise return matrix with a stressed stretch (higher dispersion) late on."""
+    rng = np.random.default_rng(seed)
+    market = rng.normal(0.0, 0.008, sessions)
+    noise = rng.normal(0.0, 0.01, (sessions, assets))
+    noise[450:500] *= 2.5
+    index = pd.bdate_range("2019-01-01", periods=sessions)
+    columns = [f"NYSE:S{i}" for i in range(assets)]
+    return pd.DataFrame(market[:, None] + noise, index=index, columns=columns)
+
+
+def test_market_dispersion_is_a_robust_cross_section_of_the_long_members() -> None:
+    idx = pd.bdate_range("2024-01-01", periods=3)
+    returns = pd.DataFrame(
+        {
+            **{f"NYSE:S{i}": [0.01 * i, 0.0, 0.01] for i in range(5)},
+            "NYSE:VXX": [5.0, 0.0, np.nan],  # an outlier barely moves a median deviation
+            "NYSE:SH": [-1.0, -1.0, -1.0],  # SHORT: left out
+        },
+        index=idx,
+    )
+    returns.iloc[2, 1:5] = np.nan  # one member left that day: too few for a cross-section
+    dispersion = market_dispersion(returns, directions={"NYSE:SH": Direction.SHORT})
+    assert dispersion.name == "market_dispersion"
+    # day 1: members 0, .01, .02, .03, .04 and 5.0; median .025, deviations' median .015
+    assert dispersion.iloc[0] == pytest.approx(0.015)
+    assert dispersion.iloc[1] == 0.0
+    assert np.isnan(dispersion.iloc[2])
+    pd.testing.assert_index_equal(dispersion.index, market_proxy(returns).index)
+
+
+def test_dispersion_reads_a_stressed_cross_section_and_stands_in_when_absent() -> None:
+    returns = _panel(2)
+    proxy, dispersion = market_proxy(returns), market_dispersion(returns)
+    series = regime_series(proxy, SETTINGS, spectral=True, dispersion=dispersion)
+    stressed = series.loc[returns.index[465] : returns.index[499]]
+    assert stressed["dispersion"].median() > 1.8
+    assert stressed["label"].isin([Regime.TURBULENT.value, Regime.CRISIS.value]).mean() > 0.8
+    # the share of its weight grows with its history (a year to full weight)
+    share = series["dispersion_read"].to_numpy()
+    assert share[0] < 0.1 and np.all(np.diff(share) >= 0) and share[-1] == 1.0
+    # without a cross-section the volatility level stands in: the score is a proxy-only read
+    alone = regime_series(proxy, SETTINGS, spectral=True)
+    swapped = {**CALIBRATED_WEIGHTS}
+    swapped["vol_level"] += swapped.pop("dispersion")
+    proxy_only = regime_series(
+        proxy, RegimeSettings(**CALIBRATED_THRESHOLDS, weights=swapped), spectral=True
+    )
+    np.testing.assert_allclose(alone["score"], proxy_only["score"], atol=1e-12)
+    with pytest.raises(DataError, match="dispersion"):
+        regime_series(proxy, SETTINGS, spectral=True, dispersion=-dispersion)
+
+
+def test_labels_never_read_the_future_of_the_return_matrix() -> None:
+    returns = _panel(7)
+    proxy, dispersion = market_proxy(returns), market_dispersion(returns)
+    base = regime_series(proxy, SETTINGS, spectral=True, dispersion=dispersion)
+    rng = np.random.default_rng(0)
+    for cut in (30, 260, 470):
+        t = returns.index[cut]
+        changed = returns.copy()
+        changed.iloc[cut + 1 :] = rng.normal(0.0, 0.06, changed.iloc[cut + 1 :].shape)
+        changed.iloc[cut + 1 :: 7, :4] = np.nan  # and different assets missing
+        other = regime_series(
+            market_proxy(changed),
+            SETTINGS,
+            spectral=True,
+            dispersion=market_dispersion(changed),
+        )
+        pd.testing.assert_frame_equal(other.loc[:t], base.loc[:t])
+        upto = returns.loc[:t]
+        single = detect_regime(
+            market_proxy(upto), SETTINGS, spectral=True, dispersion=market_dispersion(upto)
+        )
+        assert single.label.value == base.loc[t, "label"]
+        assert single.score == pytest.approx(base.loc[t, "score"], abs=1e-12)

@@ -1,29 +1,19 @@
 """Agreement of the regime detector with the synthetic market's recorded regime path.
 
-The proxy (:func:`market_proxy`: inverse-volatility weights capped at 2/n) is built from the
-simple returns of the market's first 60 equities on their NYSE sessions (as of 2026-11-20, default synthetic settings but the seed); the detector runs
-with the calibrated settings (``CALIBRATED_WEIGHTS`` and ``CALIBRATED_THRESHOLDS``, the values
-recommended as the manifest defaults) and its labels are compared with
-``SyntheticProvider.regime_path()`` on the labelled sessions (April 2019 on). Run with ``-s`` to
-see the confusion matrices.
+The proxy (:func:`market_proxy`) and the dispersion (:func:`market_dispersion`) are built from
+the simple returns of the market's first 60 equities on their NYSE sessions (as of 2026-11-20,
+default synthetic settings but the seed); the detector runs with the calibrated defaults and
+its labels are compared with ``SyntheticProvider.regime_path()`` on the labelled sessions.
 
-Measured (60 equities, ``spectral=True``; balanced accuracy = mean per-regime recall, chance 0.25):
-
-=====  ========  =====  ==================  ==============================
-seed   balanced  QUIET  CRISIS as CRISIS    CRISIS as CRISIS
-                 read   or TURBULENT        (``spectral=False``)
-=====  ========  =====  ==================  ==============================
-7      0.543     0.38   1.00                1.00
-1      0.458     0.46   0.96                0.77
-2      0.593     0.79   0.77                0.68
-=====  ========  =====  ==================  ==============================
-
-The former detector (60-session relative score, former manifest defaults) scored 0.27, 0.25 and
-0.29. Seed 7 opens with a year of QUIET: with no calmer-than-typical reference yet, it reads
-NORMAL (the cold start of ``vol_level``), hence its low QUIET recall. Floors asserted, with
-margin: balanced accuracy 0.43 with ``spectral=True`` and 0.44 without (where TURBULENT cannot be
-read, so 0.75 is the maximum), QUIET recall 0.35, CRISIS read CRISIS or TURBULENT 0.7, CRISIS read
-CRISIS 0.6 without the spectral flag. About a second per seed (each market is simulated once).
+The thresholds were fitted on seeds 1 to 12 (``bench/bench_regime.py``, rule in
+``docs/regime-calibration.md``); the goal of issue 12 (balanced accuracy >= 0.6) is asserted on
+held-out seeds 13 to 15, the first three seeds the calibration never saw. Balanced accuracy =
+mean per-regime recall (chance 0.25; with ``spectral=False`` TURBULENT cannot be read, so 0.75
+is the maximum). Measured: 0.634, 0.609, 0.661 (mean 0.635) with ``spectral=True``, 0.607,
+0.579, 0.572 without (seeds 13 to 24 in ``bench/results/regime.json``); the
+former detector (proxy features only, thresholds 0.37/0.48/0.59, persistence 3) scored 0.49 on
+average over seeds 1 to 12. Run with ``-s`` to see the confusion matrices. About two seconds
+per seed (each market is simulated once).
 """
 
 from __future__ import annotations
@@ -43,6 +33,7 @@ from clusterfolio.risk.regime import (
     CALIBRATED_WEIGHTS,
     confusion_matrix,
     detect_regime,
+    market_dispersion,
     market_proxy,
     regime_series,
 )
@@ -50,16 +41,18 @@ from clusterfolio.risk.regime import (
 AS_OF = date(2026, 11, 20)
 N_EQUITIES = 60
 SETTINGS = RegimeSettings(weights=dict(CALIBRATED_WEIGHTS), **CALIBRATED_THRESHOLDS)
+HELD_OUT = (13, 14, 15)
 
-BALANCED_FLOOR = {True: 0.43, False: 0.44}
-QUIET_FLOOR = 0.35
-CRISIS_STRESSED_FLOOR = 0.7
+GOAL = 0.6  # issue 12: mean balanced accuracy over the held-out seeds, spectral flag on
+SEED_FLOOR = {True: 0.55, False: 0.5}
+QUIET_FLOOR = 0.6
+CRISIS_STRESSED_FLOOR = 0.75
 CRISIS_FOLDED_FLOOR = 0.6
 
 
 @lru_cache(maxsize=4)
-def _market(seed: int) -> tuple[pd.Series, pd.Series]:
-    """The equity proxy and the recorded regime path of the synthetic market of ``seed``."""
+def _market(seed: int) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Proxy, dispersion and recorded regime path of the synthetic market of ``seed``."""
     settings = Settings()
     settings.data.synthetic.seed = seed
     provider = SyntheticProvider(settings.data.synthetic, as_of=AS_OF)
@@ -70,7 +63,18 @@ def _market(seed: int) -> tuple[pd.Series, pd.Series]:
         candles = candles.drop_duplicates("session", keep="last")  # injected duplicated rows
         closes[symbol] = pd.Series(candles["close"].to_numpy(), index=candles["session"])
     returns = pd.DataFrame(closes).sort_index().pct_change(fill_method=None).iloc[1:]
-    return market_proxy(returns), provider.regime_path()
+    return market_proxy(returns), market_dispersion(returns), provider.regime_path()
+
+
+def _table(seed: int, spectral: bool) -> pd.DataFrame:
+    proxy, dispersion, truth = _market(seed)
+    series = regime_series(proxy, SETTINGS, spectral=spectral, dispersion=dispersion)
+    table = confusion_matrix(series["label"], truth)
+    assert table.to_numpy().sum() == len(series)
+    # the read at the as-of date alone agrees with the series (point in time)
+    now = detect_regime(proxy, SETTINGS, spectral=spectral, dispersion=dispersion)
+    assert now.label.value == series["label"].iloc[-1]
+    return table
 
 
 def _recall(table: pd.DataFrame) -> pd.Series:
@@ -78,26 +82,37 @@ def _recall(table: pd.DataFrame) -> pd.Series:
     return pd.Series(np.diag(counts) / counts.sum(axis=1), index=table.index)
 
 
-@pytest.mark.parametrize("seed", [7, 1, 2])
 @pytest.mark.parametrize("spectral", [True, False])
-def test_agreement_with_the_recorded_regime_path(seed: int, spectral: bool) -> None:
-    proxy, truth = _market(seed)
-    series = regime_series(proxy, SETTINGS, spectral=spectral)
-    table = confusion_matrix(series["label"], truth)
-    recall = _recall(table)
-    balanced = float(recall.mean())
-    print(f"\nseed {seed}, spectral={spectral}: balanced accuracy {balanced:.3f}")
-    print(table.to_string())
-    assert table.to_numpy().sum() == len(series)
-    assert balanced >= BALANCED_FLOOR[spectral]
+def test_balanced_accuracy_on_held_out_seeds(spectral: bool) -> None:
+    tables = {seed: _table(seed, spectral) for seed in HELD_OUT}
+    balanced = {seed: float(_recall(t).mean()) for seed, t in tables.items()}
+    pooled = sum(tables.values())
+    print(f"\nspectral={spectral}: balanced accuracy per seed {balanced}")
+    print(pooled.to_string())
+    assert min(balanced.values()) >= SEED_FLOOR[spectral]
+    if spectral:
+        assert float(np.mean(list(balanced.values()))) >= GOAL
+    recall = _recall(pooled)
     assert recall[Regime.QUIET.value] >= QUIET_FLOOR
-    crisis = table.loc[Regime.CRISIS.value]
+    crisis = pooled.loc[Regime.CRISIS.value]
     if spectral:
         stressed = crisis[Regime.CRISIS.value] + crisis[Regime.TURBULENT.value]
         assert stressed / crisis.sum() >= CRISIS_STRESSED_FLOOR
     else:
-        assert (table[Regime.TURBULENT.value] == 0).all()
+        assert (pooled[Regime.TURBULENT.value] == 0).all()
         assert crisis[Regime.CRISIS.value] / crisis.sum() >= CRISIS_FOLDED_FLOOR
-    # the read at the as-of date alone agrees with the series (point in time)
-    now = detect_regime(proxy, SETTINGS, spectral=spectral)
-    assert now.label.value == series["label"].iloc[-1]
+
+
+def test_the_dispersion_is_what_lifts_the_agreement() -> None:
+    # without the cross-section (a proxy alone) the same detector reads the regimes worse
+    lifted, alone = [], []
+    for seed in HELD_OUT:
+        proxy, dispersion, truth = _market(seed)
+        with_it = regime_series(proxy, SETTINGS, spectral=True, dispersion=dispersion)
+        without = regime_series(proxy, SETTINGS, spectral=True)
+        assert (without["dispersion_read"] == 0.0).all()
+        assert with_it["dispersion_read"].iloc[-1] == 1.0
+        lifted.append(_recall(confusion_matrix(with_it["label"], truth)).mean())
+        alone.append(_recall(confusion_matrix(without["label"], truth)).mean())
+    print(f"\nwith the dispersion {np.round(lifted, 3)}, proxy alone {np.round(alone, 3)}")
+    assert np.mean(lifted) > np.mean(alone) + 0.04

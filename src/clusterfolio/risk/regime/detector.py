@@ -38,7 +38,7 @@ __all__ = [
 #: volatility, the number of dates of the volatility-level median and the persistence.
 DEFAULT_SHORT_WINDOW = 20
 DEFAULT_LEVEL_HISTORY = 1000
-DEFAULT_PERSISTENCE = 2
+DEFAULT_PERSISTENCE = 3
 
 #: The per-date bookkeeping columns a read records next to the features and their scores.
 _BOOKKEEPING: tuple[str, ...] = (
