@@ -25,10 +25,12 @@ from clusterfolio.risk.regime import (
     classify,
     composite_score,
     confusion_matrix,
+    detect_market_regime,
     detect_regime,
     feature_scores,
     market_dispersion,
     market_proxy,
+    market_regime_series,
     regime_series,
 )
 
@@ -468,8 +470,8 @@ def test_labels_never_read_the_future_of_the_return_matrix() -> None:
         )
         pd.testing.assert_frame_equal(other.loc[:t], base.loc[:t])
         upto = returns.loc[:t]
-        single = detect_regime(
-            market_proxy(upto), SETTINGS, spectral=True, dispersion=market_dispersion(upto)
-        )
+        series = market_regime_series(upto, SETTINGS, spectral=True)  # as the pipeline reads
+        pd.testing.assert_frame_equal(series, base.loc[:t])
+        single = detect_market_regime(upto, SETTINGS, spectral=True)
         assert single.label.value == base.loc[t, "label"]
         assert single.score == pytest.approx(base.loc[t, "score"], abs=1e-12)

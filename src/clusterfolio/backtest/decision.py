@@ -322,7 +322,7 @@ def decide(
     from clusterfolio.risk.antifragility import antifragility_table
     from clusterfolio.risk.clustering import adaptive_threshold, cut, ward_linkage
     from clusterfolio.risk.correlation import averaged_distance
-    from clusterfolio.risk.regime import detect_regime, market_dispersion, market_proxy
+    from clusterfolio.risk.regime import detect_market_regime
 
     _check_slice(train_returns)
     risk, baseline = settings.risk, settings.backtest.baseline
@@ -332,12 +332,9 @@ def decide(
     directions_kept = {s: dirs[s] for s in kept}
     symbols = sorted(kept)
 
-    members = train_returns.loc[:, kept]
-    regime = detect_regime(
-        market_proxy(members, directions=directions_kept),
-        risk.regime,
-        spectral=settings.features.feat_spectral_regimes,
-        dispersion=market_dispersion(members, directions=directions_kept),
+    spectral = settings.features.feat_spectral_regimes
+    regime = detect_market_regime(
+        train_returns.loc[:, kept], risk.regime, spectral=spectral, directions=directions_kept
     )
     threshold = adaptive_threshold(risk.base_threshold, regime.label, risk.threshold_by_regime)
 

@@ -12,8 +12,10 @@ antifragility
     Per-asset tail statistics (skew, tail gain, historical VaR/CVaR, tail ratio, drawdown) and
     the fragility / antifragility scores.
 regime
-    Market proxy, composite regime score (volatility ratio, wavelet turbulence, volatility
-    clustering, permutation entropy) and point-in-time regime labels.
+    Market proxy and cross-sectional dispersion on one business-day calendar, composite regime
+    score (dispersion, volatility level and ratio, drawdown, wavelet turbulence, volatility
+    clustering, permutation entropy) and point-in-time regime labels; the calibration study is
+    ``docs/regime-calibration.md``.
 
 Every function is point in time: it uses only the rows it is given.
 """

@@ -67,14 +67,13 @@ def _risk_universe(
 
 def read_regime(returns: pd.DataFrame, directions: dict[str, Direction], ctx: RunContext) -> Any:
     """The regime at the last session (point in time)."""
-    from clusterfolio.risk.regime import detect_regime, market_dispersion, market_proxy
+    from clusterfolio.risk.regime import detect_market_regime
 
-    members = returns[list(directions)]
-    return detect_regime(
-        market_proxy(members, directions=directions),
+    return detect_market_regime(
+        returns[list(directions)],
         ctx.settings.risk.regime,
         spectral=ctx.settings.features.feat_spectral_regimes,
-        dispersion=market_dispersion(members, directions=directions),
+        directions=directions,
     )
 
 
@@ -168,23 +167,29 @@ def run_factor_analysis(ctx: RunContext) -> None:
     ctx.recorder.counts.update({"assets": len(symbols), "clusters": len(records)})
 
 
+def _record_dispersion_share(ctx: RunContext, now: Any) -> None:
+    """A fallback when the cross-sectional dispersion got less than its full weight."""
+    share = float(now.features.get("dispersion_read", 1.0))
+    if share < 1.0:
+        ctx.recorder.fallback(
+            "regime:dispersion",
+            f"cross-sectional dispersion got {share:.2f} of its weight (fewer than 5 LONG "
+            "members observed, or less than a year of dispersion history): the volatility "
+            "level stands in for the rest",
+        )
+
+
 def run_regime(ctx: RunContext) -> None:
     """Read the regime now and over the window."""
-    from clusterfolio.risk.regime import (
-        applied_thresholds,
-        market_dispersion,
-        market_proxy,
-        regime_series,
-    )
+    from clusterfolio.risk.regime import applied_thresholds, market_regime_series
 
     settings = ctx.settings
     returns, _, directions = _risk_universe(ctx)
-    members = returns[sorted(directions)]
-    proxy = market_proxy(members, directions=directions)
     spectral = settings.features.feat_spectral_regimes
     now = read_regime(returns, directions, ctx)
-    dispersion = market_dispersion(members, directions=directions)
-    series = regime_series(proxy, settings.risk.regime, spectral=spectral, dispersion=dispersion)
+    series = market_regime_series(
+        returns[sorted(directions)], settings.risk.regime, spectral=spectral, directions=directions
+    )
     counts = series["label"].astype(str).value_counts().to_dict() if "label" in series else {}
     regime_settings = settings.risk.regime.model_dump(mode="json")
     applied = applied_thresholds(settings.risk.regime, spectral=spectral)
@@ -216,14 +221,7 @@ def run_regime(ctx: RunContext) -> None:
             f"regime window {settings.risk.regime.window}: shorter windows, volatility level "
             f"shrunk to the prior (weight {now.features.get('level_prior_weight', 0.0):.2f})",
         )
-    share = float(now.features.get("dispersion_read", 1.0))
-    if share < 1.0:
-        ctx.recorder.fallback(
-            "regime:dispersion",
-            f"cross-sectional dispersion got {share:.2f} of its weight (fewer than 5 LONG "
-            "members observed, or less than a year of dispersion history): the score leans on "
-            "the proxy's own features",
-        )
+    _record_dispersion_share(ctx, now)
     ctx.recorder.decide(
         "market",
         "regime",

@@ -25,6 +25,8 @@ labels
     Composite score, thresholds, raw labels, persistence, confusion matrix.
 detector
     :func:`detect_regime` (one date) and :func:`regime_series` (every date).
+market
+    The same from a return matrix: :func:`detect_market_regime`, :func:`market_regime_series`.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from clusterfolio.risk.regime.labels import (
     confusion_matrix,
     stand_in_dispersion,
 )
+from clusterfolio.risk.regime.market import detect_market_regime, market_regime_series
 from clusterfolio.risk.regime.proxy import market_dispersion, market_proxy
 
 __all__ = [
@@ -64,10 +67,12 @@ __all__ = [
     "classify",
     "composite_score",
     "confusion_matrix",
+    "detect_market_regime",
     "detect_regime",
     "feature_scores",
     "market_dispersion",
     "market_proxy",
+    "market_regime_series",
     "regime_series",
     "stand_in_dispersion",
 ]
