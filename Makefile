@@ -48,10 +48,11 @@ $(STAMP): pyproject.toml uv.lock
 
 install: $(STAMP) ## Create the venv and install the locked dependencies (all extras)
 
-lint: install ## Ruff (lint + format check) and mypy on src/
+lint: install ## Ruff (lint + format check), mypy on src/ and tests/, the import layers
 	$(VENV)/bin/ruff check src tests bench scripts
 	$(VENV)/bin/ruff format --check src tests bench scripts
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 format: install ## Apply ruff fixes and formatting
 	$(VENV)/bin/ruff check --fix src tests bench scripts

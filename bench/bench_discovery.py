@@ -85,7 +85,7 @@ import json, logging, sys, time
 from datetime import date
 from pathlib import Path
 from clusterfolio.data.calendars import sessions
-from clusterfolio.data.providers import make_provider
+from clusterfolio.pipeline.context import default_provider
 from clusterfolio.enums import CalendarKind
 from clusterfolio.manifest import load
 from clusterfolio.pipeline.context import RunContext
@@ -97,7 +97,7 @@ run_dir = root / "data" / "runs" / "bench"
 run_dir.mkdir(parents=True, exist_ok=True)
 ctx = RunContext(manifest=manifest, run_id="bench", run_dir=run_dir, project_root=root,
                  as_of=as_of, logger=logging.getLogger("bench"),
-                 provider_factory=make_provider, config_root=repo)
+                 provider_factory=default_provider, config_root=repo)
 sessions(CalendarKind.NYSE, "2026-01-02", "2026-01-02")  # the exchange calendar, built once
 start, cpu = time.perf_counter(), time.process_time()
 run_discovery(ctx)

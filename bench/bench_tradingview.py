@@ -1,6 +1,6 @@
 """Benchmark: backfill of daily candles over the chart protocol, concurrency 1 versus 4.
 
-A loopback :class:`~clusterfolio.data.tradingview.testing.FakeChartServer` runs in a child
+A loopback ``FakeChartServer`` (the test double of ``tests/fakes/tradingview.py``) runs in a child
 process (so it does not share the client's interpreter lock) and holds 500 weekday sessions for
 each of 200 listings. :meth:`TradingViewProvider.candles_many` backfills all of them with
 ``concurrency`` 1 and 4:
@@ -39,9 +39,11 @@ from typing import Any
 import pandas as pd
 
 from clusterfolio.data.tradingview import TradingViewProvider
-from clusterfolio.data.tradingview.testing import DEFAULT_AS_OF, FakeChartServer
 from clusterfolio.io import atomic_write_json, canonical_json
 from clusterfolio.manifest import TradingViewSettings
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the test doubles: tests.fakes
+from tests.fakes.tradingview import DEFAULT_AS_OF, FakeChartServer
 
 RESULTS = Path(__file__).resolve().parent / "results" / "tradingview.json"
 LISTINGS = 200

@@ -259,7 +259,7 @@ def _orchestrate(
 ) -> None:
     """Build the orchestrator and run; shared by ``run`` and the staged commands."""
     try:
-        from clusterfolio.data.providers import make_provider
+        from clusterfolio.pipeline.context import default_provider
         from clusterfolio.pipeline.runner import Orchestrator
         from clusterfolio.pipeline.steps import build_registry
 
@@ -270,7 +270,7 @@ def _orchestrate(
             resolved,
             project_root=root.resolve(),
             as_of=as_of_date or date.today(),
-            provider_factory=make_provider,
+            provider_factory=default_provider,
             progress=_progress(quiet),
             command=["clusterfolio", *sys.argv[1:]],
             config_root=_config_root(root, manifest),
@@ -512,8 +512,8 @@ def config_check(
     root: RootOpt = Path("."),
 ) -> None:
     """Validate every profile of the manifest and run a smoke optimisation of each."""
+    from clusterfolio.backtest.smoke import smoke_optimize
     from clusterfolio.manifest import load_manifest_file, resolve
-    from clusterfolio.optimize.smoke import smoke_optimize
 
     failed: list[str] = []
     try:

@@ -61,8 +61,9 @@ def _inputs(
     run: str, root: Path, manifest: Path, manifest_profile: str | None, sets: list[str] | None
 ) -> RunInputs:
     """Locate the run and read its inputs (the manifest is read only when needed)."""
-    from clusterfolio.audit.gate import PORTFOLIO, has_run_settings, load_run_inputs, resolve_run
+    from clusterfolio.audit.gate import PORTFOLIO, has_run_settings, load_run_inputs
     from clusterfolio.manifest import Settings, load
+    from clusterfolio.pipeline.runs import resolve_run_dir
 
     overrides = list(sets or [])
     fallback: Settings | None = None
@@ -76,7 +77,7 @@ def _inputs(
         run_dir = direct.resolve()
     else:
         fallback = manifest_settings()
-        run_dir = resolve_run(root.resolve() / fallback.run.runs_dir, run)
+        run_dir = resolve_run_dir(root.resolve() / fallback.run.runs_dir, run)
     if fallback is None and not has_run_settings(run_dir):
         fallback = manifest_settings()
     return load_run_inputs(run_dir, fallback=fallback, overrides=overrides)

@@ -158,6 +158,7 @@ def test_rewriting_the_future_changes_nothing_in_the_window(
     after = _decide(future, settings)
     assert _fingerprint(*before) == _fingerprint(*after)
     decision = before[0]
+    assert decision.data_until is not None
     assert pd.Timestamp(decision.data_until) <= CUT
     assert decision.symbols and decision.selection is not None
     assert decision.selection["listings"] < len(history.symbols) + 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 from statistics import NormalDist
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -87,7 +88,7 @@ def test_trials_golden_through_the_summary() -> None:
         "skfolio|hrp|realized": [o for o in other],
     }
     series = {k: pd.Series(v, index=index) for k, v in trials.items()}
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "engine": k.split("|")[0],
             "profile": k.split("|")[1],

@@ -324,7 +324,9 @@ def test_stale_listings_stop_early(provider: SyntheticProvider) -> None:
         kind = provider.metadata(symbol).calendar
         expected = sessions(kind, EPOCH, AS_OF)
         last = provider.candles(symbol, date(2025, 1, 1), AS_OF)["session"].iloc[-1]
-        lag = len(expected) - 1 - expected.get_loc(last)
+        position = expected.get_loc(last)
+        assert isinstance(position, int)
+        lag = len(expected) - 1 - position
         assert 5 <= lag <= 10, symbol
 
 
@@ -339,7 +341,9 @@ def test_spikes_jump_and_revert(provider: SyntheticProvider) -> None:
         close = provider.candles(record.symbol, recent[0], AS_OF).set_index("session")["close"]
         jump = close / close.shift()
         day = hits[-1]
-        nxt = close.index[close.index.get_loc(day) + 1]
+        position = close.index.get_loc(day)
+        assert isinstance(position, int)
+        nxt = close.index[position + 1]
         assert jump[day] > SPIKE_FACTOR * 0.7 and jump[nxt] < 1 / (SPIKE_FACTOR * 0.7)
 
 

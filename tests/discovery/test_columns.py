@@ -513,10 +513,10 @@ def test_small_panels_and_edge_lengths(
     _assert_tables_equal(screener_table(candles, {}, names), reference, names)
     alone = screener_row(btc, names)
     for name in names:
-        assert_close(float(reference.loc["X:SHUFFLED", name]), alone[name], name)
+        assert_close(float(reference.loc["X:SHUFFLED", name]), alone[name], name)  # type: ignore[arg-type]
     assert reference.loc["X:EMPTY", names].isna().all()
     assert reference.loc["X:ONE", "close"] == btc["close"].iloc[0]
-    assert np.isnan(reference.loc["X:ONE", "change"])
+    assert np.isnan(reference.loc["X:ONE", "change"])  # type: ignore[arg-type]
 
 
 def test_start_bounds_the_history(xlk: pd.DataFrame) -> None:
@@ -526,7 +526,7 @@ def test_start_bounds_the_history(xlk: pd.DataFrame) -> None:
     got = screener_table({"AMEX:XLK": xlk}, {}, names, as_of=as_of, start=start)
     want = screener_row(cut, names)
     for name in names:
-        assert_close(float(got.loc["AMEX:XLK", name]), want[name], name)
+        assert_close(float(got.loc["AMEX:XLK", name]), want[name], name)  # type: ignore[arg-type]
     # the seeded EMA depends on where the history starts
     full = screener_row(xlk, ["EMA200"], as_of=as_of)
     assert full["EMA200"] != pytest.approx(want["EMA200"], rel=1e-9)

@@ -15,13 +15,12 @@ import pandas as pd
 import pytest
 
 from clusterfolio.data.lakehouse import Lakehouse
-from clusterfolio.data.providers import make_provider
 from clusterfolio.data.sync import collapse_duplicates
 from clusterfolio.data.synthetic import SyntheticProvider
 from clusterfolio.discovery.columns import screener_table
 from clusterfolio.discovery.evaluate import required_columns
 from clusterfolio.manifest import load
-from clusterfolio.pipeline.context import RunContext, StepRecorder
+from clusterfolio.pipeline.context import RunContext, StepRecorder, default_provider
 from clusterfolio.pipeline.steps import discovery as step
 
 AS_OF = date(2026, 11, 20)
@@ -44,7 +43,7 @@ def _context(root: Path, repo_root: Path, as_of: date = AS_OF) -> RunContext:
         project_root=root,
         as_of=as_of,
         logger=logging.getLogger("test"),
-        provider_factory=make_provider,
+        provider_factory=default_provider,
         recorder=StepRecorder("discovery"),
         config_root=repo_root,
     )

@@ -60,7 +60,7 @@ def test_correlation_on_the_common_time_base_recovers_the_weekend_moves() -> Non
     frame = _two_calendars(seed=5, rho=0.8)
     assignment = assign_calendars(frame)
     folded = fold_to_business_days(frame, assignment)
-    assert (folded.index.dayofweek < 5).all()
+    assert (pd.DatetimeIndex(folded.index).dayofweek < 5).all()
     assert folded[STOCK].notna().all() and folded[COIN].notna().all()
     corr = calendar_covariance(frame, assignment).matrix.to_numpy()
     corr = corr[0, 1] / np.sqrt(corr[0, 0] * corr[1, 1])

@@ -18,8 +18,8 @@ def _m6(root: Path, as_of: str, sessions: int = 500) -> OptimizationProblem:
     universe = pd.read_csv(folder / "M6_Universe.csv", encoding="utf-8-sig")
     columns = {}
     for ticker, kind in zip(universe["symbol"], universe["class"], strict=True):
-        close = pd.read_csv(folder / f"{ticker}.csv.gz", parse_dates=["Date"])
-        close = close.set_index("Date")["Adjusted_close"].sort_index()
+        raw = pd.read_csv(folder / f"{ticker}.csv.gz", parse_dates=["Date"])
+        close = raw.set_index("Date")["Adjusted_close"].sort_index()
         close = close[~close.index.duplicated(keep="last")]
         exchange = "LSE" if ticker.endswith(".L") else ("AMEX" if kind == "ETF" else "NYSE")
         columns[f"{exchange}:{ticker.removesuffix('.L')}"] = close.pct_change(fill_method=None)

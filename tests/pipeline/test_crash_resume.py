@@ -1,9 +1,10 @@
 """Crash safety: SIGKILL a run inside each registered step, resume, compare every artifact.
 
-Runs the real CLI in subprocesses on a tiny synthetic market. The kill hook
-(``CLUSTERFOLIO_KILL_AT``) kills the process with SIGKILL either at the N-th progress tick inside
-a step (``step:N``) or after the step wrote its artifacts but before the ledger recorded it
-(``step``).
+Runs the real CLI in subprocesses on a tiny synthetic market. The killed run is the same run
+made by ``python -m tests.fakes.kill`` with the kill hooks injected into the orchestrator
+(:class:`tests.fakes.kill.KillAt`): it kills the process with SIGKILL either at the N-th progress
+tick inside a step (``step:N``) or after the step wrote its artifacts but before the ledger
+recorded it (``step``). The reference run and the resume are the real CLI.
 """
 
 from __future__ import annotations
@@ -43,11 +44,11 @@ VOLATILE = {"run_manifest.json", "run.log"}
 
 def _command(root: Path, repo_root: Path, *extra: str, kill: str | None = None):  # type: ignore[no-untyped-def]
     env = dict(os.environ)
-    env.pop("CLUSTERFOLIO_KILL_AT", None)
+    env["PYTHONPATH"] = os.pathsep.join([str(repo_root / "src"), str(repo_root)])
     if kill:
-        env["CLUSTERFOLIO_KILL_AT"] = kill
-    env["PYTHONPATH"] = str(repo_root / "src")
-    args = [sys.executable, "-m", "clusterfolio.cli", "run", "-q", "--as-of", AS_OF]
+        args = [sys.executable, "-m", "tests.fakes.kill", kill, "--as-of", AS_OF]
+    else:
+        args = [sys.executable, "-m", "clusterfolio.cli", "run", "-q", "--as-of", AS_OF]
     args += ["--root", str(root), "--manifest", str(repo_root / "configs" / "manifest.json")]
     args += ["--profile", "development"]
     for item in TINY:

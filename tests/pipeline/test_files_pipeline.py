@@ -17,9 +17,9 @@ import pandas as pd
 
 from clusterfolio.data.baseline import plan_files_run
 from clusterfolio.data.calendars import sessions
-from clusterfolio.data.providers import make_provider
 from clusterfolio.enums import CalendarKind
 from clusterfolio.manifest import load
+from clusterfolio.pipeline.context import default_provider
 from clusterfolio.pipeline.registry import StepRegistry
 from clusterfolio.pipeline.runner import Orchestrator
 from clusterfolio.pipeline.steps import build_registry
@@ -84,7 +84,7 @@ def test_plain_folder_runs_through_the_health_audit(tmp_path: Path, repo_root: P
         resolved,
         project_root=tmp_path,
         as_of=plan.as_of,
-        provider_factory=make_provider,
+        provider_factory=default_provider,
         config_root=repo_root,
     )
     ledger = orchestrator.run()

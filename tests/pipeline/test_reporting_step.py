@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from tests.fakes.sample_run import make_sample_run
 
 from clusterfolio.enums import StepName, StepStatus
 from clusterfolio.manifest import ResolvedManifest, Settings
@@ -16,7 +17,6 @@ from clusterfolio.pipeline.runner import Orchestrator
 from clusterfolio.pipeline.steps import reporting
 from clusterfolio.report import artifacts as A
 from clusterfolio.report.build import ALWAYS_WRITTEN, ESSENTIAL
-from clusterfolio.report.testing import make_sample_run
 
 
 def test_declared_artifacts() -> None:
@@ -122,8 +122,8 @@ def test_step_says_what_is_absent(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 @pytest.mark.slow
 def test_full_pipeline_with_reporting(tmp_path: Path, repo_root: Path) -> None:
     """The registered Golden Path on the development profile, then the reports (about a minute)."""
-    from clusterfolio.data.providers import make_provider
     from clusterfolio.manifest import load
+    from clusterfolio.pipeline.context import default_provider
     from clusterfolio.pipeline.steps import build_registry
 
     registry = build_registry()
@@ -135,7 +135,7 @@ def test_full_pipeline_with_reporting(tmp_path: Path, repo_root: Path) -> None:
         manifest,
         project_root=tmp_path,
         as_of=date(2026, 11, 20),
-        provider_factory=make_provider,
+        provider_factory=default_provider,
         config_root=repo_root,
     )
     ledger = orchestrator.run()

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from clusterfolio.data.providers import make_provider
 from clusterfolio.enums import StepStatus
 from clusterfolio.io import read_json, read_parquet
 from clusterfolio.manifest import load
+from clusterfolio.pipeline.context import default_provider
 from clusterfolio.pipeline.registry import StepRegistry
 from clusterfolio.pipeline.runner import Orchestrator
 from clusterfolio.pipeline.steps import cleanup, discovery, prep
@@ -64,7 +64,7 @@ def _orchestrator(root: Path, repo_root: Path) -> Orchestrator:
         manifest,
         project_root=root,
         as_of=AS_OF,
-        provider_factory=make_provider,
+        provider_factory=default_provider,
         config_root=repo_root,
     )
 

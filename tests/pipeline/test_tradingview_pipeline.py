@@ -19,13 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
-
-from clusterfolio.cli import app
-from clusterfolio.data.lakehouse import Lakehouse
-from clusterfolio.data.schema import validate_candles
-from clusterfolio.data.tradingview.fields import load_catalog
-from clusterfolio.data.tradingview.testing import (
+from tests.fakes.tradingview import (
     DEFAULT_AS_OF,
     ChartFault,
     FakeChartServer,
@@ -33,6 +27,12 @@ from clusterfolio.data.tradingview.testing import (
     HttpFault,
     default_universe,
 )
+from typer.testing import CliRunner
+
+from clusterfolio.cli import app
+from clusterfolio.data.lakehouse import Lakehouse
+from clusterfolio.data.schema import validate_candles
+from clusterfolio.data.tradingview.fields import load_catalog
 from clusterfolio.discovery.screens import load_screens
 from clusterfolio.io import read_json, read_parquet
 from clusterfolio.pipeline.steps import build_registry

@@ -6,13 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
+from tests.fakes.sample_run import SampleRun
 from typer.testing import CliRunner
 
 from clusterfolio.cli import app
 from clusterfolio.errors import DataError
 from clusterfolio.io import atomic_write_json, read_json
 from clusterfolio.report.allocation import allocation, allocation_lines, resolve_subject
-from clusterfolio.report.testing import SampleRun
 
 
 def test_allocation_of_a_short_and_its_fallback(sample_copy: Path) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from tests.fakes.sample_run import make_sample_run, sample_config
 
 from clusterfolio.backtest.metrics import periods_per_year, summary_metrics
 from clusterfolio.report import artifacts as A
@@ -22,7 +23,6 @@ from clusterfolio.report.build import (
     build_reports,
     golden_paths,
 )
-from clusterfolio.report.testing import make_sample_run, sample_config
 
 
 def tables_after(text: str, heading: str) -> list[list[dict[str, str]]]:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from tests.fakes.sample_run import SampleRun
 from textual.widgets import DataTable, Static, TabbedContent
 
 from clusterfolio.report import artifacts as A
 from clusterfolio.report.dashboard import PortfolioDashboard
 from clusterfolio.report.dashboard_model import load_dashboard
-from clusterfolio.report.testing import SampleRun
 
 
 def _texts(app: PortfolioDashboard, prefix: str) -> list[str]:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tests.fakes.sample_run import sample_config
+
 from clusterfolio.io import atomic_write_json, read_json
 from clusterfolio.report.build import build_reports
 from clusterfolio.report.markdown import Markdown
-from clusterfolio.report.testing import sample_config
 from clusterfolio.report.universe import (
     LOOK_AHEAD_BANNER,
     look_ahead_banner,

@@ -96,10 +96,12 @@ def test_market_proxy_folds_weekends_and_no_asset_dominates() -> None:
     saturday = days[(days.dayofweek == 5)][30]
     monday = saturday + pd.Timedelta(days=2)
     calm = market_proxy(pd.DataFrame({**stocks, "BINANCE:BTCUSDT": coin}))
-    coin[saturday] = -0.4  # a Saturday crash of the coin
+    coin[coin.index == saturday] = -0.4  # a Saturday crash of the coin
     returns = pd.DataFrame({**stocks, "BINANCE:BTCUSDT": coin})
     proxy = market_proxy(returns)
-    assert (proxy.index.dayofweek < 5).all()  # one business-day calendar: no weekend row
+    assert (
+        pd.DatetimeIndex(proxy.index).dayofweek < 5
+    ).all()  # one business-day calendar: no weekend row
     # the crash arrives on Monday, as one asset's move among ten (no CRISIS from one coin)
     before = proxy.index < monday
     pd.testing.assert_series_equal(proxy[before], calm[before])
@@ -393,10 +395,13 @@ def test_applied_thresholds_are_the_ones_classify_uses() -> None:
     assert on["crisis_above"] == SETTINGS.crisis_above and on["turbulent_above"] is not None
     assert off["turbulent_above"] is None
     midpoint = off["crisis_above"]
+    assert midpoint is not None
     assert midpoint == pytest.approx(0.5 * (SETTINGS.turbulent_above + SETTINGS.crisis_above))
     assert classify(midpoint, SETTINGS, spectral=False) is Regime.CRISIS
     assert classify(midpoint - 1e-9, SETTINGS, spectral=False) is Regime.NORMAL
-    assert classify(on["quiet_below"] - 1e-9, SETTINGS, spectral=True) is Regime.QUIET
+    quiet_below = on["quiet_below"]
+    assert quiet_below is not None
+    assert classify(quiet_below - 1e-9, SETTINGS, spectral=True) is Regime.QUIET
 
 
 def _panel(seed: int, sessions: int = 600, assets: int = 12) -> pd.DataFrame:

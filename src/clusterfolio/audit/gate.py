@@ -91,22 +91,6 @@ class RunInputs:
         return {"inputs": dict(self.hashes), "settings_hash": self.settings_hash}
 
 
-def resolve_run(runs_dir: Path, run: str) -> Path:
-    """The run directory named by ``run``: a run id, ``latest``, or a path to a run directory.
-
-    Raises
-    ------
-    PipelineError
-        When no such run exists.
-    """
-    from clusterfolio.pipeline.runner import resolve_run_dir
-
-    candidate = Path(run)
-    if candidate.is_dir() and (candidate / PORTFOLIO).exists():
-        return candidate.resolve()
-    return resolve_run_dir(runs_dir, run)
-
-
 def _nest(dotted: str, value: Any) -> dict[str, Any]:
     node: dict[str, Any] = {}
     parts = dotted.split(".")

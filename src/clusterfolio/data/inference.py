@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from clusterfolio.data.naming import NameGuess, class_from_ticker, exchange_for
 from clusterfolio.data.schema import Listing
 from clusterfolio.data.sidecar import SidecarRow
-from clusterfolio.discovery.identity import CRYPTO_VENUES, FOREX_VENUES
+from clusterfolio.data.venues import CRYPTO_VENUES, FOREX_VENUES
 from clusterfolio.enums import AssetClass, CalendarKind
 
 __all__ = ["Inferred", "calendar_of", "infer_listing"]

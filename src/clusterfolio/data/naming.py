@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from clusterfolio.discovery.identity import CRYPTO_VENUES, CURRENCIES, FOREX_VENUES
+from clusterfolio.data.venues import CRYPTO_VENUES, CURRENCIES, FOREX_VENUES
 from clusterfolio.enums import AssetClass
 
 __all__ = [

@@ -6,6 +6,8 @@ Modules, in the order the Discovery and Aggregation steps use them:
   (``configs/scanners/<class>/*.json`` with ``extends`` presets);
 - :mod:`clusterfolio.discovery.columns`: TradingView screener columns computed locally from
   daily candles (daily, ``|1W`` and ``|1M``, previous-bar ``[1]`` columns);
+- :mod:`clusterfolio.discovery.remote`: the same screens evaluated by a provider's remote
+  scanner (TradingView), the rows normalised into the same exports and screener table;
 - :mod:`clusterfolio.discovery.evaluate`: local evaluation of a screen on a screener table, one
   :class:`~clusterfolio.discovery.evaluate.ScanExport` per scanner;
 - :mod:`clusterfolio.discovery.identity`: ``EXCHANGE:TICKER`` grammar and economic identities

@@ -13,8 +13,8 @@ Public API
   calendar-true versions (:mod:`clusterfolio.optimize.calendar_risk`: each asset annualised by
   its calendar's sessions per year, correlations on the business-day time base).
 * :mod:`clusterfolio.optimize.turnover` - the turnover trade-off of every profile against the
-  signed previous book; :mod:`clusterfolio.optimize.smoke` - the smoke optimisation of
-  ``config check``.
+  signed previous book (the smoke optimisation of ``config check`` prices it with the cost model,
+  so it lives above, in :mod:`clusterfolio.backtest.smoke`).
 * :func:`hrp` - uncapped hierarchical risk parity straight from returns.
 * :func:`min_cvar_weights` / :func:`portfolio_cvar` - historical minimum-CVaR portfolio (LP).
 * :mod:`clusterfolio.optimize.peers` - skfolio, Riskfolio-Lib and PyPortfolioOpt adapters

@@ -166,3 +166,23 @@ def write_decisions(path: Path, decisions: list[Decision]) -> None:
         canonical_json(d.as_dict()).replace("\n", "").replace("  ", "") + "\n" for d in decisions
     )
     atomic_write_text(path, text)
+
+
+def default_provider(ctx: RunContext) -> Provider:
+    """The provider of ``ctx.settings.data.provider``, built from the settings it needs.
+
+    The run context's usual ``provider_factory``: :func:`clusterfolio.data.provider_factory.make_provider`
+    receives the data settings, the as-of date and the project root, never the context.
+
+    Parameters
+    ----------
+    ctx : RunContext
+        The run.
+
+    Returns
+    -------
+    Provider
+    """
+    from clusterfolio.data.provider_factory import make_provider
+
+    return make_provider(ctx.settings.data, as_of=ctx.as_of, project_root=ctx.project_root)

@@ -12,8 +12,6 @@ after each step, so a run killed at any instant resumes to byte-identical artifa
 from __future__ import annotations
 
 import logging
-import os
-import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -22,7 +20,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from clusterfolio import __version__
+from clusterfolio._version import __version__
 from clusterfolio.artifacts.ledger import DECISION_LOG, DECISIONS_DIR
 from clusterfolio.artifacts.ledger import RUN_LOG as LOG_NAME
 from clusterfolio.artifacts.state import ACCEPTED_STATE_FILE, SYNC_STATE_FILE
@@ -48,9 +46,9 @@ if TYPE_CHECKING:
     from clusterfolio.data.provider import Provider
 
 __all__ = [
-    "KILL_ENV",
     "LATEST",
     "Orchestrator",
+    "RunHooks",
     "StepProgress",
     "artifact_hashes",
     "code_version",
@@ -59,11 +57,6 @@ __all__ = [
     "resolve_run_dir",
 ]
 
-#: Fault-injection hook for the crash-safety tests: ``STEP`` kills the process with SIGKILL
-#: after the step wrote its artifacts but before the ledger records it; ``STEP:N`` kills it
-#: at the N-th progress tick inside the step; ``@start`` kills it once the run folder is
-#: prepared, before its ledger exists.
-KILL_ENV = "CLUSTERFOLIO_KILL_AT"
 
 ProgressFactory = Callable[[], "StepProgress"]
 
@@ -130,28 +123,22 @@ def artifact_hashes(run_dir: Path, names: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-class _Killer:
-    """Implements the :data:`KILL_ENV` fault-injection hook."""
+class RunHooks:
+    """Callbacks at fixed points of a run; the defaults do nothing.
 
-    def __init__(self) -> None:
-        spec = os.environ.get(KILL_ENV, "")
-        self.step, _, n = spec.partition(":")
-        self.at_tick = int(n) if n else None
-        self.ticks = 0
-
-    def on_tick(self, step: str) -> None:
-        if self.step == step and self.at_tick is not None:
-            self.ticks += 1
-            if self.ticks >= self.at_tick:
-                os.kill(os.getpid(), signal.SIGKILL)
+    A test injects its own (``Orchestrator(..., hooks=...)``): the crash-safety suite kills the
+    process at one of these points (``tests/fakes/kill.py``). Nothing in the package reads the
+    environment for them.
+    """
 
     def before_ledger(self) -> None:
-        if self.step == "@start":
-            os.kill(os.getpid(), signal.SIGKILL)
+        """The run folder is prepared; its ledger is not written yet."""
+
+    def on_tick(self, step: str) -> None:
+        """A progress tick inside ``step``."""
 
     def after_run(self, step: str) -> None:
-        if self.step == step and self.at_tick is None:
-            os.kill(os.getpid(), signal.SIGKILL)
+        """``step`` wrote its artifacts; the ledger has not recorded it yet."""
 
 
 class Orchestrator:
@@ -173,6 +160,10 @@ class Orchestrator:
         Progress display; silent when omitted.
     command : list of str
         The command line, recorded for provenance.
+    config_root : Path, optional
+        The project the manifest belongs to (scanner paths resolve against it).
+    hooks : RunHooks, optional
+        Callbacks at fixed points of the run (a test's fault injection); none by default.
     """
 
     def __init__(
@@ -186,6 +177,7 @@ class Orchestrator:
         progress: StepProgress | None = None,
         command: list[str] | None = None,
         config_root: Path | None = None,
+        hooks: RunHooks | None = None,
     ) -> None:
         self.registry = registry
         self.manifest = manifest
@@ -195,6 +187,7 @@ class Orchestrator:
         self.progress = progress or StepProgress()
         self.command = list(command or [])
         self.config_root = config_root
+        self.hooks = hooks or RunHooks()
         self.runs_dir = self.project_root / manifest.settings.run.runs_dir
         self.run_id = make_run_id(as_of, manifest.profile, manifest.config_hash)
         self.notices: list[str] = []
@@ -377,8 +370,8 @@ class Orchestrator:
             self.registry.get(name)
         run_dir, ledger = self._open(resume, wanted is not None or from_step is not None)
         run_dir.mkdir(parents=True, exist_ok=True)
-        killer = _Killer()
-        killer.before_ledger()
+        hooks = self.hooks
+        hooks.before_ledger()
         ledger.status = StepStatus.RUNNING
         ledger.started_at = ledger.started_at or _now()
         ledger.command = self.command or ledger.command
@@ -390,7 +383,7 @@ class Orchestrator:
             for notice in self.notices:
                 logger.warning("%s", notice)
             try:
-                self._steps(steps, run_dir, ledger, logger, killer, wanted, from_step, resume, ran)
+                self._steps(steps, run_dir, ledger, logger, hooks, wanted, from_step, resume, ran)
             except BaseException as exc:
                 failed = exc
             _write_decision_log(run_dir)
@@ -407,7 +400,7 @@ class Orchestrator:
         run_dir: Path,
         ledger: RunLedger,
         logger: logging.Logger,
-        killer: _Killer,
+        hooks: RunHooks,
         wanted: set[str] | None,
         from_step: str | None,
         resume: str | None,
@@ -433,7 +426,7 @@ class Orchestrator:
             if wanted is None:
                 force = True  # everything after a rerun step reruns too
             ran.add(name)
-            self._run_step(step, index, total, run_dir, ledger, logger, killer)
+            self._run_step(step, index, total, run_dir, ledger, logger, hooks)
 
     def _finish(
         self,
@@ -481,7 +474,7 @@ class Orchestrator:
         run_dir: Path,
         ledger: RunLedger,
         logger: logging.Logger,
-        killer: _Killer,
+        hooks: RunHooks,
     ) -> None:
         name = step.name.value
         input_hash, reads = self.input_hash(step, run_dir)
@@ -500,7 +493,7 @@ class Orchestrator:
 
         def tick(label: str, done: int, n: int) -> None:
             self.progress.tick(label, done, n)
-            killer.on_tick(name)
+            hooks.on_tick(name)
 
         ctx = RunContext(
             manifest=self.manifest,
@@ -524,7 +517,7 @@ class Orchestrator:
             write_decisions(
                 run_dir / DECISIONS_DIR / f"{index:02d}_{name}.jsonl", recorder.decisions
             )
-            killer.after_run(name)
+            hooks.after_run(name)
         except BaseException as exc:
             record.status = StepStatus.FAILED
             record.error = f"{type(exc).__name__}: {exc}"

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.fakes.tradingview import FakeChartServer, FakeScannerServer
 
 from clusterfolio.data.tradingview.fields import FieldCatalog
-from clusterfolio.data.tradingview.testing import FakeChartServer, FakeScannerServer
 from clusterfolio.manifest import TradingViewSettings
 
 FAST: dict[str, Any] = {

@@ -15,10 +15,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-
-from clusterfolio.data.tradingview import TradingViewProvider
-from clusterfolio.data.tradingview.scanner import ScannerClient
-from clusterfolio.data.tradingview.testing import (
+from tests.fakes.tradingview import (
     DEFAULT_AS_OF,
     BarColumns,
     FakeChartServer,
@@ -27,6 +24,9 @@ from clusterfolio.data.tradingview.testing import (
     evaluate_scan,
     synthetic_bars,
 )
+
+from clusterfolio.data.tradingview import TradingViewProvider
+from clusterfolio.data.tradingview.scanner import ScannerClient
 from clusterfolio.discovery.columns import screener_row
 from clusterfolio.enums import AssetClass, CalendarKind
 from clusterfolio.errors import UnknownSymbolError

@@ -12,16 +12,16 @@ from typing import Any
 
 import pandas as pd
 import pytest
-
-from clusterfolio.data.provider import Provider
-from clusterfolio.data.schema import CANDLE_COLUMNS
-from clusterfolio.data.tradingview import TradingViewProvider
-from clusterfolio.data.tradingview.testing import (
+from tests.fakes.tradingview import (
     ChartFault,
     FakeChartServer,
     FakeScannerServer,
     HttpFault,
 )
+
+from clusterfolio.data.provider import Provider
+from clusterfolio.data.schema import CANDLE_COLUMNS
+from clusterfolio.data.tradingview import TradingViewProvider
 from clusterfolio.enums import AssetClass, CalendarKind
 from clusterfolio.errors import ConfigError, ProviderError, UnknownSymbolError
 from clusterfolio.manifest import TradingViewSettings

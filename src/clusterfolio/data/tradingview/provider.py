@@ -9,7 +9,7 @@ live for one call: prefer ``candles_many`` for a backfill (``concurrency`` conne
 across its symbols) over a loop of ``candles`` (one connection per call).
 
 Loopback use (tests, the end-to-end pipeline): point ``scanner_url`` and ``websocket_url`` at the
-servers of :mod:`clusterfolio.data.tradingview.testing`, through the keywords or the manifest.
+servers of the test suite (``tests/fakes/tradingview.py``), through the keywords or the manifest.
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ class TradingViewProvider:
     ----------
     remote_scanner : bool
         True: screens are evaluated by TradingView's scanner (:meth:`screen`), not locally
-        from candles (:func:`clusterfolio.pipeline.steps.remote_scan.has_remote_scanner`).
+        from candles (:func:`clusterfolio.discovery.remote.has_remote_scanner`).
     stats : ProviderStats
         ``screen_calls`` (one per :meth:`screen`), ``candle_calls`` and ``by_symbol`` (one per
         symbol asked from the chart), ``metadata_calls`` (scanner look-ups of :meth:`metadata`

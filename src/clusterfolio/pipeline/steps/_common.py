@@ -10,10 +10,10 @@ from clusterfolio.artifacts.discovery import RAW_POOL
 from clusterfolio.artifacts.selection import WINNERS, read_winners
 from clusterfolio.data.lakehouse import Lakehouse
 from clusterfolio.data.schema import Listing
+from clusterfolio.discovery.remote import has_remote_scanner
 from clusterfolio.errors import DataError
 from clusterfolio.io import read_parquet
 from clusterfolio.pipeline.context import RunContext
-from clusterfolio.pipeline.steps.remote_scan import has_remote_scanner
 
 
 def lakehouse(ctx: RunContext) -> Lakehouse:

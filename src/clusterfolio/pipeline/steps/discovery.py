@@ -25,17 +25,18 @@ from clusterfolio.data.calendars import sessions, sessions_back
 from clusterfolio.data.lakehouse import Lakehouse
 from clusterfolio.data.sync import SyncState, sync_listing
 from clusterfolio.discovery.evaluate import ScanExport, ScanStatus, discovery_summary
+from clusterfolio.discovery.remote import (
+    has_remote_scanner,
+    remote_exports,
+    remote_listings,
+)
+from clusterfolio.discovery.screens import Screen
 from clusterfolio.enums import AssetClass, CalendarKind, Direction, StepName
 from clusterfolio.errors import DataError
 from clusterfolio.io import atomic_write_json, atomic_write_parquet, read_json
 from clusterfolio.pipeline.context import RunContext
 from clusterfolio.pipeline.registry import External, Step
 from clusterfolio.pipeline.steps._common import lakehouse
-from clusterfolio.pipeline.steps.remote_scan import (
-    has_remote_scanner,
-    remote_exports,
-    remote_listings,
-)
 
 #: The sync state is saved after this many listings that asked the provider for something (and
 #: at the end): a run killed in between asks again for at most these (saving after each one
@@ -149,6 +150,22 @@ def _local_table(ctx: RunContext, screens: list[Any]) -> pd.DataFrame:
     )
 
 
+def remote_exports_for(
+    ctx: RunContext, screens: list[Screen]
+) -> tuple[list[ScanExport], pd.DataFrame]:
+    """:func:`~clusterfolio.discovery.remote.remote_exports` with the run's provider, stamps,
+    logger, progress and recorder."""
+    return remote_exports(
+        ctx.provider,
+        screens,
+        as_of=ctx.as_of,
+        run_id=ctx.run_id,
+        logger=ctx.logger,
+        tick=ctx.tick,
+        warn=ctx.recorder.warn,
+    )
+
+
 def run_discovery(ctx: RunContext) -> None:
     """Evaluate every screen and write one export per scanner and a summary."""
     from clusterfolio.discovery.evaluate import run_scanners
@@ -157,7 +174,7 @@ def run_discovery(ctx: RunContext) -> None:
     if not screens:
         raise DataError(f"no screens in {ctx.settings.discovery.scanners_dir}")
     if has_remote_scanner(ctx.provider):
-        exports, table = remote_exports(ctx, screens)
+        exports, table = remote_exports_for(ctx, screens)
     else:
         table = _local_table(ctx, screens)
         exports = run_scanners(screens, table, as_of=ctx.as_of, run_id=ctx.run_id)
@@ -243,7 +260,7 @@ def run_aggregation(ctx: RunContext) -> None:
     settings = ctx.settings
     exports = load_exports(ctx)
     if has_remote_scanner(ctx.provider):
-        listings = remote_listings(ctx, exports)
+        listings = remote_listings(ctx.provider, exports)
     else:
         listings = {listing.symbol: listing for listing in ctx.provider.listings()}
     pool = build_raw_pool(

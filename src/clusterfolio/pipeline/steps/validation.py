@@ -53,6 +53,7 @@ from clusterfolio.data.calendars import sessions
 from clusterfolio.data.returns import returns_between
 from clusterfolio.data.schema import Listing
 from clusterfolio.data.sync import sync_listings
+from clusterfolio.discovery.remote import has_remote_scanner
 from clusterfolio.enums import CalendarKind, StepName, UniverseMode
 from clusterfolio.errors import ClusterfolioError
 from clusterfolio.io import read_json, read_parquet
@@ -64,7 +65,6 @@ from clusterfolio.pipeline.steps._common import (
     raw_pool_symbols,
     with_baseline,
 )
-from clusterfolio.pipeline.steps.remote_scan import has_remote_scanner
 from clusterfolio.pipeline.steps.risk import directions_of, winner_table
 
 #: The warning of every tournament (and report) built on the as-of winners.

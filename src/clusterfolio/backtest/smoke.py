@@ -6,6 +6,9 @@ with the manifest's caps, penalties, barbell settings, solver chain and, when
 ``feat_turnover_penalty`` is on, the cost model's turnover cost against a skewed previous book.
 A profile that cannot solve (an infeasible configuration, a solver that fails) is reported
 before a run instead of during one.
+
+It sits in :mod:`clusterfolio.backtest`, not :mod:`clusterfolio.optimize`, because it prices the
+turnover with :class:`~clusterfolio.backtest.costs.CostModel` and ``optimize`` is the lower layer.
 """
 
 from __future__ import annotations

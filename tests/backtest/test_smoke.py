@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from clusterfolio.backtest.smoke import smoke_optimize
 from clusterfolio.enums import ProfileName
 from clusterfolio.errors import OptimizationError
 from clusterfolio.manifest import Settings
 from clusterfolio.optimize import profiles
-from clusterfolio.optimize.smoke import smoke_optimize
 
 
 def test_every_default_profile_solves_in_the_smoke_run() -> None:

@@ -17,31 +17,30 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-
-from clusterfolio.data.providers import make_provider
-from clusterfolio.data.tradingview import TradingViewProvider
-from clusterfolio.data.tradingview.fields import load_catalog
-from clusterfolio.data.tradingview.testing import (
+from tests.fakes.tradingview import (
     DEFAULT_AS_OF,
     FakeChartServer,
     FakeScannerServer,
     HttpFault,
     default_universe,
 )
+
+from clusterfolio.data.tradingview import TradingViewProvider
+from clusterfolio.data.tradingview.fields import load_catalog
 from clusterfolio.discovery.evaluate import ScanExport, ScanStatus, evaluate_screen
+from clusterfolio.discovery.remote import (
+    has_remote_scanner,
+    remote_listings,
+    rows_frame,
+    screener_table_of,
+)
 from clusterfolio.discovery.screens import Screen, screen_from_dict
 from clusterfolio.enums import AssetClass, CalendarKind, Direction, ProviderName
 from clusterfolio.errors import ConfigError, DataError
 from clusterfolio.io import atomic_write_parquet, read_parquet
 from clusterfolio.manifest import ResolvedManifest, Settings, TradingViewSettings
-from clusterfolio.pipeline.context import RunContext
-from clusterfolio.pipeline.steps.remote_scan import (
-    has_remote_scanner,
-    remote_exports,
-    remote_listings,
-    rows_frame,
-    screener_table_of,
-)
+from clusterfolio.pipeline.context import RunContext, default_provider
+from clusterfolio.pipeline.steps.discovery import remote_exports_for
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -161,7 +160,7 @@ def _context(tmp_path: Path, scanner: FakeScannerServer, chart: FakeChartServer)
         project_root=tmp_path,
         as_of=DEFAULT_AS_OF,
         logger=logging.getLogger("clusterfolio.test.remote_scan"),
-        provider_factory=make_provider,
+        provider_factory=default_provider,
     )
 
 
@@ -197,7 +196,7 @@ def test_only_the_tradingview_provider_has_a_remote_scanner(ctx: RunContext) -> 
 def test_exports_are_the_local_evaluation_of_the_remote_rows(
     ctx: RunContext, tmp_path: Path
 ) -> None:
-    exports, table = remote_exports(ctx, SCREENS)
+    exports, table = remote_exports_for(ctx, SCREENS)
     assert [e.scanner for e in exports] == [s.name for s in SCREENS]
     statuses = {e.scanner: e.status for e in exports}
     assert statuses == {
@@ -237,7 +236,7 @@ def test_exports_are_the_local_evaluation_of_the_remote_rows(
 
 
 def test_screens_and_candles_agree(ctx: RunContext, chart: FakeChartServer) -> None:
-    _, table = remote_exports(ctx, SCREENS[:2])
+    _, table = remote_exports_for(ctx, SCREENS[:2])
     for symbol in table.index[:5]:
         candles = chart.expected_frame(symbol, DEFAULT_AS_OF.replace(year=2024), DEFAULT_AS_OF)
         assert table.at[symbol, "close"] == pytest.approx(candles["close"].iloc[-1], rel=1e-12)
@@ -245,13 +244,13 @@ def test_screens_and_candles_agree(ctx: RunContext, chart: FakeChartServer) -> N
         assert table.at[symbol, "Value.Traded"] == pytest.approx(value_traded, rel=1e-12)
 
 
-def test_same_answers_give_identical_exports(
+def test_same_answers_give_identicalremote_exports_for(
     tmp_path: Path, scanner: FakeScannerServer, chart: FakeChartServer
 ) -> None:
     first_ctx = _context(tmp_path / "a", scanner, chart)
     second_ctx = _context(tmp_path / "b", scanner, chart)
-    first, table_a = remote_exports(first_ctx, SCREENS)
-    second, table_b = remote_exports(second_ctx, SCREENS)
+    first, table_a = remote_exports_for(first_ctx, SCREENS)
+    second, table_b = remote_exports_for(second_ctx, SCREENS)
     assert _as_json(first) == _as_json(second)
     pd.testing.assert_frame_equal(table_a, table_b)
 
@@ -259,9 +258,9 @@ def test_same_answers_give_identical_exports(
 def test_a_429_storm_is_absorbed(
     ctx: RunContext, tmp_path: Path, scanner: FakeScannerServer, chart: FakeChartServer
 ) -> None:
-    calm, calm_table = remote_exports(_context(tmp_path / "calm", scanner, chart), SCREENS)
+    calm, calm_table = remote_exports_for(_context(tmp_path / "calm", scanner, chart), SCREENS)
     scanner.inject(*[HttpFault(status=429, retry_after=0) for _ in range(FAST["max_retries"])])
-    stormy, stormy_table = remote_exports(ctx, SCREENS)
+    stormy, stormy_table = remote_exports_for(ctx, SCREENS)
     assert scanner.pending_faults() == 0
     assert _as_json(stormy) == _as_json(calm)
     pd.testing.assert_frame_equal(stormy_table, calm_table)
@@ -271,7 +270,7 @@ def test_a_failing_scanner_is_reported_and_the_others_go_on(
     ctx: RunContext, scanner: FakeScannerServer
 ) -> None:
     scanner.inject(*[HttpFault(status=500) for _ in range(FAST["max_retries"] + 1)])
-    exports, table = remote_exports(ctx, [SCREENS[1], NO_MARKET, SCREENS[0]])
+    exports, table = remote_exports_for(ctx, [SCREENS[1], NO_MARKET, SCREENS[0]])
     assert [e.status for e in exports] == [ScanStatus.FAILED, ScanStatus.FAILED, ScanStatus.OK]
     assert exports[0].error.startswith("ProviderError") and "HTTP 500" in exports[0].error
     assert exports[1].error.startswith("ConfigError") and "market" in exports[1].error
@@ -283,13 +282,13 @@ def test_a_failing_scanner_is_reported_and_the_others_go_on(
 def test_every_scanner_failing_is_a_data_error_naming_each(ctx: RunContext) -> None:
     broken = [NO_MARKET, NO_MARKET.model_copy(update={"name": "no_market_either"})]
     with pytest.raises(DataError, match="every scanner failed") as info:
-        remote_exports(ctx, broken)
+        remote_exports_for(ctx, broken)
     assert "no_market:" in str(info.value) and "no_market_either:" in str(info.value)
 
 
 def test_no_screen_or_a_local_provider_is_a_config_error(ctx: RunContext, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="no scanners"):
-        remote_exports(ctx, [])
+        remote_exports_for(ctx, [])
     local = RunContext(
         manifest=ResolvedManifest(profile="test", settings=Settings()),
         run_id="local",
@@ -297,21 +296,21 @@ def test_no_screen_or_a_local_provider_is_a_config_error(ctx: RunContext, tmp_pa
         project_root=tmp_path,
         as_of=DEFAULT_AS_OF,
         logger=logging.getLogger("clusterfolio.test.remote_scan"),
-        provider_factory=make_provider,
+        provider_factory=default_provider,
     )
     with pytest.raises(ConfigError, match="no remote scanner"):
-        remote_exports(local, SCREENS)
+        remote_exports_for(local, SCREENS)
 
 
 def test_listings_of_the_exports_in_few_requests(
     ctx: RunContext, tmp_path: Path, scanner: FakeScannerServer, chart: FakeChartServer
 ) -> None:
-    exports, _ = remote_exports(ctx, SCREENS)
+    exports, _ = remote_exports_for(ctx, SCREENS)
     # the aggregation step gets a provider of its own: it has seen no screen
     aggregation = _context(tmp_path / "aggregation", scanner, chart)
     provider = aggregation.provider
     assert isinstance(provider, TradingViewProvider)
-    listings = remote_listings(aggregation, exports)
+    listings = remote_listings(aggregation.provider, exports)
     symbols = sorted({s for e in exports for s in e.rows.index})
     assert list(listings) == symbols
     assert provider.stats.metadata_calls == 3  # america, crypto, forex: one page each

@@ -33,7 +33,9 @@ must request them (the ``base/common`` preset does).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date
 from typing import Any, Protocol, TypeGuard, runtime_checkable
 
 import numpy as np
@@ -43,7 +45,6 @@ from clusterfolio.data.schema import Listing
 from clusterfolio.discovery.evaluate import ScanExport, ScanStatus
 from clusterfolio.discovery.screens import Screen
 from clusterfolio.errors import ConfigError, DataError
-from clusterfolio.pipeline.context import RunContext
 
 __all__ = [
     "RemoteScanner",
@@ -236,15 +237,34 @@ def screener_table_of(exports: Sequence[ScanExport], screens: Sequence[Screen]) 
     return table
 
 
-def remote_exports(ctx: RunContext, screens: list[Screen]) -> tuple[list[ScanExport], pd.DataFrame]:
+def remote_exports(
+    provider: object,
+    screens: list[Screen],
+    *,
+    as_of: date,
+    run_id: str,
+    logger: logging.Logger | None = None,
+    tick: Callable[[str, int, int], None] | None = None,
+    warn: Callable[[str], None] | None = None,
+) -> tuple[list[ScanExport], pd.DataFrame]:
     """Evaluate every screen on the provider's scanner.
 
     Parameters
     ----------
-    ctx : RunContext
-        The run (provider, as-of date, run id, recorder, progress).
+    provider : object
+        The run's provider; it must have a remote scanner (:func:`has_remote_scanner`).
     screens : list of Screen
         The screens, in the order their exports are returned.
+    as_of : date
+        The run's as-of date, stamped on each export.
+    run_id : str
+        The run's id, stamped on each export.
+    logger : logging.Logger, optional
+        Receives one line per screen.
+    tick : callable, optional
+        Progress ``tick(label, done, total)`` after each screen.
+    warn : callable, optional
+        Receives each warning of the provider (``provider: ...``), recorded by the step.
 
     Returns
     -------
@@ -261,7 +281,6 @@ def remote_exports(ctx: RunContext, screens: list[Screen]) -> tuple[list[ScanExp
     """
     if not screens:
         raise ConfigError("no scanners to run (configs/scanners is empty or every name filtered)")
-    provider = ctx.provider
     if not has_remote_scanner(provider):
         raise ConfigError(
             f"provider {getattr(provider, 'name', provider)!r} has no remote scanner: "
@@ -277,23 +296,26 @@ def remote_exports(ctx: RunContext, screens: list[Screen]) -> tuple[list[ScanExp
             status, error = (ScanStatus.OK if len(rows) else ScanStatus.EMPTY), ""
         except Exception as exc:  # a failing scanner is a result, not the end of the run
             rows, status, error = _empty_rows(), ScanStatus.FAILED, f"{type(exc).__name__}: {exc}"
-        ctx.logger.info("remote scanner %s: %s, %d rows", screen.name, status.value, len(rows))
+        if logger is not None:
+            logger.info("remote scanner %s: %s, %d rows", screen.name, status.value, len(rows))
         exports.append(
             ScanExport(
                 scanner=screen.name,
                 asset_class=screen.asset_class,
                 direction=screen.direction,
-                as_of=ctx.as_of,
-                run_id=ctx.run_id,
+                as_of=as_of,
+                run_id=run_id,
                 status=status,
                 rows=rows,
                 error=error,
                 source=screen.source or "",
             )
         )
-        ctx.tick("remote screens", index, len(screens))
+        if tick is not None:
+            tick("remote screens", index, len(screens))
     for warning in getattr(provider, "warnings", None) or []:
-        ctx.recorder.warn(f"provider: {warning}")
+        if warn is not None:
+            warn(f"provider: {warning}")
     failed = [e for e in exports if e.status is ScanStatus.FAILED]
     if len(failed) == len(exports):
         details = "\n".join(f"  {e.scanner}: {e.error}" for e in failed)
@@ -301,7 +323,7 @@ def remote_exports(ctx: RunContext, screens: list[Screen]) -> tuple[list[ScanExp
     return exports, screener_table_of(exports, screens)
 
 
-def remote_listings(ctx: RunContext, exports: Sequence[ScanExport]) -> dict[str, Listing]:
+def remote_listings(provider: object, exports: Sequence[ScanExport]) -> dict[str, Listing]:
     """Listing metadata of every symbol the exports found, with few scanner requests.
 
     A provider is rebuilt for each step, so the listings a screen carried are not remembered by
@@ -311,8 +333,8 @@ def remote_listings(ctx: RunContext, exports: Sequence[ScanExport]) -> dict[str,
 
     Parameters
     ----------
-    ctx : RunContext
-        The run (its provider must have a remote scanner).
+    provider : object
+        The run's provider (it must have a remote scanner).
     exports : sequence of ScanExport
         Exports of the discovery step (failed ones carry no rows).
 
@@ -321,7 +343,6 @@ def remote_listings(ctx: RunContext, exports: Sequence[ScanExport]) -> dict[str,
     dict
         Symbol to listing, sorted by symbol.
     """
-    provider = ctx.provider
     if not has_remote_scanner(provider):
         raise ConfigError(f"provider {getattr(provider, 'name', provider)!r} has no remote scanner")
     symbols = sorted({str(s) for e in exports for s in e.rows.index})
