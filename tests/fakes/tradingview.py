@@ -44,6 +44,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import ValidationError
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
@@ -52,6 +53,9 @@ from clusterfolio.data.tradingview.chart import bars_to_frame
 from clusterfolio.data.tradingview.fields import FieldCatalog, FieldInfo, request_fields
 from clusterfolio.data.tradingview.listing import CRYPTO_EXCHANGES
 from clusterfolio.data.tradingview.protocol import Bar, FrameError
+from clusterfolio.discovery.evaluate import evaluate_screen
+from clusterfolio.discovery.screens import ScanRequest, Screen
+from clusterfolio.errors import ClusterfolioError
 
 #: Last session of the fake chart server unless told otherwise.
 DEFAULT_AS_OF = date(2025, 12, 19)
@@ -533,51 +537,8 @@ def _value(
     return _synth_value(row["symbol"], column, info)
 
 
-def _as_set(value: Any) -> set[Any]:
-    if isinstance(value, list | tuple | set):
-        return set(value)
-    return set() if value in (None, "") else {value}
-
-
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _expression(value: Any, operation: str, right: Any) -> bool:
-    if operation == "equal":
-        return bool(value == right)
-    if operation == "nequal":
-        return bool(value != right)
-    if operation in ("greater", "egreater", "less", "eless"):
-        if not (_is_number(value) and _is_number(right)):
-            return False
-        return {
-            "greater": value > right,
-            "egreater": value >= right,
-            "less": value < right,
-            "eless": value <= right,
-        }[operation]
-    if operation in ("in_range", "not_in_range"):
-        if (
-            isinstance(right, list)
-            and len(right) == 2
-            and all(_is_number(v) for v in right)
-            and _is_number(value)
-        ):
-            inside = right[0] <= value <= right[1]
-        else:
-            inside = value in (right if isinstance(right, list) else [right])
-        return inside if operation == "in_range" else not inside
-    if operation in ("has", "has_none_of"):
-        common = _as_set(value) & _as_set(right)
-        return bool(common) if operation == "has" else not common
-    if operation == "match":
-        return str(right).lower() in str(value or "").lower()
-    if operation == "empty":
-        return value in (None, "", [])
-    if operation == "nempty":
-        return value not in (None, "", [])
-    raise ScanRejected(f"Unknown operation {operation!r}")
 
 
 _CROSSINGS = frozenset({"crosses", "crosses_above", "crosses_below"})
@@ -592,66 +553,6 @@ def _previous(column: str) -> str | None:
         return previous_column(column)
     except DataError:
         return None
-
-
-def _numbers(*values: Any) -> bool:
-    return all(_is_number(v) for v in values)
-
-
-def _evaluate(
-    expr: Mapping[str, Any], get: Callable[[str], Any], is_column: Callable[[str], bool]
-) -> bool:
-    """One ``{left, operation, right}``: a string ``right`` naming a field is its value;
-    crossings compare with the previous bar (``left[1] <= right[1] and left > right``);
-    ``above%`` / ``below%`` take ``[x, factor]``, ``in_range%`` ``[x, low, high]`` of ``x``."""
-    operation = str(expr["operation"])
-    left = str(expr["left"])
-    right = expr.get("right")
-
-    def operand(value: Any) -> Any:
-        return get(value) if isinstance(value, str) and is_column(value) else value
-
-    if operation in _CROSSINGS:
-        value, other = get(left), operand(right)
-        before = _previous(left)
-        value_1: Any = get(before) if before is not None else None
-        other_1: Any = other
-        if isinstance(right, str) and is_column(right):
-            right_before = _previous(right)
-            other_1 = get(right_before) if right_before is not None else None
-        if not _numbers(value, other, value_1, other_1):
-            return False
-        above = value_1 <= other_1 and value > other
-        below = value_1 >= other_1 and value < other
-        if operation == "crosses_above":
-            return bool(above)
-        if operation == "crosses_below":
-            return bool(below)
-        return bool(above or below)
-    if operation in ("above%", "below%", "in_range%", "not_in_range%"):
-        size = 2 if operation in ("above%", "below%") else 3
-        if not isinstance(right, list) or len(right) != size:
-            raise ScanRejected(f"{operation} on {left!r} needs a list of {size} on the right")
-        value, base = get(left), operand(right[0])
-        factors = right[1:]
-        if not _numbers(value, base, *factors):
-            return False
-        if operation == "above%":
-            return bool(value > base * factors[0])
-        if operation == "below%":
-            return bool(value < base * factors[0])
-        inside = base * factors[0] <= value <= base * factors[1]
-        return bool(inside if operation == "in_range%" else not inside)
-    if operation == "nmatch":
-        value = get(left)
-        return value is not None and str(right).lower() not in str(value).lower()
-    if operation in ("in_range", "not_in_range") and isinstance(right, list) and len(right) == 2:
-        resolved = [operand(v) for v in right]
-        if _numbers(*resolved):
-            right = resolved
-    elif operation in ("equal", "nequal", "greater", "egreater", "less", "eless"):
-        right = operand(right)
-    return _expression(get(left), operation, right)
 
 
 def _leaves(node: Any) -> Iterable[Mapping[str, Any]]:
@@ -686,26 +587,37 @@ def _named_fields(body: Mapping[str, Any]) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def _filter2(node: Mapping[str, Any], test: Callable[[Mapping[str, Any]], bool]) -> bool:
-    if "expression" in node:
-        return test(node["expression"])
-    if "operation" in node:
-        return _filter2(node["operation"], test)
-    operator = node.get("operator", "and")
-    results = (_filter2(operand, test) for operand in node.get("operands", []))
-    if operator == "and":
-        return all(results)
-    if operator == "or":
-        return any(results)
-    raise ScanRejected(f"Unknown operator {operator!r}")
+def _table_columns(
+    body: Mapping[str, Any], request: ScanRequest, is_column: Callable[[str], bool]
+) -> list[str]:
+    """Columns of the screener table a body is evaluated on: the requested ones, the sort key,
+    every filter's left side and previous bar, and the right operands that name a field (a
+    string naming no field stays a literal, as the real endpoint reads it)."""
+    names = [str(c) for c in request.columns]
+    if request.sort is not None:
+        names.append(request.sort.sortBy)
+    expressions = [*(request.filter or [])]
+    if request.filter2 is not None:
+        expressions += request.filter2.expressions()
+    for expr in expressions:
+        names.append(expr.left)
+        right = expr.right
+        operands = right if isinstance(right, list) else [right]
+        fields = [v for v in operands if isinstance(v, str) and is_column(v)]
+        names += fields
+        if expr.operation in _CROSSINGS:
+            names += [p for p in map(_previous, [expr.left, *fields]) if p is not None]
+    return list(dict.fromkeys(names))
 
 
-def _sort_key(value: Any) -> tuple[int, Any]:
-    if value is None:
-        return (2, 0)
-    if _is_number(value):
-        return (0, float(value))
-    return (1, str(value))
+def _request(body: Mapping[str, Any]) -> ScanRequest:
+    """The body's columns, filters and sort as a validated request (markets, tickers and the
+    range are applied by the server itself)."""
+    keys = ("columns", "filter", "filter2", "sort")
+    try:
+        return ScanRequest.model_validate({k: body[k] for k in keys if k in body})
+    except ValidationError as exc:
+        raise ScanRejected(str(exc)) from exc
 
 
 def evaluate_scan(
@@ -717,9 +629,12 @@ def evaluate_scan(
 ) -> dict[str, Any]:
     """Evaluate a ``/scan`` body over ``universe`` like the real endpoint.
 
-    A string ``right`` operand is a field when the field lists (``catalog``) know it or
-    ``computed`` computes it, and a literal otherwise. With ``computed``, price and indicator
-    values come from the bars (:class:`BarColumns`) instead of the rows.
+    The filter grammar is the project's own: the rows become a screener table and
+    :func:`clusterfolio.discovery.evaluate.evaluate_screen` applies the filters and the sort
+    (missing values last, ties by symbol), so the fake server and the local evaluator cannot
+    drift apart. A string ``right`` operand is a field when the field lists (``catalog``) know
+    it or ``computed`` computes it, and a literal otherwise. With ``computed``, price and
+    indicator values come from the bars (:class:`BarColumns`) instead of the rows.
 
     Raises
     ------
@@ -756,28 +671,20 @@ def evaluate_scan(
     def value(row: Row, column: str) -> Any:
         return _value(row, column, catalog, value_market, computed)
 
-    def selected(row: Row) -> bool:
-        def get(column: str) -> Any:
-            return value(row, column)
-
-        def test(expr: Mapping[str, Any]) -> bool:
-            return _evaluate(expr, get, is_column)
-
-        for expr in body.get("filter") or []:
-            if not test(expr):
-                return False
-        tree = body.get("filter2")
-        return not tree or _filter2(tree, test)
-
-    rows = [row for row in rows if selected(row)]
-    sort = body.get("sort")
-    if isinstance(sort, dict) and sort.get("sortBy"):
-        key = str(sort["sortBy"])
-        descending = str(sort.get("sortOrder", "asc")).lower() == "desc"
-        present = [r for r in rows if value(r, key) is not None]
-        missing = [r for r in rows if value(r, key) is None]
-        present.sort(key=lambda r: _sort_key(value(r, key)), reverse=descending)
-        rows = present + missing
+    request = _request(body)
+    rows = list({row["symbol"]: row for row in rows}.values())
+    names = _table_columns(body, request, is_column)
+    table = pd.DataFrame(
+        {name: [value(row, name) for row in rows] for name in names},
+        index=pd.Index([row["symbol"] for row in rows], dtype="object"),
+        columns=names,
+    )
+    try:
+        selected = evaluate_screen(Screen(name="scan", request=request), table)
+    except ClusterfolioError as exc:
+        raise ScanRejected(str(exc)) from exc
+    by_symbol = {row["symbol"]: row for row in rows}
+    rows = [by_symbol[str(symbol)] for symbol in selected.index]
     total = len(rows)
     window = body.get("range") or [0, total]
     lo, hi = int(window[0]), int(window[1])
