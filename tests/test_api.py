@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from tests.fakes.sample_run import make_sample_run
 
 from clusterfolio import Run, load_run
 from clusterfolio.enums import Regime
 from clusterfolio.errors import DataError, PipelineError
+from tests.fakes.sample_run import make_sample_run
 
 
 def test_import_is_light() -> None:

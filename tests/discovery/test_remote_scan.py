@@ -17,13 +17,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from tests.fakes.tradingview import (
-    DEFAULT_AS_OF,
-    FakeChartServer,
-    FakeScannerServer,
-    HttpFault,
-    default_universe,
-)
 
 from clusterfolio.data.tradingview import TradingViewProvider
 from clusterfolio.data.tradingview.fields import load_catalog
@@ -41,6 +34,13 @@ from clusterfolio.io import atomic_write_parquet, read_parquet
 from clusterfolio.manifest import ResolvedManifest, Settings, TradingViewSettings
 from clusterfolio.pipeline.context import RunContext, default_provider
 from clusterfolio.pipeline.steps.discovery import remote_exports_for
+from tests.fakes.tradingview import (
+    DEFAULT_AS_OF,
+    FakeChartServer,
+    FakeScannerServer,
+    HttpFault,
+    default_universe,
+)
 
 pytestmark = pytest.mark.timeout(120)
 

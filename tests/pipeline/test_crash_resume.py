@@ -4,11 +4,14 @@ Runs the real CLI in subprocesses on a tiny synthetic market. The killed run is 
 made by ``python -m tests.fakes.kill`` with the kill hooks injected into the orchestrator
 (:class:`tests.fakes.kill.KillAt`): it kills the process with SIGKILL either at the N-th progress
 tick inside a step (``step:N``) or after the step wrote its artifacts but before the ledger
-recorded it (``step``). The reference run and the resume are the real CLI.
+recorded it (``step``). The resume is the real CLI; the reference is the tiny run of
+:func:`tests.fakes.sample_run.tiny_run` (made once per session through the Python API, shared
+with the report tests), so a CLI run is also checked byte-identical to an API run.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -20,25 +23,15 @@ from typing import Any
 import pytest
 
 from clusterfolio.pipeline.steps import build_registry
+from tests.fakes.sample_run import SAMPLE_AS_OF, tiny_run
+from tests.fakes.sample_run import TINY as SAMPLE_TINY
 
+#: The sample run's tiny market, as ``--set`` options (the reference is that very run).
 TINY = [
-    "data.synthetic.n_equities=11",
-    "data.synthetic.n_etfs=4",
-    "data.synthetic.n_crypto_coins=2",
-    "data.synthetic.n_forex=2",
-    "data.lookback_days=80",
-    "data.light_lookback_days=30",
-    "backtest.train=40",
-    "backtest.realized_target=20",
-    "backtest.history_days=150",
-    "backtest.test=10",
-    "backtest.step=10",
-    "risk.regime.window=20",
-    "risk.regime.short_window=10",
-    "risk.regime.baseline=40",
-    'tournament.engines=["custom","market"]',
+    f"{key}={json.dumps(value) if isinstance(value, list | bool) else value}"
+    for key, value in SAMPLE_TINY.items()
 ]
-AS_OF = "2026-11-20"
+AS_OF = SAMPLE_AS_OF
 VOLATILE = {"run_manifest.json", "run.log"}
 
 
@@ -85,10 +78,10 @@ def _artifacts(root: Path, run_dir: Path | None = None) -> dict[str, bytes]:
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory: pytest.TempPathFactory, repo_root: Path) -> dict[str, bytes]:
-    root = tmp_path_factory.mktemp("reference")
-    assert _cli(root, repo_root) == 0
-    return _artifacts(root)
+def reference() -> dict[str, bytes]:
+    """The artifacts of the tiny run the report tests use too (made once per session)."""
+    run_dir = tiny_run()
+    return _artifacts(run_dir.parents[2], run_dir)
 
 
 #: Kill points of the fast suite (a sync mid-pass, the heaviest steps, the last one); every

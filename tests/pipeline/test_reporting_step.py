@@ -7,7 +7,6 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from tests.fakes.sample_run import make_sample_run
 
 from clusterfolio.enums import StepName, StepStatus
 from clusterfolio.manifest import ResolvedManifest, Settings
@@ -17,6 +16,7 @@ from clusterfolio.pipeline.runner import Orchestrator
 from clusterfolio.pipeline.steps import reporting
 from clusterfolio.report import artifacts as A
 from clusterfolio.report.build import ALWAYS_WRITTEN, ESSENTIAL
+from tests.fakes.sample_run import make_sample_run
 
 
 def test_declared_artifacts() -> None:
@@ -65,6 +65,10 @@ def test_failed_audit_fails_the_step_after_the_reports(tmp_path: Path) -> None:
     ledger = RunLedger.load(run_dir)
     ledger.run_id = orchestrator.run_id
     ledger.save(run_dir)
+    portfolio = json.loads((run_dir / A.PORTFOLIO).read_text())
+    hrp = portfolio["profiles"]["hrp"]["assets"]  # one asset far over every cap
+    hrp[0]["gross"] = hrp[0]["net"] = 0.9 if hrp[0]["net"] >= 0 else -0.9
+    (run_dir / A.PORTFOLIO).write_text(json.dumps(portfolio))
     with pytest.raises(AuditError, match="audit failed"):
         orchestrator.run(only="reporting")
     assert json.loads((run_dir / A.AUDIT_JSON).read_text())["passed"] is False

@@ -19,14 +19,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from tests.fakes.tradingview import (
-    DEFAULT_AS_OF,
-    ChartFault,
-    FakeChartServer,
-    FakeScannerServer,
-    HttpFault,
-    default_universe,
-)
 from typer.testing import CliRunner
 
 from clusterfolio.cli import app
@@ -36,6 +28,14 @@ from clusterfolio.data.tradingview.fields import load_catalog
 from clusterfolio.discovery.screens import load_screens
 from clusterfolio.io import read_json, read_parquet
 from clusterfolio.pipeline.steps import build_registry
+from tests.fakes.tradingview import (
+    DEFAULT_AS_OF,
+    ChartFault,
+    FakeChartServer,
+    FakeScannerServer,
+    HttpFault,
+    default_universe,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 

@@ -6,9 +6,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from tests.fakes.sample_run import SampleRun, make_sample_run, sample_config
 
 from clusterfolio.report.build import ReportBuild, build_reports
+from tests.fakes.sample_run import SampleRun, make_sample_run, sample_config
 
 
 @pytest.fixture(scope="session")

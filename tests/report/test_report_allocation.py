@@ -6,20 +6,23 @@ import json
 from pathlib import Path
 
 import pytest
-from tests.fakes.sample_run import SampleRun
 from typer.testing import CliRunner
 
 from clusterfolio.cli import app
 from clusterfolio.errors import DataError
 from clusterfolio.io import atomic_write_json, read_json
 from clusterfolio.report.allocation import allocation, allocation_lines, resolve_subject
+from tests.fakes.sample_run import SampleRun
 
 
 def test_allocation_of_a_short_and_its_fallback(sample_copy: Path) -> None:
     doc = read_json(sample_copy / "portfolio_optimized.json")
     hrp = doc["profiles"]["hrp"]
     asset = hrp["assets"][0]
-    asset["direction"], asset["net"] = "SHORT", -abs(asset["gross"])
+    for section in doc["profiles"].values():  # the listing is a SHORT candidate in every profile
+        for held in section["assets"]:
+            if held["symbol"] == asset["symbol"]:
+                held["direction"], held["net"] = "SHORT", -abs(held["gross"])
     hrp["fallbacks"] = [
         {
             "kind": "cap_projection",

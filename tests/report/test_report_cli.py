@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 import typer
-from tests.fakes.sample_run import SampleRun
 from typer.testing import CliRunner
 
 from clusterfolio.cli_report import register
+from tests.fakes.sample_run import SampleRun
 
 
 @pytest.fixture

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
-from tests.fakes.sample_run import SampleRun
+import pandas as pd
 from textual.widgets import DataTable, Static, TabbedContent
 
 from clusterfolio.report import artifacts as A
 from clusterfolio.report.dashboard import PortfolioDashboard
 from clusterfolio.report.dashboard_model import load_dashboard
+from tests.fakes.sample_run import SampleRun
 
 
 def _texts(app: PortfolioDashboard, prefix: str) -> list[str]:
@@ -30,7 +32,11 @@ def test_tabs_and_profiles(sample_template: SampleRun) -> None:
             assert model.accepted == "hrp"
             assert profiles.active == "profile-hrp"  # opens on the accepted profile
             hrp = app.query_one("#profile-hrp-table-0", DataTable)
-            assert hrp.row_count == len(model.profiles[1].tables[0].rows) == 7
+            portfolio = json.loads(
+                (sample_template.run_dir / "portfolio_optimized.json").read_text()
+            )
+            held = len(portfolio["profiles"]["hrp"]["assets"])
+            assert hrp.row_count == len(model.profiles[1].tables[0].rows) == held
             await pilot.press("[")
             await pilot.pause()
             assert profiles.active == "profile-min_variance"
@@ -46,12 +52,16 @@ def test_tabs_and_profiles(sample_template: SampleRun) -> None:
             await pilot.press("3")
             await pilot.pause()
             assert tabs.active == "orders"
-            assert app.query_one("#orders-table-0", DataTable).row_count == 2  # orders.csv
+            orders = pd.read_csv(sample_template.run_dir / "orders.csv")
+            trades = int((orders["symbol"] != "CASH").sum())  # the cash line is not an order
+            assert app.query_one("#orders-table-0", DataTable).row_count == trades > 0
             assert any("Audit PASSED" in t for t in _texts(app, "orders-line"))
             await pilot.press("4")
             await pilot.pause()
             assert tabs.active == "health"
-            assert app.query_one("#health-table-0", DataTable).row_count == 1  # NYSE:BAD
+            health = json.loads((sample_template.run_dir / A.HEALTH_JSON).read_text())
+            flagged = [x for x in health["listings"] if x["status"] != "OK"]  # OK rows hidden
+            assert app.query_one("#health-table-0", DataTable).row_count == len(flagged) > 0
             await pilot.press("5")
             await pilot.pause()
             assert tabs.active == "tournament"

@@ -7,7 +7,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from tests.fakes.sample_run import SampleRun
 from typer.testing import CliRunner
 
 from clusterfolio.cli import app
@@ -15,6 +14,7 @@ from clusterfolio.errors import AuditError, ConfigError, CorruptFileError, DataE
 from clusterfolio.exitcodes import ExitCode, exit_code_for
 from clusterfolio.io import atomic_write_json, read_json
 from clusterfolio.report.runs import diff_runs, list_runs
+from tests.fakes.sample_run import SampleRun
 
 RUN_A = "2026-11-19_sample_aaaaaaaaaa"
 RUN_B = "2026-11-20_sample_bbbbbbbbbb"

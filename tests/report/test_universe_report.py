@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.fakes.sample_run import sample_config
-
 from clusterfolio.io import atomic_write_json, read_json
 from clusterfolio.report.build import build_reports
 from clusterfolio.report.markdown import Markdown
@@ -15,6 +13,7 @@ from clusterfolio.report.universe import (
     render_universe_changes,
     universe_changes,
 )
+from tests.fakes.sample_run import sample_config
 
 
 def _window(index: int, symbols: dict[str, str], chosen: str = "2025-01-31") -> dict[str, object]:

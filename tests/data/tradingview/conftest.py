@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.fakes.tradingview import FakeChartServer, FakeScannerServer
 
 from clusterfolio.data.tradingview.fields import FieldCatalog
 from clusterfolio.manifest import TradingViewSettings
+from tests.fakes.tradingview import FakeChartServer, FakeScannerServer
 
 FAST: dict[str, Any] = {
     "max_retries": 3,

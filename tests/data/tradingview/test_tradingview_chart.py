@@ -11,11 +11,11 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from tests.fakes.tradingview import ChartFault, FakeChartServer
 
 from clusterfolio.data.tradingview.chart import ChartClient, SeriesResult, bars_to_frame
 from clusterfolio.errors import ProviderError, UnknownSymbolError
 from clusterfolio.manifest import TradingViewSettings
+from tests.fakes.tradingview import ChartFault, FakeChartServer
 
 pytestmark = pytest.mark.timeout(60)
 

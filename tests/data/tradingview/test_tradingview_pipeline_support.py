@@ -15,6 +15,13 @@ from typing import Any
 
 import pandas as pd
 import pytest
+
+from clusterfolio.data.tradingview import TradingViewProvider
+from clusterfolio.data.tradingview.scanner import ScannerClient
+from clusterfolio.discovery.columns import screener_row
+from clusterfolio.enums import AssetClass, CalendarKind
+from clusterfolio.errors import UnknownSymbolError
+from clusterfolio.manifest import TradingViewSettings
 from tests.fakes.tradingview import (
     DEFAULT_AS_OF,
     BarColumns,
@@ -24,13 +31,6 @@ from tests.fakes.tradingview import (
     evaluate_scan,
     synthetic_bars,
 )
-
-from clusterfolio.data.tradingview import TradingViewProvider
-from clusterfolio.data.tradingview.scanner import ScannerClient
-from clusterfolio.discovery.columns import screener_row
-from clusterfolio.enums import AssetClass, CalendarKind
-from clusterfolio.errors import UnknownSymbolError
-from clusterfolio.manifest import TradingViewSettings
 
 pytestmark = pytest.mark.timeout(60)
 

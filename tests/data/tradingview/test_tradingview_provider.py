@@ -12,12 +12,6 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from tests.fakes.tradingview import (
-    ChartFault,
-    FakeChartServer,
-    FakeScannerServer,
-    HttpFault,
-)
 
 from clusterfolio.data.provider import Provider
 from clusterfolio.data.schema import CANDLE_COLUMNS
@@ -25,6 +19,12 @@ from clusterfolio.data.tradingview import TradingViewProvider
 from clusterfolio.enums import AssetClass, CalendarKind
 from clusterfolio.errors import ConfigError, ProviderError, UnknownSymbolError
 from clusterfolio.manifest import TradingViewSettings
+from tests.fakes.tradingview import (
+    ChartFault,
+    FakeChartServer,
+    FakeScannerServer,
+    HttpFault,
+)
 
 pytestmark = pytest.mark.timeout(60)
 

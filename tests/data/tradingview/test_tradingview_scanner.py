@@ -7,13 +7,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from tests.fakes.tradingview import FakeScannerServer, HttpFault
 
 from clusterfolio.data.tradingview.fields import FieldCatalog
 from clusterfolio.data.tradingview.ratelimit import TokenBucket
 from clusterfolio.data.tradingview.scanner import ScannerClient, request_market
 from clusterfolio.errors import ConfigError, ProviderError
 from clusterfolio.manifest import TradingViewSettings
+from tests.fakes.tradingview import FakeScannerServer, HttpFault
 
 pytestmark = pytest.mark.timeout(60)
 
