@@ -93,8 +93,13 @@ def tiny_run() -> Path:
 
     root = Path(tempfile.mkdtemp(prefix="clusterfolio-sample-"))
     atexit.register(shutil.rmtree, root, True)
-    (root / "configs").symlink_to(REPO_ROOT / "configs", target_is_directory=True)
-    run = run_pipeline(profile="development", as_of=SAMPLE_AS_OF, overrides=TINY, root=root)
+    run = run_pipeline(
+        profile="development",
+        as_of=SAMPLE_AS_OF,
+        overrides=TINY,
+        root=root,
+        manifest=REPO_ROOT / "configs" / "manifest.json",  # scanner paths as the CLI records them
+    )
     return run.path
 
 
