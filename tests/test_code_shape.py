@@ -27,8 +27,6 @@ MODULE_ALLOWLIST: frozenset[str] = frozenset(
         "backtest/tournament.py",  # issue-15-ray
         "data/synthetic.py",  # issue-15-scale (catalogue into a data file)
         "data/lakehouse.py",  # issue-15-scale
-        "data/tradingview/testing.py",  # issue-13-layers (test doubles out of the package)
-        "report/testing.py",  # issue-13-layers
         "risk/regime.py",  # issue-12-regime
     }
 )
@@ -40,17 +38,8 @@ FUNCTION_ALLOWLIST: frozenset[str] = frozenset(
         "audit/holdings.py::build_state",
         "pipeline/steps/discovery.py::_local_table",
         "report/publish.py::_publish_into",
-        # issue-13-layers: test doubles, runner
-        "data/tradingview/testing.py::_stock_rows",
-        "data/tradingview/testing.py::evaluate_scan",
-        "data/tradingview/testing.py::FakeScannerServer.start",
-        "data/tradingview/testing.py::FakeChartServer._dispatch",
-        "data/tradingview/testing.py::FakeChartServer._serve_chunk",
+        # issue-13-layers: runner
         "pipeline/runner.py::Orchestrator._run_step",
-        "report/testing.py::_decisions",
-        "report/testing.py::_portfolio",
-        "report/testing.py::_tournament",
-        "report/testing.py::make_sample_run",
         # issue-15-ray
         "backtest/tournament.py::_slippage_decay",
         "backtest/tournament.py::run_tournament",
