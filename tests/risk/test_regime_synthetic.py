@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from datetime import date
 from functools import lru_cache
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -86,7 +87,7 @@ def _recall(table: pd.DataFrame) -> pd.Series:
 def test_balanced_accuracy_on_held_out_seeds(spectral: bool) -> None:
     tables = {seed: _table(seed, spectral) for seed in HELD_OUT}
     balanced = {seed: float(_recall(t).mean()) for seed, t in tables.items()}
-    pooled = sum(tables.values())
+    pooled = cast(pd.DataFrame, sum(tables.values()))
     print(f"\nspectral={spectral}: balanced accuracy per seed {balanced}")
     print(pooled.to_string())
     assert min(balanced.values()) >= SEED_FLOOR[spectral]
