@@ -58,7 +58,6 @@ import os
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
@@ -70,12 +69,24 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from clusterfolio.data.filenames import FILE_SUFFIX, filename_to_symbol, symbol_to_filename
-from clusterfolio.data.schema import CANDLE_SCHEMA, empty_candles, validate_candles
-from clusterfolio.errors import CorruptFileError, DataError, SchemaError
+from clusterfolio.data.merging import (
+    MERGE_RTOL,
+    META_PARTIAL,
+    META_SOURCE,
+    MergeConflict,
+    MergeReport,
+    check_new,
+    check_new_many,
+    plan_merge,
+)
+from clusterfolio.data.schema import CANDLE_SCHEMA, empty_candles
+from clusterfolio.errors import CorruptFileError, DataError
 
 __all__ = [
     "FILE_SUFFIX",
     "MERGE_RTOL",
+    "META_PARTIAL",
+    "META_SOURCE",
     "Coverage",
     "Lakehouse",
     "ListingNotStoredError",
@@ -86,10 +97,9 @@ __all__ = [
     "symbol_to_filename",
 ]
 
-#: Relative tolerance under which a stored and a new bar are the same bar.
-MERGE_RTOL = 1e-9
-_VALUE_COLUMNS: tuple[str, ...] = ("open", "high", "low", "close", "volume")
 _TMP_PREFIX = ".tmp-"
+#: Threads writing and fsync-ing a batch's temporary files (the waits are on the disk).
+_WRITE_WORKERS = 16
 _T = TypeVar("_T")
 
 
@@ -99,11 +109,6 @@ class ListingNotStoredError(DataError, FileNotFoundError):
 
 class SourceMismatchError(CorruptFileError):
     """A stored file belongs to another source than the lakehouse reading it."""
-
-
-#: Parquet metadata keys of a candle file.
-META_SOURCE = b"clusterfolio.source"
-META_PARTIAL = b"clusterfolio.partial"
 
 
 def _today() -> date:
@@ -117,84 +122,6 @@ class Coverage(NamedTuple):
     first: date | None
     last: date | None
     n: int
-
-
-# ----------------------------------------------------------------------------- merge report
-
-
-@dataclass(frozen=True)
-class MergeConflict:
-    """A stored session that a merge wanted to change: the stored bar was kept."""
-
-    symbol: str
-    session: date
-    stored: dict[str, float]
-    new: dict[str, float]
-
-    def as_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready dictionary."""
-        return {
-            "symbol": self.symbol,
-            "session": self.session.isoformat(),
-            "stored": dict(self.stored),
-            "new": dict(self.new),
-        }
-
-
-@dataclass
-class MergeReport:
-    """What :meth:`Lakehouse.merge` did to one listing.
-
-    Attributes
-    ----------
-    symbol : str
-        The listing.
-    rows_before, rows_after : int
-        Stored sessions before and after the merge.
-    appended : int
-        New sessions after the last stored session.
-    backfilled : int
-        New sessions before the last stored session that the store lacked.
-    unchanged : int
-        Overlapping sessions whose values agree within :data:`MERGE_RTOL`.
-    replaced_partial : date or None
-        The last stored session when a different new bar replaced it (a partial bar).
-    conflicts : list of MergeConflict
-        Overlapping sessions that differ: the stored history was kept.
-    written : bool
-        Whether the file was (re)written; ``False`` when nothing changed.
-    """
-
-    symbol: str
-    rows_before: int = 0
-    rows_after: int = 0
-    appended: int = 0
-    backfilled: int = 0
-    unchanged: int = 0
-    replaced_partial: date | None = None
-    conflicts: list[MergeConflict] = field(default_factory=list)
-    written: bool = False
-
-    @property
-    def has_conflicts(self) -> bool:
-        """Whether some stored session disagreed with the new data."""
-        return bool(self.conflicts)
-
-    def as_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready dictionary."""
-        return {
-            "symbol": self.symbol,
-            "rows_before": self.rows_before,
-            "rows_after": self.rows_after,
-            "appended": self.appended,
-            "backfilled": self.backfilled,
-            "unchanged": self.unchanged,
-            "replaced_partial": (
-                None if self.replaced_partial is None else self.replaced_partial.isoformat()
-            ),
-            "conflicts": [c.as_dict() for c in self.conflicts],
-            "written": self.written,
-        }
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -219,59 +146,10 @@ def _join(root: str, name: str) -> str:
     return f"{root}/{name}" if root != "/" else f"/{name}"
 
 
-def _check_new(symbol: str, new: pd.DataFrame) -> pd.DataFrame:
-    """Validate incoming candles, naming the symbol and the offending row."""
-    if not isinstance(new, pd.DataFrame):
-        raise SchemaError(f"{symbol}: candles must be a pandas DataFrame, got {type(new).__name__}")
-    if "session" in new.columns and len(new):
-        column = new["session"]
-        try:
-            if column.dtype == np.dtype("datetime64[ns]"):  # the common case, without parsing
-                values = column.to_numpy().astype("datetime64[D]").astype("datetime64[ns]")
-            else:
-                sessions = pd.to_datetime(column)
-                if sessions.dt.tz is not None:
-                    sessions = sessions.dt.tz_localize(None)
-                values = sessions.dt.normalize().to_numpy(dtype="datetime64[ns]")
-        except (ValueError, TypeError, OverflowError) as exc:
-            raise SchemaError(f"{symbol}: column 'session' is not a date ({exc})") from exc
-        nat = np.isnat(values)
-        if nat.any():
-            raise SchemaError(f"{symbol}: row {int(np.argmax(nat))} has no session date")
-        back = np.flatnonzero(values[1:] < values[:-1])
-        if back.size:
-            i = int(back[0]) + 1
-            raise SchemaError(
-                f"{symbol}: row {i} (session {pd.Timestamp(values[i]).date()}) comes after row "
-                f"{i - 1} (session {pd.Timestamp(values[i - 1]).date()}): sessions must be "
-                "sorted ascending"
-            )
-        same = np.flatnonzero(values[1:] == values[:-1])
-        if same.size:
-            i = int(same[0]) + 1
-            raise SchemaError(
-                f"{symbol}: rows {i - 1} and {i} share session {pd.Timestamp(values[i]).date()}: "
-                "duplicated session"
-            )
-    return validate_candles(new, source=symbol)
-
-
-def _table_from_frame(frame: pd.DataFrame) -> pa.Table:
-    arrays = [pa.array(frame["session"].to_numpy(dtype="datetime64[ns]"), type=pa.timestamp("ns"))]
-    arrays += [
-        pa.array(frame[c].to_numpy(dtype="float64"), type=pa.float64()) for c in _VALUE_COLUMNS
-    ]
-    return pa.Table.from_arrays(arrays, schema=CANDLE_SCHEMA)
-
-
 def _frame_from_table(table: pa.Table) -> pd.DataFrame:
     # the stored table carries no pandas metadata: a plain conversion with a RangeIndex
     # (timestamp[ns] -> datetime64[ns], float64 -> float64; about 3x faster than a dict of arrays)
     return table.to_pandas(use_threads=False)
-
-
-def _values(row: np.ndarray) -> dict[str, float]:
-    return {c: float(v) for c, v in zip(_VALUE_COLUMNS, row.tolist(), strict=True)}
 
 
 # ----------------------------------------------------------------------------- the store
@@ -512,31 +390,57 @@ class Lakehouse:
         finally:
             os.close(fd)
 
-    def _atomic_write(self, symbol: str, frame: pd.DataFrame) -> None:
-        final = self.path(symbol)
+    def _stamped(self, table: pa.Table) -> pa.Table:
+        """The table with its metadata: the source, and the last session when it may be partial."""
+        meta = {META_SOURCE: self.source.encode("ascii")} if self.source else {}
+        if table.num_rows:
+            last = pd.Timestamp(table.column("session")[-1].as_py()).date()
+            if last >= _today():
+                meta[META_PARTIAL] = last.isoformat().encode("ascii")
+        return table.replace_schema_metadata(meta or None)
+
+    def _write_temp(self, symbol: str, table: pa.Table) -> str:
+        """Write ``table`` to a hidden temporary file beside ``symbol``'s file; fsync it."""
         name = symbol_to_filename(symbol)
         tmp = _join(self.root, f"{_TMP_PREFIX}{uuid.uuid4().hex}-{name}.tmp")
-        last = frame["session"].iloc[-1] if len(frame) else None
-        meta = {META_SOURCE: self.source.encode("ascii")} if self.source else {}
-        if last is not None and pd.Timestamp(last).date() >= _today():
-            meta[META_PARTIAL] = pd.Timestamp(last).date().isoformat().encode("ascii")
-        table = _table_from_frame(frame).replace_schema_metadata(meta or None)
-        if self.root:
-            self.filesystem.create_dir(self.root, recursive=True)
         try:
             with self.filesystem.open_output_stream(tmp, compression=None) as sink:
                 pq.write_table(
-                    table, sink, compression="zstd", use_dictionary=False, write_statistics=True
+                    self._stamped(table),
+                    sink,
+                    compression="zstd",
+                    use_dictionary=False,
+                    write_statistics=True,
                 )
             self._fsync(tmp)
-            self.filesystem.move(tmp, final)
         except BaseException:
-            with contextlib.suppress(OSError):  # FileNotFoundError included
-                self.filesystem.delete_file(tmp)
+            self._drop_temp(tmp)
             raise
+        return tmp
+
+    def _drop_temp(self, tmp: str) -> None:
+        with contextlib.suppress(OSError):  # FileNotFoundError included
+            self.filesystem.delete_file(tmp)
+
+    def _replace(self, tmp: str, symbol: str) -> None:
+        """Move a complete temporary file over ``symbol``'s file (atomic on one filesystem)."""
+        self.filesystem.move(tmp, self.path(symbol))
+
+    def _sync_root(self) -> None:
         if self.root:
             with contextlib.suppress(OSError):  # some systems cannot fsync a folder
                 self._fsync(self.root)
+
+    def _atomic_write(self, symbol: str, table: pa.Table) -> None:
+        if self.root:
+            self.filesystem.create_dir(self.root, recursive=True)
+        tmp = self._write_temp(symbol, table)
+        try:
+            self._replace(tmp, symbol)
+        except BaseException:
+            self._drop_temp(tmp)
+            raise
+        self._sync_root()
 
     def merge(self, symbol: str, new: pd.DataFrame, *, partial_last: bool = True) -> MergeReport:
         """Merge new candles into ``symbol``'s history (see the module docstring).
@@ -564,88 +468,105 @@ class Lakehouse:
         CorruptFileError
             The stored file cannot be read; it is left as it is.
         """
-        incoming = _check_new(symbol, new)
-        table = self._read_table(symbol)
-        stored = empty_candles() if table is None else _frame_from_table(table)
-        raw_partial = None if table is None else (table.schema.metadata or {}).get(META_PARTIAL)
-        report = MergeReport(symbol=symbol, rows_before=len(stored), rows_after=len(stored))
-        if incoming.empty:
-            return report
-        if stored.empty:
-            self._atomic_write(symbol, incoming)
-            report.appended = report.rows_after = len(incoming)
-            report.written = True
-            return report
-
-        s_sess = stored["session"].to_numpy()
-        n_sess = incoming["session"].to_numpy()
-        last = s_sess[-1]
-        partial_last = partial_last and raw_partial == (
-            pd.Timestamp(last).date().isoformat().encode("ascii")
+        incoming = check_new(symbol, new)
+        report, table = plan_merge(
+            symbol, self._read_table(symbol), incoming, partial_last=partial_last
         )
-        pos = np.searchsorted(s_sess, n_sess)
-        pos_clipped = np.minimum(pos, len(s_sess) - 1)
-        overlap = s_sess[pos_clipped] == n_sess
-
-        s_vals = stored.loc[:, list(_VALUE_COLUMNS)].to_numpy()
-        n_vals = incoming.loc[:, list(_VALUE_COLUMNS)].to_numpy()
-        result = stored.copy()
-        for j in np.flatnonzero(overlap):
-            i = int(pos_clipped[j])
-            if np.allclose(s_vals[i], n_vals[j], rtol=MERGE_RTOL, atol=0.0):
-                report.unchanged += 1
-            elif partial_last and i == len(s_sess) - 1:
-                result.iloc[i, 1:] = n_vals[j]
-                report.replaced_partial = pd.Timestamp(s_sess[i]).date()
-            else:
-                report.conflicts.append(
-                    MergeConflict(
-                        symbol=symbol,
-                        session=pd.Timestamp(s_sess[i]).date(),
-                        stored=_values(s_vals[i]),
-                        new=_values(n_vals[j]),
-                    )
-                )
-        fresh = incoming.loc[~overlap]
-        report.appended = int((fresh["session"].to_numpy() > last).sum())
-        report.backfilled = len(fresh) - report.appended
-        if report.replaced_partial is None and fresh.empty:
-            return report
-        if not fresh.empty:
-            result = pd.concat([result, fresh], ignore_index=True)
-            result = result.sort_values("session", kind="mergesort").reset_index(drop=True)
-        self._atomic_write(symbol, result)
-        report.rows_after = len(result)
-        report.written = True
+        if table is not None:
+            self._atomic_write(symbol, table)
+            report.written = True
         return report
 
     def merge_many(
         self, frames: Mapping[str, pd.DataFrame], *, partial_last: bool = True
     ) -> dict[str, MergeReport]:
-        """Merge several listings concurrently (threads overlap the fsync waits).
+        """Merge a batch of listings (see :meth:`merge_batch`); raise the first failure.
 
-        Each listing is merged and written atomically on its own, as by :meth:`merge`. When one
-        fails, the others still complete and the first failure (in the order given) is raised;
-        merging the same data again is idempotent, so a failed batch can simply be re-run.
+        The listings that can be merged are merged; when one fails (invalid new bars, an
+        unreadable stored file), the first failure in the order given is raised after the
+        others completed.
 
         Returns
         -------
         dict
             ``symbol -> MergeReport`` in the order given.
         """
-        symbols = list(frames)
+        reports, failures = self.merge_batch(frames, partial_last=partial_last)
+        for symbol in frames:
+            if symbol in failures:
+                raise failures[symbol]
+        return reports
 
-        def one(symbol: str) -> MergeReport | BaseException:
+    def merge_batch(
+        self, frames: Mapping[str, pd.DataFrame], *, partial_last: bool = True
+    ) -> tuple[dict[str, MergeReport], dict[str, DataError | OSError]]:
+        """Merge a batch of listings: one validation pass, then one commit for the batch.
+
+        The new bars of every listing are validated together
+        (:func:`~clusterfolio.data.merging.check_new_many`); each listing's file is read once
+        and its merge decided as by :meth:`merge`; the new files are written to temporary files
+        and fsync-ed concurrently (threads overlap the waits), then moved over the old ones,
+        and the folder is fsync-ed once. A crash (or a kill) before a move leaves that
+        listing's old file, after it the new complete one: never a partial file, never a lost
+        bar; merging the same data again is idempotent, so a killed batch is simply re-run.
+        A failure while writing the temporary files abandons the whole batch (nothing stored
+        changes) and is raised.
+
+        Returns
+        -------
+        tuple of dict
+            ``symbol -> MergeReport`` of the listings merged (in the order given), and
+            ``symbol -> error`` of those left as they are (invalid new bars, unreadable file).
+        """
+        checked, errors = check_new_many(frames)
+        failures: dict[str, DataError | OSError] = dict(errors)
+
+        def plan(symbol: str) -> tuple[MergeReport, pa.Table | None] | DataError | OSError:
             try:
-                return self.merge(symbol, frames[symbol], partial_last=partial_last)
+                stored = self._read_table(symbol)
+                return plan_merge(symbol, stored, checked[symbol], partial_last=partial_last)
             except (DataError, OSError) as exc:
                 return exc
 
-        results = self._map(one, symbols)
-        for result in results:
-            if isinstance(result, BaseException):
-                raise result
-        return {s: r for s, r in zip(symbols, results, strict=True) if isinstance(r, MergeReport)}
+        planned: dict[str, tuple[MergeReport, pa.Table | None]] = {}
+        for symbol, outcome in zip(checked, self._map(plan, list(checked)), strict=True):
+            if isinstance(outcome, tuple):
+                planned[symbol] = outcome
+            else:
+                failures[symbol] = outcome
+        self._commit({s: t for s, (_, t) in planned.items() if t is not None})
+        for report, table in planned.values():
+            report.written = table is not None
+        return {s: planned[s][0] for s in frames if s in planned}, failures
+
+    def _commit(self, tables: Mapping[str, pa.Table]) -> None:
+        """Write every table to a fsync-ed temporary file, then move them all into place."""
+        if not tables:
+            return
+        if self.root:
+            self.filesystem.create_dir(self.root, recursive=True)
+        symbols = list(tables)
+        workers = min(_WRITE_WORKERS, len(symbols))
+        temps: dict[str, str] = {}
+
+        def write(symbol: str) -> None:
+            temps[symbol] = self._write_temp(symbol, tables[symbol])
+
+        try:
+            with ThreadPoolExecutor(workers, thread_name_prefix="lakehouse-write") as pool:
+                list(pool.map(write, symbols))
+        except BaseException:
+            for tmp in temps.values():
+                self._drop_temp(tmp)
+            raise
+        for i, symbol in enumerate(symbols):
+            try:
+                self._replace(temps[symbol], symbol)
+            except BaseException:
+                for rest in symbols[i:]:
+                    self._drop_temp(temps[rest])
+                raise
+        self._sync_root()
 
     def write(self, symbol: str, new: pd.DataFrame) -> MergeReport:
         """Alias of :meth:`merge`: the lakehouse never overwrites stored history silently.

@@ -26,11 +26,14 @@ import pandas as pd
 
 from clusterfolio.artifacts.state import SYNC_NOTES_FILE, SYNC_STATE_FILE
 from clusterfolio.data.calendars import sessions_back
-from clusterfolio.data.lakehouse import Lakehouse
+from clusterfolio.data.lakehouse import Coverage, Lakehouse, MergeReport
 from clusterfolio.data.provider import Provider
 from clusterfolio.data.schema import Listing
 from clusterfolio.errors import CorruptFileError, DataError, ProviderError
 from clusterfolio.io import atomic_write_json, read_json
+
+#: Listings synced per batch (one lakehouse commit and one state write each).
+SYNC_BATCH = 500
 
 
 @dataclass
@@ -197,38 +200,55 @@ def check_listing(lakehouse: Lakehouse, symbol: str, state: SyncState) -> list[s
     list of str
         One message per repair (empty when the state matches the file).
     """
+    return _checked_coverage(lakehouse, symbol, state)[0]
+
+
+def _checked_coverage(
+    lakehouse: Lakehouse, symbol: str, state: SyncState
+) -> tuple[list[str], Coverage]:
+    """:func:`check_listing`, and the listing's coverage after the repairs (one file read)."""
     try:
         cov = lakehouse.coverage(symbol)
     except CorruptFileError as exc:
         moved = lakehouse.quarantine(symbol, str(exc))
         state.forget(symbol)
-        return [f"{symbol}: unreadable candle file quarantined to {moved} ({exc}); fetched again"]
+        text = f"{symbol}: unreadable candle file quarantined to {moved} ({exc}); fetched again"
+        return [text], Coverage(None, None, 0)
     seen = state.stored_last(symbol)
     if not seen:
-        return []
+        return [], cov
     if cov.last is None:
         state.forget(symbol)
         return [
             f"{symbol}: sync state says bars through {seen} are stored but the file is "
             f"missing ({lakehouse.path(symbol)}); fetched again"
-        ]
+        ], cov
     if cov.last.isoformat() < seen:
         state.forget(symbol)
         return [
             f"{symbol}: sync state says bars through {seen} are stored but the file ends "
             f"on {cov.last}; fetched again"
-        ]
-    return []
+        ], cov
+    return [], cov
 
 
 def plan_ranges(
-    lakehouse: Lakehouse, listing: Listing, *, as_of: date, n_sessions: int, state: SyncState
+    lakehouse: Lakehouse,
+    listing: Listing,
+    *,
+    as_of: date,
+    n_sessions: int,
+    state: SyncState,
+    coverage: Coverage | None = None,
 ) -> list[tuple[date, date]]:
-    """The ranges :func:`sync_listing` would ask the provider for (empty when fresh)."""
+    """The ranges :func:`sync_listing` would ask the provider for (empty when fresh).
+
+    ``coverage`` is the listing's stored coverage when the caller has just read it.
+    """
     symbol = listing.symbol
     window = needed_window(listing, as_of, n_sessions)
     need_start, expected_last = window[0].date(), window[-1].date()
-    cov = lakehouse.coverage(symbol)
+    cov = lakehouse.coverage(symbol) if coverage is None else coverage
     ranges: list[tuple[date, date]] = []
     if cov.n == 0 or cov.first is None or cov.last is None:
         if not state.covers(symbol, need_start, as_of):
@@ -272,6 +292,127 @@ class _Prefetched:
         return self.provider.candles(symbol, start, end)
 
 
+@dataclass
+class _Plan:
+    """One listing of a batch: what it needs, what is stored, what happened to it."""
+
+    listing: Listing
+    outcome: SyncOutcome
+    ranges: list[tuple[date, date]] = field(default_factory=list)
+    coverage: Coverage = field(default_factory=lambda: Coverage(None, None, 0))
+    error: DataError | None = None
+
+    def fail(self, exc: DataError) -> None:
+        self.error = exc
+        self.outcome.action = "failed"
+        self.outcome.error = f"{type(exc).__name__}: {exc}"
+
+
+def _plan(
+    lakehouse: Lakehouse, listing: Listing, *, as_of: date, n_sessions: int, state: SyncState
+) -> _Plan:
+    """Check one listing against the state and plan its ranges (one read of its file)."""
+    plan = _Plan(listing, SyncOutcome(listing.symbol, "fresh"))
+    try:
+        plan.outcome.repairs, plan.coverage = _checked_coverage(lakehouse, listing.symbol, state)
+        plan.ranges = plan_ranges(
+            lakehouse,
+            listing,
+            as_of=as_of,
+            n_sessions=n_sessions,
+            state=state,
+            coverage=plan.coverage,
+        )
+    except DataError as exc:
+        plan.fail(exc)
+    return plan
+
+
+def _fetch(source: CandleSource, plan: _Plan, as_of: date, state: SyncState) -> pd.DataFrame:
+    """Ask for every planned range of one listing; the new bars in one frame."""
+    symbol, outcome = plan.listing.symbol, plan.outcome
+    parts = []
+    for start, end in plan.ranges:
+        outcome.requests.append((start.isoformat(), end.isoformat()))
+        frame = source.candles(symbol, start, end)
+        state.add(symbol, start, end)
+        frame, collapsed = collapse_duplicates(frame)
+        outcome.duplicates_collapsed.extend(collapsed)
+        if collapsed:
+            state.note(
+                symbol,
+                as_of,
+                f"fallback duplicate_sessions: {symbol}: provider served duplicated sessions "
+                f"{collapsed}; kept the last bar of each",
+            )
+        if not frame.empty:
+            parts.append(frame)
+    if len(parts) == 1:
+        return parts[0]
+    if not parts:
+        return pd.DataFrame()
+    both = pd.concat(parts, ignore_index=True).sort_values("session", kind="mergesort")
+    return collapse_duplicates(both.reset_index(drop=True))[0]
+
+
+def _record(plan: _Plan, report: MergeReport, frame: pd.DataFrame, state: SyncState) -> None:
+    """Copy a merge report onto the outcome; remember the last session now stored."""
+    outcome = plan.outcome
+    outcome.appended += report.appended
+    outcome.backfilled += report.backfilled
+    outcome.conflicts += len(report.conflicts)
+    outcome.conflict_sessions += [c.session.isoformat() for c in report.conflicts]
+    if report.replaced_partial is not None:
+        outcome.replaced_partial = report.replaced_partial.isoformat()
+    last = plan.coverage.last
+    if not frame.empty:
+        newest = pd.Timestamp(frame["session"].max()).date()
+        last = newest if last is None else max(last, newest)
+    state.mark_stored(plan.listing.symbol, last)
+
+
+def _apply(
+    lakehouse: Lakehouse,
+    source: CandleSource,
+    plans: Sequence[_Plan],
+    *,
+    as_of: date,
+    state: SyncState,
+    backfill: bool,
+) -> None:
+    """Fetch what the plans need, then merge all of it in one lakehouse commit."""
+    frames: dict[str, pd.DataFrame] = {}
+    fetched: dict[str, _Plan] = {}
+    for plan in plans:
+        if plan.error is not None or not plan.ranges:
+            continue
+        if not backfill:
+            plan.outcome.action = "cache_only"
+            continue
+        first_range_end = plan.ranges[0][1]
+        is_new = plan.coverage.n == 0 or first_range_end == as_of
+        plan.outcome.action = "fetched" if is_new else "deepened"
+        try:
+            frame = _fetch(source, plan, as_of, state)
+        except DataError as exc:
+            plan.fail(exc)
+            continue
+        fetched[plan.listing.symbol] = plan
+        if not frame.empty:
+            frames[plan.listing.symbol] = frame
+    reports, failures = lakehouse.merge_batch(frames)
+    for symbol, plan in fetched.items():
+        failure = failures.get(symbol)
+        if isinstance(failure, DataError):
+            plan.fail(failure)
+        elif failure is not None:
+            raise failure
+        elif symbol in reports:
+            _record(plan, reports[symbol], frames[symbol], state)
+        else:
+            _record(plan, MergeReport(symbol), pd.DataFrame(), state)
+
+
 def sync_listing(
     lakehouse: Lakehouse,
     provider: CandleSource,
@@ -295,50 +436,25 @@ def sync_listing(
     n_sessions : int
         Sessions the pass needs.
     state : SyncState
-        Ranges already asked for.
+        Ranges already asked for (the caller saves it).
     backfill : bool
         When false, only the cache is used (recorded as ``cache_only``).
 
     Returns
     -------
     SyncOutcome
+
+    Raises
+    ------
+    DataError
+        The provider or the merge failed (the message names the listing).
     """
-    symbol = listing.symbol
-    repairs = check_listing(lakehouse, symbol, state)
-    ranges = plan_ranges(lakehouse, listing, as_of=as_of, n_sessions=n_sessions, state=state)
-    cov = lakehouse.coverage(symbol)
-    outcome = SyncOutcome(symbol, "fresh", repairs=repairs)
-    if not ranges:
-        return outcome
-    if not backfill:
-        outcome.action = "cache_only"
-        return outcome
-    outcome.action = "fetched" if cov.n == 0 or ranges[0][1] == as_of else "deepened"
-    for start, end in ranges:
-        outcome.requests.append((start.isoformat(), end.isoformat()))
-        frame = provider.candles(symbol, start, end)
-        state.add(symbol, start, end)
-        frame, collapsed = collapse_duplicates(frame)
-        outcome.duplicates_collapsed.extend(collapsed)
-        if collapsed:
-            state.note(
-                symbol,
-                as_of,
-                f"fallback duplicate_sessions: {symbol}: provider served duplicated sessions "
-                f"{collapsed}; kept the last bar of each",
-            )
-        if frame.empty:
-            continue
-        report = lakehouse.merge(symbol, frame)
-        outcome.appended += report.appended
-        outcome.backfilled += report.backfilled
-        outcome.conflicts += len(report.conflicts)
-        outcome.conflict_sessions += [c.session.isoformat() for c in report.conflicts]
-        if report.replaced_partial is not None:
-            outcome.replaced_partial = report.replaced_partial.isoformat()
-    if outcome.requests:
-        state.mark_stored(symbol, lakehouse.coverage(symbol).last)
-    return outcome
+    plan = _plan(lakehouse, listing, as_of=as_of, n_sessions=n_sessions, state=state)
+    if plan.error is None:
+        _apply(lakehouse, provider, [plan], as_of=as_of, state=state, backfill=backfill)
+    if plan.error is not None:
+        raise plan.error
+    return plan.outcome
 
 
 def sync_listings(
@@ -354,45 +470,36 @@ def sync_listings(
 ) -> list[SyncOutcome]:
     """Sync many listings (see :func:`sync_listing`); failures are recorded, not raised.
 
-    The state file is saved after every listing that asked the provider for something, so a
-    killed sync resumes without asking twice.
+    Listings go in batches of :data:`SYNC_BATCH`: every listing's file is read once to plan
+    it, the provider is asked once per distinct range (``candles_many`` where it has one), the
+    new bars of the whole batch are validated in one pass and committed to the lakehouse at
+    once (:meth:`Lakehouse.merge_batch`: temporary files fsync-ed concurrently, moved into
+    place, one folder fsync), then the sync state is written once. A sync killed mid-batch
+    loses nothing stored: the files moved into place are complete, the others are the old
+    ones, and the state, written after the files, at worst lacks that batch's ranges (they
+    are asked for again, and merging the same bars again is idempotent).
     """
     state = SyncState(state_dir / SYNC_STATE_FILE)
-    source = _Prefetched(provider)
-    checked: dict[str, list[str]] = {}
-    if backfill:
-        batches: dict[tuple[date, date], list[str]] = {}
-        for listing in listings:
-            try:
-                checked[listing.symbol] = check_listing(lakehouse, listing.symbol, state)
-                ranges = plan_ranges(
-                    lakehouse, listing, as_of=as_of, n_sessions=n_sessions, state=state
-                )
-            except DataError:
-                continue  # sync_listing records it
-            for span in ranges:
-                batches.setdefault(span, []).append(listing.symbol)
-        for (start, end), symbols in sorted(batches.items()):
-            source.fetch(symbols, start, end)
-    outcomes = []
+    outcomes: list[SyncOutcome] = []
     total = len(listings)
-    for i, listing in enumerate(listings, start=1):
-        try:
-            outcome = sync_listing(
-                lakehouse,
-                source,
-                listing,
-                as_of=as_of,
-                n_sessions=n_sessions,
-                state=state,
-                backfill=backfill,
-            )
-        except DataError as exc:
-            outcome = SyncOutcome(listing.symbol, "failed", error=f"{type(exc).__name__}: {exc}")
-        outcome.repairs[:0] = checked.get(listing.symbol, [])
-        if outcome.requests or outcome.repairs:
+    for lo in range(0, total, SYNC_BATCH):
+        chunk = listings[lo : lo + SYNC_BATCH]
+        plans = [
+            _plan(lakehouse, x, as_of=as_of, n_sessions=n_sessions, state=state) for x in chunk
+        ]
+        source = _Prefetched(provider)
+        if backfill:
+            batches: dict[tuple[date, date], list[str]] = {}
+            for plan in plans:
+                for span in plan.ranges if plan.error is None else []:
+                    batches.setdefault(span, []).append(plan.listing.symbol)
+            for (start, end), symbols in sorted(batches.items()):
+                source.fetch(symbols, start, end)
+        _apply(lakehouse, source, plans, as_of=as_of, state=state, backfill=backfill)
+        if any(p.outcome.requests or p.outcome.repairs for p in plans):
             state.save()
-        outcomes.append(outcome)
+        outcomes.extend(p.outcome for p in plans)
         if tick is not None:
-            tick("sync", i, total)
+            for i in range(lo + 1, lo + len(chunk) + 1):
+                tick("sync", i, total)
     return outcomes

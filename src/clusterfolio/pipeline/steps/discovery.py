@@ -23,7 +23,8 @@ from clusterfolio.artifacts.discovery import RAW_POOL, RAW_POOL_JSON, SCANS_DIR,
 from clusterfolio.artifacts.state import SYNC_STATE_FILE
 from clusterfolio.data.calendars import sessions, sessions_back
 from clusterfolio.data.lakehouse import Lakehouse
-from clusterfolio.data.sync import SyncState, sync_listing
+from clusterfolio.data.schema import Listing
+from clusterfolio.data.sync import SyncState, sync_listings
 from clusterfolio.discovery.evaluate import ScanExport, ScanStatus, discovery_summary
 from clusterfolio.discovery.remote import (
     has_remote_scanner,
@@ -37,11 +38,6 @@ from clusterfolio.io import atomic_write_json, atomic_write_parquet, read_json
 from clusterfolio.pipeline.context import RunContext
 from clusterfolio.pipeline.registry import External, Step
 from clusterfolio.pipeline.steps._common import lakehouse
-
-#: The sync state is saved after this many listings that asked the provider for something (and
-#: at the end): a run killed in between asks again for at most these (saving after each one
-#: rewrites the whole, growing state file every time: quadratic on a cold lakehouse).
-STATE_SAVE_EVERY = 50
 
 
 def _screens(ctx: RunContext) -> list[Any]:
@@ -84,9 +80,9 @@ def _local_table(ctx: RunContext, screens: list[Any]) -> pd.DataFrame:
 
     The stored candles are read in one concurrent batch; a listing whose stored candles already
     span the sessions its calendar needs is fresh (:func:`~clusterfolio.data.sync.sync_listing`
-    would ask nothing), every other one is synced and read again. The needed sessions are
-    computed once per calendar; the sync state is saved every :data:`STATE_SAVE_EVERY` listings
-    that asked the provider for something, and at the end.
+    would ask nothing), the others are synced in batches per calendar
+    (:func:`~clusterfolio.data.sync.sync_listings`: one lakehouse commit and one state write per
+    batch) and read again.
     """
     from clusterfolio.discovery.columns import screener_table
     from clusterfolio.discovery.evaluate import required_columns
@@ -96,51 +92,43 @@ def _local_table(ctx: RunContext, screens: list[Any]) -> pd.DataFrame:
     symbols = sorted(listings)
     start = ctx.as_of - timedelta(days=ctx.settings.discovery.history_days)
     lake = lakehouse(ctx)
-    state = SyncState(ctx.candle_root / SYNC_STATE_FILE)
     windows: dict[CalendarKind, pd.DatetimeIndex] = {}
     stored = _read_stored(lake, symbols)
     candles: dict[str, pd.DataFrame] = {}
-    synced: list[str] = []
-    unsaved = 0
-    for i, symbol in enumerate(symbols, start=1):
-        listing = listings[symbol]
-        kind = listing.calendar
+    stale: dict[CalendarKind, list[Listing]] = {}
+    for symbol in symbols:
+        kind = listings[symbol].calendar
         if kind not in windows:
             n = max(len(sessions(kind, start, ctx.as_of)), 2)
             windows[kind] = sessions_back(kind, ctx.as_of, n)
-        frame = stored[symbol]
-        if isinstance(frame, pd.DataFrame) and _spans(frame, windows[kind]):
-            candles[symbol] = frame
-            ctx.tick("screener candles", i, len(symbols))
-            continue
-        try:
-            outcome = sync_listing(
-                lake,
-                provider,
-                listing,
-                as_of=ctx.as_of,
-                n_sessions=len(windows[kind]),
-                state=state,
-                backfill=ctx.settings.data.backfill,
-            )
-        except DataError as exc:
-            ctx.recorder.warn(f"{symbol}: sync failed: {exc}")
-            continue
-        for repair in outcome.repairs:
-            ctx.recorder.warn(f"lakehouse repair: {repair}")
-        if outcome.requests or outcome.repairs:
-            unsaved += 1
-            if unsaved >= STATE_SAVE_EVERY:
-                state.save()
-                unsaved = 0
-        synced.append(symbol)
-        ctx.tick("screener candles", i, len(symbols))
-    if unsaved:
-        state.save()
+        if _spans(stored[symbol], windows[kind]):
+            candles[symbol] = stored[symbol]  # type: ignore[assignment]
+        else:
+            stale.setdefault(kind, []).append(listings[symbol])
+    synced: list[str] = []
+    for kind, group in sorted(stale.items()):
+        outcomes = sync_listings(
+            lake,
+            provider,
+            group,
+            as_of=ctx.as_of,
+            n_sessions=len(windows[kind]),
+            state_dir=ctx.candle_root,
+            backfill=ctx.settings.data.backfill,
+        )
+        for outcome in outcomes:
+            for repair in outcome.repairs:
+                ctx.recorder.warn(f"lakehouse repair: {repair}")
+            if outcome.action == "failed":
+                ctx.recorder.warn(f"{outcome.symbol}: sync failed: {outcome.error}")
+            else:
+                synced.append(outcome.symbol)
+    ctx.tick("screener candles", len(symbols), len(symbols))
+    state = SyncState(ctx.candle_root / SYNC_STATE_FILE)
     for symbol in symbols:  # repairs of this date, whichever run fetched the listing
         for note in state.notes_for(symbol, ctx.as_of):
             ctx.recorder.warn(note)
-    for symbol, frame in _read_stored(lake, synced).items():
+    for symbol, frame in _read_stored(lake, sorted(synced)).items():
         if isinstance(frame, DataError):
             ctx.recorder.warn(f"{symbol}: read failed after sync: {frame}")
             continue
