@@ -1,81 +1,160 @@
-"""The whole daily run on the embedded default: first run (cold cache) and second run (fresh cache).
+"""The whole daily run at two sizes, side by side: ``production`` (~1,000 listings) and ``scale``.
 
-Measures wall time per step and in total, the peak memory of the run's process, and the provider
-calls of the second run (a fresh cache must make none). Writes ``bench/results/pipeline.json``.
+For each profile, on a fresh temporary root: the first run of a day (cold lakehouse), a second
+run of the same day (nothing changed: nothing should be recomputed) and the run of the next day
+(one new bar per listing: the incremental day). Per run and per step: wall time (the ledger's)
+and the peak resident memory of the run's process tree (sampled every 0.2 s, attributed to the
+step running at the time); per run, the CPU seconds of the whole process tree (independent of
+the load: on an idle 2-core machine the wall time is at least half of it) and the one-minute
+load average at its start and end (the machine is shared: figures taken under load are slower).
+For each step, the growth slope between the two sizes, ``log(t_scale / t_production) /
+log(n_scale / n_production)`` in listings: about 1 for a step linear in the listings, 2 for a
+quadratic one (steps under 0.05 s are too noisy to read and get no slope).
+
+Writes ``bench/results/pipeline.json``; the figures already there are kept under ``previous``
+(each beside the same measurement of this run).
+Run: ``.venv/bin/python bench/bench_pipeline.py [profile ...]``.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 REPO = Path(__file__).resolve().parents[1]
-AS_OF = "2026-11-20"
+RESULTS = REPO / "bench" / "results" / "pipeline.json"
+DAY = "2026-11-19"  # a Thursday: the next day has a session on every calendar
+NEXT_DAY = "2026-11-20"
+PROFILES = ("production", "scale")
 FOUNDATION_STEPS = ("cleanup", "light_prep", "deep_prep", "health_audit")
+RUNS = (("first_run", DAY), ("second_run_same_day", DAY), ("next_day", NEXT_DAY))
+TARGETS = {"scale_daily_run_s": 300, "scale_peak_rss_mib": 4096}
+MIN_SLOPE_S = 0.05
 
 
-def _run(root: Path) -> dict[str, Any]:
-    """One `clusterfolio run` in a child process; its ledger, wall time and peak RSS."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+class _Sampler(threading.Thread):
+    """Samples the resident memory of a process and its children (MiB, wall-clock time)."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.samples: list[tuple[float, float]] = []
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                root = psutil.Process(self.pid)
+                procs = [root, *root.children(recursive=True)]
+                rss = sum(p.memory_info().rss for p in procs if p.is_running())
+                self.samples.append((time.time(), rss / 2**20))
+            except psutil.Error:
+                pass
+            self.stop.wait(0.2)
+
+
+def _when(text: str) -> float:
+    return datetime.fromisoformat(text).astimezone(UTC).timestamp()
+
+
+def _run(root: Path, profile: str, as_of: str) -> dict[str, Any]:
+    """One ``clusterfolio run``; per-step wall time and peak memory, the load around it."""
+    load_start = os.getloadavg()[0]
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "clusterfolio.cli",
-            "run",
-            "-q",
-            "--as-of",
-            AS_OF,
-            "--root",
-            str(root),
-            "--manifest",
-            str(REPO / "configs" / "manifest.json"),
-        ],
-        check=True,
-        env={**os.environ, "PYTHONPATH": str(REPO / "src")},
-        capture_output=True,
-    )
+    args = [sys.executable, "-m", "clusterfolio.cli", "run", "-q", "--profile", profile]
+    args += ["--as-of", as_of, "--root", str(root)]
+    args += ["--manifest", str(REPO / "configs" / "manifest.json")]
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    child = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    sampler = _Sampler(child.pid)
+    sampler.start()
+    _, err = child.communicate()
+    sampler.stop.set()
+    sampler.join()
     wall = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    ledger = json.loads(next((root / "data" / "runs").glob("2*/run_manifest.json")).read_text())
-    steps = {k: v["duration_s"] for k, v in ledger["steps"].items()}
-    calls = sum(int(v["counts"].get("provider_calls", 0) or 0) for v in ledger["steps"].values())
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (usage.ru_utime + usage.ru_stime)
+    if child.returncode:
+        raise RuntimeError(f"{profile} run on {as_of} failed: {err.decode()[-2000:]}")
+    ledgers = sorted((root / "data" / "runs").glob(f"{as_of}*/run_manifest.json"))
+    ledger = json.loads(ledgers[-1].read_text())
+    steps: dict[str, dict[str, float]] = {}
+    for name, entry in ledger["steps"].items():
+        lo, hi = _when(entry["started_at"]) - 1.0, _when(entry["finished_at"]) + 1.0
+        peak = max((m for t, m in sampler.samples if lo <= t <= hi), default=0.0)
+        steps[name] = {"s": round(float(entry["duration_s"]), 3), "peak_rss_mib": round(peak, 1)}
     return {
-        "wall_s": round(wall, 3),
-        "steps_s": steps,
-        "foundation_steps_s": round(sum(steps.get(s, 0.0) for s in FOUNDATION_STEPS), 3),
-        "provider_calls_recorded": calls,
-        "peak_rss_mib_so_far": round(max(peak, before) / 1024, 1),
+        "as_of": as_of,
+        "wall_s": round(wall, 2),
+        "cpu_s": round(cpu, 2),
+        "peak_rss_mib": round(max((m for _, m in sampler.samples), default=0.0), 1),
+        "steps": steps,
+        "foundation_steps_s": round(
+            sum(steps.get(s, {}).get("s", 0.0) for s in FOUNDATION_STEPS), 3
+        ),
+        "provider_calls": sum(
+            int(v["counts"].get("provider_calls", 0) or 0) for v in ledger["steps"].values()
+        ),
+        "load_avg_1m": {"start": round(load_start, 2), "end": round(os.getloadavg()[0], 2)},
     }
 
 
-def main() -> None:
-    """Run twice on a fresh temporary root and write the figures."""
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        first = _run(root)
-        second = _run(root)
-    result = {
-        "machine": {"cpus": os.cpu_count(), "load_avg": os.getloadavg()},
-        "as_of": AS_OF,
-        "profile": "production",
-        "first_run_cold_cache": first,
-        "second_run_fresh_cache": second,
-        "targets": {"daily_run_s": 90, "peak_rss_mib": 2048, "foundation_steps_fresh_s": 5},
-    }
-    out = REPO / "bench" / "results" / "pipeline.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
+def _listings(profile: str) -> int:
+    from clusterfolio.data.synthetic import SyntheticProvider
+    from clusterfolio.manifest import load
+
+    settings = load(REPO / "configs" / "manifest.json", profile, (), {}).settings
+    return len(SyntheticProvider(settings.data.synthetic, date.fromisoformat(DAY)).listings())
+
+
+def _slopes(small: dict[str, Any], large: dict[str, Any], ratio: float) -> dict[str, float | None]:
+    out: dict[str, float | None] = {}
+    for name, step in large["steps"].items():
+        a, b = small["steps"].get(name, {}).get("s", 0.0), step["s"]
+        ok = a >= MIN_SLOPE_S and b >= MIN_SLOPE_S
+        out[name] = round(math.log(b / a) / math.log(ratio), 2) if ok else None
+    return out
+
+
+def main(profiles: tuple[str, ...] = PROFILES) -> dict[str, Any]:
+    """Run every profile three times and write the figures."""
+    sys.path.insert(0, str(REPO / "bench"))
+    from _machine import machine_info
+
+    figures: dict[str, Any] = {}
+    for profile in profiles:
+        with tempfile.TemporaryDirectory(prefix=f"bench-pipeline-{profile}-") as tmp:
+            runs = {key: _run(Path(tmp), profile, day) for key, day in RUNS}
+        figures[profile] = {"listings": _listings(profile), **runs}
+        print(json.dumps({profile: figures[profile]}, indent=1), file=sys.stderr)
+    result: dict[str, Any] = {"profiles": figures, "targets": TARGETS, "machine": machine_info()}
+    if set(PROFILES) <= set(figures):
+        small, large = figures["production"], figures["scale"]
+        ratio = large["listings"] / small["listings"]
+        result["growth_slope_vs_listings"] = {
+            key: _slopes(small[key], large[key], ratio) for key, _ in RUNS
+        }
+    if RESULTS.exists():
+        previous = json.loads(RESULTS.read_text())
+        previous.pop("previous", None)
+        result["previous"] = previous
+    RESULTS.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
     print(json.dumps(result, indent=2, sort_keys=True))
+    return result
 
 
 if __name__ == "__main__":
-    main()
+    main(tuple(sys.argv[1:]) or PROFILES)

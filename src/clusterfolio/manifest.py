@@ -25,7 +25,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from clusterfolio.enums import (
     AssetClass,
@@ -74,10 +74,14 @@ class SyntheticSettings(_Model):
 
     seed: int = 7
     start: str = Field("2019-01-02", description="first session generated (fixed epoch)")
-    n_equities: int = Field(600, ge=11)
-    n_etfs: int = Field(100, ge=4)
-    n_crypto_coins: int = Field(50, ge=2)
-    n_forex: int = Field(28, ge=2)
+    n_equities: int = Field(600, ge=11, description="US equities over the 11 GICS sectors")
+    n_etfs: int = Field(
+        100, ge=4, description="funds (equity, bond, commodity); beyond the catalogue: sector tilts"
+    )
+    n_crypto_coins: int = Field(
+        50, ge=2, description="coins; each is listed on up to eight venues (spot, perpetual, BTC)"
+    )
+    n_forex: int = Field(28, ge=2, description="forex pairs among 17 currencies (at most 136)")
     faults: FaultSettings = FaultSettings()
 
 
@@ -467,6 +471,17 @@ class ProfileSpec(_Model):
     description: str = ""
     extends: str | None = None
     overrides: dict[str, Any] = Field(default_factory=dict)
+    reasons: dict[str, str] = Field(
+        default_factory=dict,
+        description="why an override has its value (key: the override's dotted key)",
+    )
+
+    @model_validator(mode="after")
+    def _reasons_name_overrides(self) -> ProfileSpec:
+        stray = sorted(set(self.reasons) - set(self.overrides))
+        if stray:
+            raise ValueError(f"reasons for keys that are not overrides: {stray}")
+        return self
 
 
 class ManifestFile(_Model):

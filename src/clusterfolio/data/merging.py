@@ -259,8 +259,9 @@ def plan_merge(
 
     Notes
     -----
-    The daily case, every new session after the last stored one, concatenates Arrow tables:
-    the stored bars are carried over as they are, without a round trip through pandas.
+    The daily case (every new session after the last stored one) and a deepened history (every
+    new session before the first stored one) concatenate Arrow tables: the stored bars are
+    carried over as they are, without a round trip through pandas.
     """
     rows = 0 if stored is None else stored.num_rows
     report = MergeReport(symbol=symbol, rows_before=rows, rows_after=rows)
@@ -277,6 +278,10 @@ def plan_merge(
         report.appended = len(incoming)
         report.rows_after = rows + len(incoming)
         return report, pa.concat_tables([stored.replace_schema_metadata(None), new_table])
+    if n_sess[-1] < s_sess[0]:  # a deepened history: every new session before the stored ones
+        report.backfilled = len(incoming)
+        report.rows_after = rows + len(incoming)
+        return report, pa.concat_tables([new_table, stored.replace_schema_metadata(None)])
     raw_partial = (stored.schema.metadata or {}).get(META_PARTIAL)
     partial_last = partial_last and raw_partial == (
         pd.Timestamp(last).date().isoformat().encode("ascii")
