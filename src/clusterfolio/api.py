@@ -313,7 +313,7 @@ def run_pipeline(
     Run
     """
     from clusterfolio.manifest import load
-    from clusterfolio.pipeline.context import default_provider
+    from clusterfolio.pipeline.context import RunProviders
     from clusterfolio.pipeline.runner import Orchestrator, StepProgress
     from clusterfolio.pipeline.steps import build_registry
 
@@ -327,7 +327,7 @@ def run_pipeline(
         resolved,
         project_root=base,
         as_of=day,
-        provider_factory=default_provider,
+        provider_factory=RunProviders(),
         progress=StepProgress(),
         command=["clusterfolio.api.run_pipeline", f"profile={profile}", *sets],
         config_root=path.parent.parent if path.parent.name == "configs" else path.parent,

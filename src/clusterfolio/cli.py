@@ -259,7 +259,7 @@ def _orchestrate(
 ) -> None:
     """Build the orchestrator and run; shared by ``run`` and the staged commands."""
     try:
-        from clusterfolio.pipeline.context import default_provider
+        from clusterfolio.pipeline.context import RunProviders
         from clusterfolio.pipeline.runner import Orchestrator
         from clusterfolio.pipeline.steps import build_registry
 
@@ -270,7 +270,7 @@ def _orchestrate(
             resolved,
             project_root=root.resolve(),
             as_of=as_of_date or date.today(),
-            provider_factory=default_provider,
+            provider_factory=RunProviders(),
             progress=_progress(quiet),
             command=["clusterfolio", *sys.argv[1:]],
             config_root=_config_root(root, manifest),
