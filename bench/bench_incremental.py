@@ -124,6 +124,7 @@ def _before_src(tmp: Path) -> Path:
     archive = subprocess.run(
         ["git", "archive", base, "src"], cwd=REPO, check=True, capture_output=True
     ).stdout
+    tmp.mkdir(parents=True, exist_ok=True)
     subprocess.run(["tar", "-x", "-C", str(tmp)], input=archive, check=True)
     return tmp / "src"
 

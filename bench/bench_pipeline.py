@@ -13,7 +13,8 @@ quadratic one (steps under 0.05 s are too noisy to read and get no slope).
 
 Writes ``bench/results/pipeline.json``; the figures already there are kept under ``previous``
 (each beside the same measurement of this run).
-Run: ``.venv/bin/python bench/bench_pipeline.py [profile ...]``.
+Run: ``.venv/bin/python bench/bench_pipeline.py [profile[:run,run] ...]`` (runs: ``first_run``,
+``second_run_same_day``, ``next_day``; default: both profiles, every run).
 """
 
 from __future__ import annotations
@@ -130,26 +131,38 @@ def _slopes(small: dict[str, Any], large: dict[str, Any], ratio: float) -> dict[
 
 
 def main(profiles: tuple[str, ...] = PROFILES) -> dict[str, Any]:
-    """Run every profile three times and write the figures."""
+    """Run every profile (``name`` or ``name:run,run``: only those runs) and write the figures."""
     sys.path.insert(0, str(REPO / "bench"))
     from _machine import machine_info
 
     figures: dict[str, Any] = {}
-    for profile in profiles:
+    result: dict[str, Any] = {}
+    for spec in profiles:
+        profile, _, only = spec.partition(":")
+        wanted = [(k, d) for k, d in RUNS if not only or k in only.split(",")]
         with tempfile.TemporaryDirectory(prefix=f"bench-pipeline-{profile}-") as tmp:
-            runs = {key: _run(Path(tmp), profile, day) for key, day in RUNS}
+            runs = {key: _run(Path(tmp), profile, day) for key, day in wanted}
         figures[profile] = {"listings": _listings(profile), **runs}
         print(json.dumps({profile: figures[profile]}, indent=1), file=sys.stderr)
-    result: dict[str, Any] = {"profiles": figures, "targets": TARGETS, "machine": machine_info()}
+        result = _write(figures, machine_info())
+    return result
+
+
+def _write(figures: dict[str, Any], machine: dict[str, Any]) -> dict[str, Any]:
+    """Write what was measured so far (a long bench keeps its figures if stopped later)."""
+    result: dict[str, Any] = {"profiles": figures, "targets": TARGETS, "machine": machine}
     if set(PROFILES) <= set(figures):
         small, large = figures["production"], figures["scale"]
         ratio = large["listings"] / small["listings"]
         result["growth_slope_vs_listings"] = {
-            key: _slopes(small[key], large[key], ratio) for key, _ in RUNS
+            key: _slopes(small[key], large[key], ratio)
+            for key, _ in RUNS
+            if key in small and key in large
         }
     if RESULTS.exists():
         previous = json.loads(RESULTS.read_text())
-        previous.pop("previous", None)
+        if "profiles" in previous and "previous" in previous:  # written by this bench earlier
+            previous = previous["previous"]
         result["previous"] = previous
     RESULTS.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
     print(json.dumps(result, indent=2, sort_keys=True))
