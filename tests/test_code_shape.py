@@ -25,8 +25,6 @@ MODULE_ALLOWLIST: frozenset[str] = frozenset(
     {
         "manifest.py",  # issue-13-artifacts (manifest constants)
         "backtest/tournament.py",  # issue-15-ray
-        "data/synthetic.py",  # issue-15-scale (catalogue into a data file)
-        "data/lakehouse.py",  # issue-15-scale
         "risk/regime.py",  # issue-12-regime
     }
 )
@@ -43,9 +41,6 @@ FUNCTION_ALLOWLIST: frozenset[str] = frozenset(
         # issue-15-ray
         "backtest/tournament.py::_slippage_decay",
         "backtest/tournament.py::run_tournament",
-        # issue-15-scale
-        "data/synthetic.py::_crypto",
-        "data/synthetic.py::_equities",
     }
 )
 
