@@ -150,6 +150,9 @@ def main(profiles: tuple[str, ...] = PROFILES) -> dict[str, Any]:
 
 def _write(figures: dict[str, Any], machine: dict[str, Any]) -> dict[str, Any]:
     """Write what was measured so far (a long bench keeps its figures if stopped later)."""
+    earlier = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    for profile, kept in earlier.get("profiles", {}).items():  # not measured again this time
+        figures.setdefault(profile, {**kept, "measured_earlier": True})
     result: dict[str, Any] = {"profiles": figures, "targets": TARGETS, "machine": machine}
     if set(PROFILES) <= set(figures):
         small, large = figures["production"], figures["scale"]
@@ -159,11 +162,9 @@ def _write(figures: dict[str, Any], machine: dict[str, Any]) -> dict[str, Any]:
             for key, _ in RUNS
             if key in small and key in large
         }
-    if RESULTS.exists():
-        previous = json.loads(RESULTS.read_text())
-        if "profiles" in previous and "previous" in previous:  # written by this bench earlier
-            previous = previous["previous"]
-        result["previous"] = previous
+    if earlier:
+        # written by this bench earlier: keep its "previous" (the figures before this work)
+        result["previous"] = earlier.get("previous", earlier)
     RESULTS.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
     print(json.dumps(result, indent=2, sort_keys=True))
     return result
