@@ -9,6 +9,7 @@ import sys
 import textwrap
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -16,7 +17,7 @@ import pytest
 from clusterfolio.artifacts.state import SYNC_STATE_FILE as STATE_FILE
 from clusterfolio.data import sync as sync_module
 from clusterfolio.data.lakehouse import Lakehouse
-from clusterfolio.data.sync import SyncState, sync_listings
+from clusterfolio.data.sync import SyncOutcome, SyncState, sync_listings
 from clusterfolio.data.synthetic import SyntheticProvider
 from clusterfolio.manifest import FaultSettings, SyntheticSettings
 
@@ -45,16 +46,9 @@ class _Revised:
         return frame
 
 
-def _sync(lake: Lakehouse, provider: object, as_of: date, root: Path) -> list:  # type: ignore[type-arg]
+def _sync(lake: Lakehouse, provider: Any, as_of: date, root: Path) -> list[SyncOutcome]:
     listings = list(SyntheticProvider(SMALL, as_of).listings())
-    return sync_listings(
-        lake,
-        provider,
-        listings,
-        as_of=as_of,
-        n_sessions=40,
-        state_dir=root,  # type: ignore[arg-type]
-    )
+    return sync_listings(lake, provider, listings, as_of=as_of, n_sessions=40, state_dir=root)
 
 
 def test_next_day_appends_one_bar_with_one_state_write_and_one_folder_fsync(
@@ -68,9 +62,12 @@ def test_next_day_appends_one_bar_with_one_state_write_and_one_folder_fsync(
     saves: list[Path] = []
     folder_syncs: list[str] = []
     real_save = sync_module.atomic_write_json
-    monkeypatch.setattr(
-        sync_module, "atomic_write_json", lambda p, o: (saves.append(p), real_save(p, o))
-    )
+
+    def save(path: Path, obj: Any) -> None:
+        saves.append(path)
+        real_save(path, obj)
+
+    monkeypatch.setattr(sync_module, "atomic_write_json", save)
     monkeypatch.setattr(Lakehouse, "_sync_root", lambda self: folder_syncs.append(self.root))
     nxt = _sync(lake, SyntheticProvider(SMALL, NEXT), NEXT, tmp_path)
 
