@@ -377,6 +377,19 @@ class BacktestSettings(_Model):
     )
 
 
+class RaySettings(_Model):
+    """The Ray cluster of ``tournament.executor: ray``."""
+
+    address: str | None = Field(
+        None,
+        description=(
+            "address of a running Ray cluster to join (the head's host:port, as printed by "
+            "`ray start --head`, or ray://host:10001); the RAY_ADDRESS environment variable wins "
+            "over it; null: a local Ray with tournament.n_jobs CPUs is started for the run"
+        ),
+    )
+
+
 class TournamentSettings(_Model):
     """Engines x profiles x simulators."""
 
@@ -385,6 +398,24 @@ class TournamentSettings(_Model):
     simulators: list[SimulatorName] = Field(default_factory=lambda: list(SimulatorName))
     executor: ExecutorName = ExecutorName.LOCAL
     n_jobs: int = Field(2, ge=1)
+    ray: RaySettings = Field(default_factory=RaySettings)
+    peer_budget_seconds: float | None = Field(
+        10.0,
+        gt=0,
+        description=(
+            "seconds a peer engine's fit (skfolio, riskfolio, pyportfolioopt, cvxportfolio) may "
+            "take in one window; it runs in a worker process that is killed at the deadline and "
+            "the window is recorded as timeout (null: fits run inline, without a budget)"
+        ),
+    )
+    peer_max_timeouts: int = Field(
+        2,
+        ge=0,
+        description=(
+            "after this many consecutive timeouts of one engine and profile, its later windows "
+            "are recorded as timeout without a fit (0: every window is tried)"
+        ),
+    )
 
 
 class PublishSettings(_Model):

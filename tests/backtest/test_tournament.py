@@ -460,7 +460,7 @@ def test_turnover_penalty_sees_the_signed_previous_book() -> None:
 
 def test_a_symbol_with_an_exact_zero_weight_is_simulated(monkeypatch: pytest.MonkeyPatch) -> None:
     """Bounded allocators can give a symbol exactly 0: the simulators must still run."""
-    from clusterfolio.backtest import tournament as tournament_module
+    from clusterfolio.backtest import tournament_engines as tournament_module
 
     real = tournament_module.make_engine
 

@@ -25,7 +25,7 @@ from clusterfolio.enums import ExecutorName
 from clusterfolio.errors import ConfigError
 from clusterfolio.manifest import TournamentSettings
 
-__all__ = ["Executor", "LocalExecutor", "RayExecutor", "make_executor"]
+__all__ = ["Executor", "LocalExecutor", "Managed", "RayExecutor", "make_executor"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -63,7 +63,7 @@ def _check_importable(fn: Callable[..., Any]) -> None:
         )
 
 
-class _Managed:
+class Managed:
     """Context-manager support: ``with make_executor(...) as ex: ...`` shuts down on exit."""
 
     def shutdown(self) -> None:  # pragma: no cover - overridden
@@ -81,7 +81,7 @@ class _Managed:
         self.shutdown()
 
 
-class LocalExecutor(_Managed):
+class LocalExecutor(Managed):
     """Process-pool executor (``spawn``); ``n_jobs=1`` runs inline.
 
     Parameters
@@ -139,7 +139,7 @@ class LocalExecutor(_Managed):
         return f"LocalExecutor(n_jobs={self.n_jobs})"
 
 
-class RayExecutor(_Managed):
+class RayExecutor(Managed):
     """Ray executor: ``ray.remote`` over the function, results in task order.
 
     Parameters
