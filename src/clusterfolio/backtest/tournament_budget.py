@@ -157,7 +157,7 @@ class FitWorker(Managed):
 
     Notes
     -----
-    Use as a context manager; :meth:`close` stops the child (idempotent).
+    Use as a context manager; :meth:`shutdown` stops the child (idempotent).
     """
 
     def __init__(
@@ -240,7 +240,7 @@ class FitWorker(Managed):
         process.close()
         return code
 
-    def close(self) -> None:
+    def shutdown(self) -> None:
         """Ask the worker to stop, kill it if it does not (idempotent)."""
         process, conn = self._process, self._conn
         if process is None or conn is None:
