@@ -355,6 +355,9 @@ class _ShuffledExecutor:
 
     name = ExecutorName.LOCAL
 
+    def share(self, value: Any) -> Any:
+        return value
+
     def map(self, fn: Callable[[Any], Any], tasks: Sequence[Any]) -> list[Any]:
         order = list(range(len(tasks)))[::-1]
         out: dict[int, Any] = {}

@@ -136,3 +136,26 @@ def test_slippage_audit_states_annualisation(run_dir: Path) -> None:
     text = _render(run_dir, render_slippage_decay)
     assert text.count("Annualised with 252 sessions per year (exchange calendar).") == 2
     assert "Short sample" in text
+
+
+def test_engine_report_counts_the_timeouts_per_engine(run_dir: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "run"
+    folder.mkdir()
+    for item in run_dir.iterdir():
+        (folder / item.name).write_bytes(item.read_bytes())
+    results = pd.read_parquet(folder / "tournament_results.parquet")
+    stopped = (
+        (results["engine"] == "skfolio")
+        & (results["profile"] == "min_variance")
+        & (results["window"] == 0)
+    )
+    results.loc[stopped, "status"] = "timeout"
+    results.loc[stopped, "error"] = "FitTimeout: the fit exceeded its budget of 10 s"
+    results.to_parquet(folder / "tournament_results.parquet", index=False)
+    text = _render(folder, render_engine_comparison)
+    table = tables_after(text, "## Peer fits within the time budget")[0]
+    by_engine = {r["Engine"]: r for r in table}
+    assert by_engine["skfolio"]["Timed out"] == "1"
+    assert by_engine["skfolio"]["Profiles"] == "min_variance"
+    assert by_engine["custom"]["Timed out"] == "0"
+    assert "more than 10.0 s in a window is stopped" in text

@@ -25,7 +25,7 @@ from clusterfolio.enums import ExecutorName
 from clusterfolio.errors import ConfigError
 from clusterfolio.manifest import TournamentSettings
 
-__all__ = ["Executor", "LocalExecutor", "Managed", "RayExecutor", "make_executor"]
+__all__ = ["Executor", "LocalExecutor", "Managed", "RayExecutor", "make_executor", "resolve"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -40,9 +40,27 @@ class Executor(Protocol):
         """Apply ``fn`` to every task; results in task order."""
         ...
 
+    def share(self, value: T) -> Any:
+        """Read-only data many tasks need: what a task carries instead (see :func:`resolve`)."""
+        ...
+
     def shutdown(self) -> None:
         """Release workers (idempotent)."""
         ...
+
+
+def resolve(value: Any) -> Any:
+    """The value behind :meth:`Executor.share`'s handle (a Ray object reference is fetched).
+
+    A task calls it in its worker: with Ray the data crosses the network once per node and is
+    read from the node's shared-memory object store; any other value is returned as is.
+    """
+    kind = type(value)
+    if kind.__name__ == "ObjectRef" and kind.__module__.startswith("ray"):
+        import ray
+
+        return ray.get(value)
+    return value
 
 
 def _check_importable(fn: Callable[..., Any]) -> None:
@@ -98,6 +116,10 @@ class LocalExecutor(Managed):
             raise ConfigError(f"LocalExecutor: n_jobs must be an integer >= 1, got {n_jobs!r}")
         self.n_jobs = n_jobs
         self._pool: ProcessPoolExecutor | None = None
+
+    def share(self, value: T) -> T:
+        """The value itself: a process pool pickles it into every task that carries it."""
+        return value
 
     def map(self, fn: Callable[[T], R], tasks: Sequence[T]) -> list[R]:
         """Apply ``fn`` to every task; results in task order.
@@ -175,7 +197,14 @@ class RayExecutor(Managed):
             return ray
         address = os.environ.get("RAY_ADDRESS") or self.address
         if address:
-            ray.init(address=address, log_to_driver=False)
+            try:
+                ray.init(address=address, log_to_driver=False)
+            except (ConnectionError, RuntimeError) as exc:
+                raise ConfigError(
+                    f"cannot join the Ray cluster at {address!r} (tournament.ray.address or "
+                    f"RAY_ADDRESS): {exc}; start it with `ray start --head` (README, 'The "
+                    "tournament on a Ray cluster')"
+                ) from exc
         else:
             ray.init(num_cpus=self.num_cpus, include_dashboard=False, log_to_driver=False)
         self._owns_ray = True
@@ -205,8 +234,15 @@ class RayExecutor(Managed):
         refs = [remote.remote(task) for task in tasks]
         return list(ray.get(refs))
 
+    def share(self, value: T) -> Any:
+        """``ray.put(value)``: stored once in the object store, fetched once per node.
+
+        Tasks carry the reference (a few bytes) and :func:`resolve` it in their worker.
+        """
+        return self._ensure_started().put(value)
+
     def shutdown(self) -> None:
-        """Shut Ray down if this executor started it (idempotent)."""
+        """Disconnect from Ray, and stop it if this executor started it (idempotent)."""
         if self._owns_ray:
             import ray
 
@@ -228,12 +264,13 @@ def make_executor(
         ``executor`` picks the kind; ``n_jobs`` is the local worker count, or the CPUs of a
         local Ray.
     ray_address : str, optional
-        Ray cluster to join (``RAY_ADDRESS`` wins over it); the manifest has no such key yet.
+        Ray cluster to join; default ``settings.ray.address`` (``RAY_ADDRESS`` wins over both).
 
     Returns
     -------
     LocalExecutor or RayExecutor
     """
     if settings.executor is ExecutorName.RAY:
-        return RayExecutor(address=ray_address, num_cpus=settings.n_jobs)
+        address = ray_address or settings.ray.address
+        return RayExecutor(address=address, num_cpus=settings.n_jobs)
     return LocalExecutor(n_jobs=settings.n_jobs)

@@ -115,6 +115,7 @@ from clusterfolio.backtest.tournament_decide import (
     run_universe_task,
 )
 from clusterfolio.backtest.tournament_engines import (
+    EngineInputs,
     EngineOutcome,
     EngineTask,
     WindowWeights,
@@ -315,20 +316,13 @@ def _plan(
     )
 
 
-def _engine_tasks(
-    plan: _Plan, decided: list[DecideOutcome], held: pd.DataFrame, settings: Settings
-) -> list[EngineTask]:
-    decisions = tuple(d.decision for d in decided)
-    errors = tuple(d.error for d in decided)
+def _engine_tasks(plan: _Plan, shared: Any) -> list[EngineTask]:
+    """One task per applicable engine and profile, each carrying ``shared`` (the inputs)."""
     return [
         EngineTask(
             engine=e,
             profile=p,
-            windows=tuple(plan.windows),
-            decisions=decisions,
-            decision_errors=errors,
-            returns=held,
-            settings=settings,
+            inputs=shared,
             simulators=tuple(plan.simulators),
             run_cvxportfolio=e in plan.cvx_scope,
             sensitivity_bps=SENSITIVITY_BPS if plan.audit else (),
@@ -358,9 +352,15 @@ def _execute(
     decided: list[DecideOutcome] = runner.map(run_decide_task, tasks)
     _progress(progress, "window", len(decided))
     held = held_returns(returns, [d.decision for d in decided], settings.backtest.baseline)
-    finished: list[EngineOutcome] = runner.map(
-        run_engine_task, _engine_tasks(plan, decided, held, settings)
+    inputs = EngineInputs(
+        windows=tuple(windows),
+        decisions=tuple(d.decision for d in decided),
+        decision_errors=tuple(d.error for d in decided),
+        returns=held,
+        settings=settings,
     )
+    engine_tasks = _engine_tasks(plan, runner.share(inputs))
+    finished: list[EngineOutcome] = runner.map(run_engine_task, engine_tasks)
     _progress(progress, "engine", len(finished))
     return _Executed(universes, decided, finished, held)
 
@@ -417,6 +417,8 @@ def _settings_doc(
             "asset_cap": settings.risk.asset_cap,
             "cluster_cap": settings.risk.cluster_cap,
         },
+        "peer_budget_seconds": settings.tournament.peer_budget_seconds,
+        "peer_max_timeouts": settings.tournament.peer_max_timeouts,
         "trials": trials,
     }
 

@@ -14,13 +14,15 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 import pandas as pd
 
 from clusterfolio.backtest.costs import CostModel
 from clusterfolio.backtest.decision import DecisionInputs
 from clusterfolio.backtest.engines import Engine, check_gross, make_engine
+from clusterfolio.backtest.executors import resolve
 from clusterfolio.backtest.simulators import SimulationResult, simulate, simulate_with
 from clusterfolio.backtest.tournament_budget import (
     BUDGETED_ENGINES,
@@ -36,6 +38,7 @@ from clusterfolio.errors import DataError
 from clusterfolio.manifest import Settings
 
 __all__ = [
+    "EngineInputs",
     "EngineOutcome",
     "EngineTask",
     "WindowWeights",
@@ -46,19 +49,38 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class EngineTask:
-    """One engine and profile over every window (picklable, see :func:`run_engine_task`)."""
+class EngineInputs:
+    """What every engine task reads, the same for all: shipped once (:meth:`Executor.share`)."""
 
-    engine: EngineName
-    profile: ProfileName
     windows: tuple[Window, ...]
     decisions: tuple[DecisionInputs | None, ...]
     decision_errors: tuple[str | None, ...]
     returns: pd.DataFrame
+    """The columns some window holds, and the baseline (:func:`held_returns`)."""
     settings: Settings
+
+
+@dataclass(frozen=True)
+class EngineTask:
+    """One engine and profile over every window (picklable, see :func:`run_engine_task`).
+
+    ``inputs`` is the :class:`EngineInputs` every task shares, or the executor's reference to
+    it (a Ray object reference: the task itself is a few hundred bytes).
+    """
+
+    engine: EngineName
+    profile: ProfileName
+    inputs: Any
     simulators: tuple[SimulatorName, ...]
     run_cvxportfolio: bool = True
     sensitivity_bps: tuple[float, ...] = ()
+
+    @property
+    def data(self) -> EngineInputs:
+        """The shared inputs (after :func:`~clusterfolio.backtest.executors.resolve`)."""
+        if not isinstance(self.inputs, EngineInputs):
+            raise TypeError("EngineTask.inputs is an unresolved reference: resolve it first")
+        return self.inputs
 
 
 @dataclass(frozen=True)
@@ -101,14 +123,16 @@ def _allowed(engine: EngineName, profile: ProfileName, decision: DecisionInputs)
 
 def _fit_worker(task: EngineTask) -> FitWorker | None:
     """A budgeted worker for a peer engine, None for an inline fit (ours, the market, no budget)."""
-    budget = task.settings.tournament.peer_budget_seconds
+    budget = task.data.settings.tournament.peer_budget_seconds
     if budget is None or task.engine not in BUDGETED_ENGINES:
         return None
     return FitWorker(
         budget,
         label=f"{task.engine.value} {task.profile.value}",
         modules=modules_for([task.engine]),
-        preload=modules_for(e for e in task.settings.tournament.engines if e in BUDGETED_ENGINES),
+        preload=modules_for(
+            e for e in task.data.settings.tournament.engines if e in BUDGETED_ENGINES
+        ),
     )
 
 
@@ -121,7 +145,7 @@ def _one_window(
     previous: pd.Series | None,
 ) -> WindowWeights:
     """An engine's weights for one window (inline or in the budgeted worker), or its error."""
-    train = task.returns.iloc[window.train]
+    train = task.data.returns.iloc[window.train]
     args = (engine, train, decision, task.profile, previous)
     try:
         raw = fit_weights(*args) if worker is None else worker.call(fit_weights, *args)
@@ -138,17 +162,17 @@ def _one_window(
 
 
 def _window_weights(task: EngineTask) -> tuple[list[WindowWeights], float]:
-    engine = make_engine(task.engine, task.settings)
+    engine = make_engine(task.engine, task.data.settings)
     started = time.perf_counter()
     out: list[WindowWeights] = []
     previous: pd.Series | None = None
-    streak, limit = 0, task.settings.tournament.peer_max_timeouts
+    streak, limit = 0, task.data.settings.tournament.peer_max_timeouts
     with contextlib.ExitStack() as stack:
         worker = _fit_worker(task)
         if worker is not None:
             stack.enter_context(worker)
         for window, decision, error in zip(
-            task.windows, task.decisions, task.decision_errors, strict=True
+            task.data.windows, task.data.decisions, task.data.decision_errors, strict=True
         ):
             if decision is None:
                 out.append(WindowWeights(window.index, False, f"decision failed: {error}"))
@@ -182,65 +206,87 @@ def _reference_periods(
     return periods
 
 
-def run_engine_task(task: EngineTask) -> EngineOutcome:
-    """Weights of every window, then every simulator (a top-level function for executors)."""
-    weights, seconds = _window_weights(task)
-    by_index = {w.index: w for w in task.windows}
-    periods: list[tuple[tuple[pd.Timestamp, pd.Timestamp], pd.Series]] = []
+Periods = list[tuple[tuple[pd.Timestamp, pd.Timestamp], pd.Series]]
+
+
+def _held_periods(task: EngineTask, weights: list[WindowWeights]) -> tuple[Periods, pd.DataFrame]:
+    """The test periods with weights, and the returns of every name they hold."""
+    by_index = {w.index: w for w in task.data.windows}
+    periods: Periods = []
     held: set[str] = set()
     for item in weights:
         if item.ok and item.net is not None:
             window = by_index[item.window]
             periods.append(((window.test_start, window.test_end), item.net))
-            held.update(
-                str(s) for s in item.net.index
-            )  # zero weights too: the simulators check every name
-    columns = [c for c in task.returns.columns if str(c) in held]
-    returns = task.returns.loc[:, columns]
-    cost_model = CostModel.from_settings(task.settings.backtest)
-    simulations: dict[SimulatorName, SimulationResult] = {}
-    errors: dict[SimulatorName, str] = {}
-    skipped: list[SimulatorName] = []
-    timing: dict[SimulatorName, float] = {}
-    reference = _reference_periods(periods, returns, task.settings.backtest.reference_sessions)
-    reference_realized: SimulationResult | None = None
+            held.update(str(s) for s in item.net.index)  # zero weights too: every name is checked
+    returns = task.data.returns
+    return periods, returns.loc[:, [c for c in returns.columns if str(c) in held]]
+
+
+def _simulate_all(
+    task: EngineTask, periods: Periods, returns: pd.DataFrame, outcome: dict[str, Any]
+) -> None:
+    """Every simulator of the task into ``outcome`` (results, errors, skipped, seconds)."""
+    cost_model = CostModel.from_settings(task.data.settings.backtest)
+    sessions = task.data.settings.backtest.reference_sessions
+    reference = _reference_periods(periods, returns, sessions)
     for simulator in task.simulators:
         if simulator is SimulatorName.CVXPORTFOLIO and not task.run_cvxportfolio:
-            skipped.append(simulator)
+            outcome["skipped"] += (simulator,)
             continue
         if not periods:
-            errors[simulator] = NO_WEIGHTS
+            outcome["simulation_errors"][simulator] = NO_WEIGHTS
             continue
         started = time.perf_counter()
         span = reference if simulator is SimulatorName.CVXPORTFOLIO else periods
         try:
-            simulations[simulator] = simulate_with(simulator, span, returns, cost_model=cost_model)
+            result = simulate_with(simulator, span, returns, cost_model=cost_model)
+            outcome["simulations"][simulator] = result
             if simulator is SimulatorName.CVXPORTFOLIO and len(span) < len(periods):
-                reference_realized = simulate(span, returns, cost_model=cost_model)
+                realized = simulate(span, returns, cost_model=cost_model)
+                outcome["reference_realized"] = realized
         except Exception as exc:
-            errors[simulator] = error_text(exc)
-        timing[simulator] = time.perf_counter() - started
-    sensitivity: dict[float, SimulationResult] = {}
-    sensitivity_errors: dict[float, str] = {}
-    if periods:
-        for bps in task.sensitivity_bps:
-            model = CostModel(slippage=bps / 1e4, commission=cost_model.commission)
-            try:
-                sensitivity[bps] = simulate(periods, returns, cost_model=model)
-            except Exception as exc:  # e.g. bankrupt: shown in the audit with its error
-                sensitivity_errors[bps] = error_text(exc)
+            outcome["simulation_errors"][simulator] = error_text(exc)
+        outcome["seconds_simulators"][simulator] = time.perf_counter() - started
+
+
+def _sensitivity(
+    task: EngineTask, periods: Periods, returns: pd.DataFrame, outcome: dict[str, Any]
+) -> None:
+    """The realized simulator at each slippage of ``task.sensitivity_bps`` into ``outcome``."""
+    if not periods:
+        return
+    commission = CostModel.from_settings(task.data.settings.backtest).commission
+    for bps in task.sensitivity_bps:
+        model = CostModel(slippage=bps / 1e4, commission=commission)
+        try:
+            outcome["sensitivity"][bps] = simulate(periods, returns, cost_model=model)
+        except Exception as exc:  # e.g. bankrupt: shown in the audit with its error
+            outcome["sensitivity_errors"][bps] = error_text(exc)
+
+
+def run_engine_task(task: EngineTask) -> EngineOutcome:
+    """Weights of every window, then every simulator (a top-level function for executors)."""
+    task = replace(task, inputs=resolve(task.inputs))
+    weights, seconds = _window_weights(task)
+    periods, returns = _held_periods(task, weights)
+    outcome: dict[str, Any] = {
+        "simulations": {},
+        "simulation_errors": {},
+        "skipped": (),
+        "sensitivity": {},
+        "sensitivity_errors": {},
+        "seconds_simulators": {},
+        "reference_realized": None,
+    }
+    _simulate_all(task, periods, returns, outcome)
+    _sensitivity(task, periods, returns, outcome)
     return EngineOutcome(
         engine=task.engine,
         profile=task.profile,
         windows=tuple(weights),
-        simulations=simulations,
-        simulation_errors=errors,
-        skipped=tuple(skipped),
-        sensitivity=sensitivity,
-        sensitivity_errors=sensitivity_errors,
         seconds_weights=seconds,
-        seconds_simulators=timing,
-        reference_realized=reference_realized,
+        **outcome,
     )
 
 
