@@ -70,3 +70,11 @@ def fail_with(message: str) -> None:
 def worker_pid() -> int:
     """The pid of the process running this."""
     return os.getpid()
+
+
+def fit_in_a_worker(budget_s: float) -> tuple[int, int]:
+    """Run a budgeted fit from wherever this runs (a pool worker): (this pid, the fit's pid)."""
+    from clusterfolio.backtest.tournament_budget import FitWorker
+
+    with FitWorker(budget_s, label="nested") as worker:
+        return os.getpid(), int(worker.call(worker_pid))

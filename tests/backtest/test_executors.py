@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from clusterfolio.backtest.costs import CostModel
-from clusterfolio.backtest.executors import LocalExecutor, RayExecutor, make_executor
+from clusterfolio.backtest.executors import LocalExecutor, RayExecutor, make_executor, resolve
 from clusterfolio.backtest.simulators import (
     SimulationResult,
     SimulationTask,
@@ -23,7 +23,7 @@ from clusterfolio.backtest.simulators import (
 )
 from clusterfolio.enums import ExecutorName, SimulatorName
 from clusterfolio.errors import ConfigError
-from clusterfolio.manifest import TournamentSettings
+from clusterfolio.manifest import RaySettings, TournamentSettings
 
 MakeReturns = Callable[..., pd.DataFrame]
 MakeWeights = Callable[..., Any]
@@ -91,6 +91,13 @@ def test_failures_raise_the_task_error(pool: LocalExecutor) -> None:
         pool.map(fail_on_three, list(range(6)))
 
 
+def test_shared_values_resolve_to_themselves_locally() -> None:
+    value = {"a": [1, 2]}
+    with LocalExecutor(n_jobs=1) as executor:
+        assert executor.share(value) is value
+    assert resolve(value) is value
+
+
 def test_functions_must_be_importable() -> None:
     def local(x: int) -> int:
         return x
@@ -112,6 +119,11 @@ def test_make_executor_follows_the_manifest() -> None:
     assert isinstance(ray_executor, RayExecutor)
     assert ray_executor.num_cpus == 2
     assert ray_executor.address == "ray://host:10001"
+    from_manifest = make_executor(
+        TournamentSettings(executor=ExecutorName.RAY, ray=RaySettings(address="10.0.0.1:6379"))
+    )
+    assert isinstance(from_manifest, RayExecutor)
+    assert from_manifest.address == "10.0.0.1:6379"
     with pytest.raises(ConfigError, match="n_jobs"):
         LocalExecutor(n_jobs=0)
     with pytest.raises(ConfigError, match="num_cpus"):

@@ -9,10 +9,11 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from slow_engine import SlowEngine, fail_with, sleep_then, worker_pid
+from slow_engine import SlowEngine, fail_with, fit_in_a_worker, sleep_then, worker_pid
 from test_tournament import run, tiny_settings
 
 from clusterfolio.backtest import tournament_engines
+from clusterfolio.backtest.executors import LocalExecutor
 from clusterfolio.backtest.tournament import TournamentResult, TournamentStatus
 from clusterfolio.backtest.tournament_budget import FitTimeout, FitWorker
 from clusterfolio.enums import EngineName, ProfileName
@@ -79,6 +80,14 @@ def test_fit_worker_answers_raises_and_stops_at_the_deadline() -> None:
         second = worker.call(worker_pid)
         assert second != first  # a fresh worker after the timeout
     assert not _alive(second)
+
+
+def test_a_pool_worker_can_run_budgeted_fits() -> None:
+    """The local executor's spawned workers start their own forkserver and fit workers."""
+    with LocalExecutor(2) as pool:
+        answers = pool.map(fit_in_a_worker, [GENEROUS_S, GENEROUS_S])
+    for parent, child in answers:
+        assert parent != os.getpid() and child not in (parent, os.getpid())
 
 
 def test_budgeted_fits_match_inline_fits(inline: TournamentResult) -> None:
