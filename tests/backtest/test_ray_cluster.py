@@ -16,7 +16,7 @@ from test_point_in_time import _artifacts, _matrix, history, settings  # noqa: F
 
 from clusterfolio.backtest.executors import LocalExecutor, RayExecutor, make_executor
 from clusterfolio.backtest.history import MarketHistory
-from clusterfolio.backtest.tournament import run_tournament
+from clusterfolio.backtest.tournament import run_tournament, warm_up
 from clusterfolio.enums import EngineName, ExecutorName, ProfileName, SimulatorName
 from clusterfolio.manifest import Settings
 
@@ -63,7 +63,7 @@ def test_default_tournament_on_a_ray_cluster_matches_local(
         executor = make_executor(tour.tournament)
         assert isinstance(executor, RayExecutor) and executor.address == address
         with executor:
-            executor.map(abs, [-1])  # joins the cluster
+            executor.map(warm_up, [0, 1])  # joins the cluster, imports the libraries
             _wait_for_nodes(2)
             started = time.perf_counter()
             on_ray = run_tournament(matrix, tour, history=history, executor=executor)
