@@ -24,7 +24,6 @@ MAX_FUNCTION_LINES = 60
 MODULE_ALLOWLIST: frozenset[str] = frozenset(
     {
         "manifest.py",  # issue-13-artifacts (manifest constants)
-        "backtest/tournament.py",  # issue-15-ray
         "risk/regime.py",  # issue-12-regime
     }
 )
@@ -38,9 +37,6 @@ FUNCTION_ALLOWLIST: frozenset[str] = frozenset(
         "report/publish.py::_publish_into",
         # issue-13-layers: runner
         "pipeline/runner.py::Orchestrator._run_step",
-        # issue-15-ray
-        "backtest/tournament.py::_slippage_decay",
-        "backtest/tournament.py::run_tournament",
     }
 )
 

@@ -118,6 +118,55 @@ def _max_gross(
     return float(gross.max()), max(by_cluster.values())
 
 
+def _result_row(
+    engine: EngineName,
+    profile: ProfileName,
+    simulator: SimulatorName,
+    window: Window,
+    outcome: EngineOutcome | None,
+    cvx_note: str,
+) -> dict[str, Any]:
+    """One row of ``tournament_results.parquet``."""
+    row: dict[str, Any] = {
+        "engine": engine.value,
+        "profile": profile.value,
+        "simulator": simulator.value,
+        "window": window.index,
+        "test_start": window.test_start,
+        "test_end": window.test_end,
+        "period_return": math.nan,
+        "turnover": math.nan,
+        "costs": math.nan,
+        "status": TournamentStatus.OK.value,
+        "error": None,
+    }
+    if outcome is None:
+        row.update(
+            status=TournamentStatus.NOT_APPLICABLE.value,
+            error=f"{engine.value} does not implement {profile.value}",
+        )
+        return row
+    item = outcome.windows[window.index]
+    result = outcome.simulations.get(simulator)
+    if not item.ok:
+        status = TournamentStatus.TIMEOUT if item.timed_out else TournamentStatus.FAILED
+        row.update(status=status.value, error=item.error)
+    elif simulator in outcome.skipped:
+        row.update(status=TournamentStatus.SKIPPED.value, error=cvx_note)
+    elif result is None:
+        error = outcome.simulation_errors.get(simulator, "not simulated")
+        row.update(status=TournamentStatus.FAILED.value, error=error)
+    elif window.test_start not in result.window_returns.index:
+        error = "before the reference span (backtest.reference_sessions)"
+        row.update(status=TournamentStatus.SKIPPED.value, error=error)
+    else:
+        start = window.test_start
+        row["period_return"] = float(result.window_returns.loc[start])
+        row["turnover"] = float(result.turnover.loc[start])
+        row["costs"] = float(result.costs.loc[start])
+    return row
+
+
 def results_frame(
     pairs: list[tuple[EngineName, ProfileName]],
     outcomes: dict[tuple[EngineName, ProfileName], EngineOutcome],
@@ -125,52 +174,13 @@ def results_frame(
     simulators: list[SimulatorName],
     cvx_note: str,
 ) -> pd.DataFrame:
-    rows: list[dict[str, Any]] = []
-    for engine, profile in pairs:
-        outcome = outcomes.get((engine, profile))
-        for simulator in simulators:
-            result = outcome.simulations.get(simulator) if outcome else None
-            for window in windows:
-                row: dict[str, Any] = {
-                    "engine": engine.value,
-                    "profile": profile.value,
-                    "simulator": simulator.value,
-                    "window": window.index,
-                    "test_start": window.test_start,
-                    "test_end": window.test_end,
-                    "period_return": math.nan,
-                    "turnover": math.nan,
-                    "costs": math.nan,
-                    "status": TournamentStatus.OK.value,
-                    "error": None,
-                }
-                if outcome is None:
-                    row["status"] = TournamentStatus.NOT_APPLICABLE.value
-                    row["error"] = f"{engine.value} does not implement {profile.value}"
-                else:
-                    item = outcome.windows[window.index]
-                    if not item.ok:
-                        row["status"] = (
-                            TournamentStatus.TIMEOUT.value
-                            if item.timed_out
-                            else TournamentStatus.FAILED.value
-                        )
-                        row["error"] = item.error
-                    elif simulator in outcome.skipped:
-                        row["status"] = TournamentStatus.SKIPPED.value
-                        row["error"] = cvx_note
-                    elif result is None:
-                        row["status"] = TournamentStatus.FAILED.value
-                        row["error"] = outcome.simulation_errors.get(simulator, "not simulated")
-                    elif window.test_start not in result.window_returns.index:
-                        row["status"] = TournamentStatus.SKIPPED.value
-                        row["error"] = "before the reference span (backtest.reference_sessions)"
-                    else:
-                        start = window.test_start
-                        row["period_return"] = float(result.window_returns.loc[start])
-                        row["turnover"] = float(result.turnover.loc[start])
-                        row["costs"] = float(result.costs.loc[start])
-                rows.append(row)
+    """``tournament_results.parquet``: one row per engine, profile, simulator and window."""
+    rows = [
+        _result_row(engine, profile, simulator, window, outcomes.get((engine, profile)), cvx_note)
+        for engine, profile in pairs
+        for simulator in simulators
+        for window in windows
+    ]
     frame = pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
     frame["window"] = frame["window"].astype(np.int64)
     for column in ("test_start", "test_end"):

@@ -24,6 +24,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import pandas as pd
+
 from clusterfolio.backtest.metrics import SHORT_SAMPLE_SESSIONS, annualisation
 from clusterfolio.enums import EngineName, ProfileName
 from clusterfolio.report.markdown import Markdown, fmt_float, fmt_pct, is_number
@@ -33,6 +35,7 @@ __all__ = [
     "convention",
     "render_constraints",
     "render_plausibility",
+    "render_timeouts",
     "render_trials",
     "short_mark",
     "suspicion",
@@ -254,3 +257,35 @@ def render_constraints(md: Markdown, summary: Mapping[str, Any]) -> None:
         md.add("No engine produced weights.")
         return
     md.table(["Engine", "Profile", "Asset cap", "Cluster cap", "Directions", "Fallbacks"], table)
+
+
+_NOT_FITTED = frozenset({"skipped", "not_applicable"})
+
+
+def render_timeouts(md: Markdown, summary: Mapping[str, Any], results: pd.DataFrame | None) -> None:
+    """Per engine: fits tried and fits stopped at ``tournament.peer_budget_seconds``."""
+    md.h2("Peer fits within the time budget")
+    settings = summary.get("settings") or {}
+    budget = settings.get("peer_budget_seconds")
+    if results is None or not {"engine", "profile", "window", "status"} <= set(results.columns):
+        md.add("`tournament_results.parquet` holds no window rows.")
+        return
+    fits = results.drop_duplicates(["engine", "profile", "window"])
+    fits = fits[~fits["status"].astype(str).isin(_NOT_FITTED)]
+    timed_out = fits[fits["status"].astype(str) == "timeout"]
+    rows = []
+    for engine, group in fits.groupby("engine", sort=True):
+        stopped = timed_out[timed_out["engine"] == engine]
+        profiles = sorted(str(p) for p in stopped["profile"].unique())
+        rows.append([engine, len(group), len(stopped), ", ".join(profiles) or "—"])
+    md.table(["Engine", "Fits (profile × window)", "Timed out", "Profiles"], rows, "lrrl")
+    if budget is None:
+        md.add("No budget (`tournament.peer_budget_seconds: null`): every peer fit ran inline.")
+    else:
+        md.add(
+            f"A peer fit (skfolio, riskfolio, pyportfolioopt, cvxportfolio) that takes more than "
+            f"{fmt_float(budget, 1)} s in a window is stopped (its worker process killed) and "
+            f"the window recorded as `timeout`; after {settings.get('peer_max_timeouts')} "
+            "consecutive timeouts of one engine and profile its later windows are not fitted "
+            "(0: every window is tried). Metrics are over the windows that have weights."
+        )
