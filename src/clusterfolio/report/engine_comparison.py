@@ -26,6 +26,7 @@ from clusterfolio.report.tournament import (
 from clusterfolio.report.tournament_evidence import (
     render_constraints,
     render_plausibility,
+    render_timeouts,
     render_trials,
     short_mark,
     suspicion,
@@ -64,6 +65,7 @@ def render_engine_comparison(arts: RunArtifacts, config: ReportConfig) -> str:
     render_trials(md, summary)
     render_plausibility(md, summary)
     render_constraints(md, summary)
+    render_timeouts(md, summary, view.results)
     _windows(md, view)
     return md.render()
 

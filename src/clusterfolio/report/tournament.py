@@ -72,7 +72,16 @@ METRIC_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("win_rate", "Win rate", "pct"),
 )
 _BAD_STATUS = frozenset(
-    {"failed", "error", "skipped", "unsupported", "infeasible", "not_applicable", "partial"}
+    {
+        "failed",
+        "error",
+        "skipped",
+        "unsupported",
+        "infeasible",
+        "not_applicable",
+        "partial",
+        "timeout",
+    }
 )
 _ABSENT_STATUS = frozenset({"skipped", "not_applicable"})
 _SEP = "|"
