@@ -165,6 +165,18 @@ def test_conflicts_recorded_while_new_sessions_are_appended(lake: Lakehouse) -> 
     assert lake.read(SYMBOL).set_index("session").loc["2024-01-03", "open"] == 101.5
 
 
+def test_daily_append_with_the_stored_tail_asked_again(lake: Lakehouse) -> None:
+    """The daily sync asks the last stored bars again: equal ones are kept, new ones appended."""
+    lake.merge(SYMBOL, candles(n=5))
+    update = candles("2024-01-04", n=4, base=103.0)  # 2 stored sessions repeated, 2 new
+    report = lake.merge(SYMBOL, update)
+    assert (report.unchanged, report.appended, report.backfilled) == (2, 2, 0)
+    assert report.rows_after == 7 and report.written and not report.conflicts
+    pd.testing.assert_frame_equal(lake.read(SYMBOL), candles(n=7), check_freq=False)
+    again = lake.merge(SYMBOL, candles("2024-01-06", n=2, base=105.0))  # only repeats
+    assert again.unchanged == 2 and again.appended == 0 and not again.written
+
+
 def test_merge_many(lake: Lakehouse) -> None:
     frames = {f"NYSE:M{i}": candles(n=3 + i) for i in range(6)}
     reports = lake.merge_many(frames)

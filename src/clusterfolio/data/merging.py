@@ -282,11 +282,44 @@ def plan_merge(
         report.backfilled = len(incoming)
         report.rows_after = rows + len(incoming)
         return report, pa.concat_tables([new_table, stored.replace_schema_metadata(None)])
+    tail = _tail_append(report, stored, incoming, new_table)
+    if tail is not None:
+        return tail
     raw_partial = (stored.schema.metadata or {}).get(META_PARTIAL)
     partial_last = partial_last and raw_partial == (
         pd.Timestamp(last).date().isoformat().encode("ascii")
     )
     return _overlapping(report, stored.to_pandas(use_threads=False), incoming, partial_last)
+
+
+def _tail_append(
+    report: MergeReport, stored: pa.Table, incoming: pd.DataFrame, new_table: pa.Table
+) -> tuple[MergeReport, pa.Table | None] | None:
+    """The daily case with the last stored bars asked again: Arrow only, no pandas round trip.
+
+    Applies when the new sessions start inside the stored tail, repeat every stored session
+    from there on, and every repeated bar equals the stored one (as :func:`_overlapping`
+    would find them: ``allclose`` at :data:`MERGE_RTOL`); anything else (a conflict, a
+    partial last bar replaced, a gap filled) returns ``None`` for the general case.
+    """
+    s_sess = stored.column("session").to_numpy()
+    n_sess = incoming["session"].to_numpy()
+    start = int(np.searchsorted(s_sess, n_sess[0]))
+    repeated = len(s_sess) - start
+    if repeated > len(n_sess) or not np.array_equal(s_sess[start:], n_sess[:repeated]):
+        return None
+    tail, head = stored.slice(start), new_table.slice(0, repeated)
+    s_vals = np.column_stack([tail.column(c).to_numpy() for c in VALUE_COLUMNS])
+    n_vals = np.column_stack([head.column(c).to_numpy() for c in VALUE_COLUMNS])
+    if not np.allclose(s_vals, n_vals, rtol=MERGE_RTOL, atol=0.0):
+        return None
+    report.unchanged = repeated
+    report.appended = len(n_sess) - repeated
+    report.rows_after = report.rows_before + report.appended
+    if report.appended == 0:
+        return report, None
+    appended = new_table.slice(repeated)
+    return report, pa.concat_tables([stored.replace_schema_metadata(None), appended])
 
 
 def _overlapping(
