@@ -41,27 +41,37 @@ def json_to_markdown(md: Markdown, doc: Any, *, depth: int = 0, title: str = "")
     if title:
         heading(title)
     if isinstance(doc, dict):
-        scalars = [(k, v) for k, v in sorted(doc.items()) if _is_scalar(v)]
-        if scalars:
-            md.bullets(f"{k}: {scalar(v)}" for k, v in scalars)
-        for key, value in sorted(doc.items()):
-            if _is_scalar(value):
-                continue
-            if depth >= _MAX_DEPTH:
-                md.add(f"{key}: `{scalar(value)}`")
-            else:
-                json_to_markdown(md, value, depth=depth + 1, title=str(key))
+        _dict_to_markdown(md, doc, depth=depth)
     elif isinstance(doc, list):
-        if not doc:
-            md.add("(empty)")
-        elif all(isinstance(x, dict) for x in doc):
-            keys: list[str] = []
-            for item in doc:
-                for key in item:
-                    if key not in keys:
-                        keys.append(str(key))
-            md.table(keys, [[scalar(item.get(k)) for k in keys] for item in doc])
-        else:
-            md.bullets(scalar(x) for x in doc)
+        _list_to_markdown(md, doc)
     else:
         md.add(scalar(doc))
+
+
+def _dict_to_markdown(md: Markdown, doc: dict[Any, Any], *, depth: int) -> None:
+    """Scalars of ``doc`` as bullets, then each nested value under its key (or inline past the depth)."""
+    scalars = [(k, v) for k, v in sorted(doc.items()) if _is_scalar(v)]
+    if scalars:
+        md.bullets(f"{k}: {scalar(v)}" for k, v in scalars)
+    for key, value in sorted(doc.items()):
+        if _is_scalar(value):
+            continue
+        if depth >= _MAX_DEPTH:
+            md.add(f"{key}: `{scalar(value)}`")
+        else:
+            json_to_markdown(md, value, depth=depth + 1, title=str(key))
+
+
+def _list_to_markdown(md: Markdown, doc: list[Any]) -> None:
+    """A list of records as a table (columns in order of first appearance), else as bullets."""
+    if not doc:
+        md.add("(empty)")
+    elif all(isinstance(x, dict) for x in doc):
+        keys: list[str] = []
+        for item in doc:
+            for key in item:
+                if key not in keys:
+                    keys.append(str(key))
+        md.table(keys, [[scalar(item.get(k)) for k in keys] for item in doc])
+    else:
+        md.bullets(scalar(x) for x in doc)

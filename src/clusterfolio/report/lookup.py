@@ -9,6 +9,7 @@ the reports say so (``unclassified``); nothing is guessed.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,53 +75,72 @@ def describe_alternative(alt: dict[str, Any] | str) -> str:
     return f"{symbol} ({', '.join(extras)})" if extras else symbol
 
 
-def asset_table(arts: RunArtifacts) -> dict[str, AssetInfo]:
-    """Metadata of every symbol any artifact mentions (see the module docstring)."""
-    info: dict[str, AssetInfo] = {}
+def _fill(target: AssetInfo, row: dict[str, Any]) -> None:
+    """Set every field of ``target`` still empty from ``row`` (earlier sources take precedence)."""
+    for key in ("identity", "asset_class", "sector", "direction"):
+        value = _text(row.get(key))
+        if value and not getattr(target, key):
+            setattr(target, key, value)
+    alts = row.get("alternatives")
+    if alts and not target.alternatives:
+        target.alternatives = [a for a in alts if not (isinstance(a, dict) and a.get("is_lead"))]
 
-    def get(symbol: str) -> AssetInfo:
-        if symbol not in info:
-            info[symbol] = AssetInfo(symbol=symbol)
-        return info[symbol]
 
-    def fill(target: AssetInfo, row: dict[str, Any]) -> None:
-        for key in ("identity", "asset_class", "sector", "direction"):
-            value = _text(row.get(key))
-            if value and not getattr(target, key):
-                setattr(target, key, value)
-        alts = row.get("alternatives")
-        if alts and not target.alternatives:
-            target.alternatives = [
-                a for a in alts if not (isinstance(a, dict) and a.get("is_lead"))
-            ]
-
+def _portfolio_rows(arts: RunArtifacts) -> Iterator[tuple[str, dict[str, Any]]]:
+    """``(symbol, row)`` of every asset of every profile of ``portfolio_optimized.json``."""
     portfolio = arts.json(PORTFOLIO)
     if isinstance(portfolio, dict):
         for doc in portfolio.get("profiles", {}).values():
             for row in doc.get("assets", []):
-                fill(get(str(row["symbol"])), row)
+                yield str(row["symbol"]), row
+
+
+def _winner_rows(arts: RunArtifacts) -> Iterator[tuple[str, dict[str, Any]]]:
+    """``(symbol, row)`` of every winner of ``winners.json``."""
     winners = arts.json(WINNERS)
     if isinstance(winners, dict):
         for row in winners.get("winners", []):
-            fill(get(str(row["symbol"])), row)
+            yield str(row["symbol"]), row
+
+
+def _pool_rows(arts: RunArtifacts) -> Iterator[tuple[str, dict[str, Any]]]:
+    """``(symbol, identity/class/direction)`` of every listing of ``raw_pool.parquet``."""
     pool = arts.parquet(RAW_POOL)
     if pool is not None and "symbol" in pool.columns:
         for row in pool.to_dict(orient="records"):
-            fill(
-                get(str(row["symbol"])),
+            yield (
+                str(row["symbol"]),
                 {k: row.get(k) for k in ("identity", "asset_class", "direction")},
             )
+
+
+def _alternative_rows(arts: RunArtifacts) -> Iterator[tuple[str, dict[str, Any]]]:
+    """``(lead symbol, alternatives)`` of every identity of ``raw_pool.json``."""
     pool_doc = arts.json(RAW_POOL_JSON)
     if isinstance(pool_doc, dict):
         for ident in pool_doc.get("identities", []):
             symbol = _text(ident.get("lead_symbol"))
             if symbol:
-                fill(get(symbol), {"alternatives": ident.get("alternatives", [])})
+                yield symbol, {"alternatives": ident.get("alternatives", [])}
+
+
+def _fill_sectors(arts: RunArtifacts, info: dict[str, AssetInfo]) -> None:
+    """The sector of ``screener.parquet`` for the symbols already in ``info`` (adds none)."""
     screener = arts.parquet(SCREENER)
-    if screener is not None and "sector" in screener.columns:
-        if screener.index.name != "symbol" and "symbol" in screener.columns:
-            screener = screener.set_index("symbol")
-        for key, sector in screener["sector"].items():
-            if str(key) in info:
-                fill(info[str(key)], {"sector": sector})
+    if screener is None or "sector" not in screener.columns:
+        return
+    if screener.index.name != "symbol" and "symbol" in screener.columns:
+        screener = screener.set_index("symbol")
+    for key, sector in screener["sector"].items():
+        if str(key) in info:
+            _fill(info[str(key)], {"sector": sector})
+
+
+def asset_table(arts: RunArtifacts) -> dict[str, AssetInfo]:
+    """Metadata of every symbol any artifact mentions (see the module docstring)."""
+    info: dict[str, AssetInfo] = {}
+    for source in (_portfolio_rows, _winner_rows, _pool_rows, _alternative_rows):
+        for symbol, row in source(arts):
+            _fill(info.setdefault(symbol, AssetInfo(symbol=symbol)), row)
+    _fill_sectors(arts, info)
     return info
