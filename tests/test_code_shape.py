@@ -5,9 +5,8 @@ method) at most :data:`MAX_FUNCTION_LINES` lines, its docstring not counted. ``r
 companion ceilings (``C901`` max-complexity 12, ``PLR0915`` max-statements 50; see
 ``pyproject.toml``).
 
-The allowlists below name what still exceeds, in modules owned by other branches of issues 13
-and 15; each entry is removed when its branch lands (a listed entry that no longer exceeds is
-harmless, a new excess is not).
+Nothing is exempt: the allowlists below are empty and stay so (``pyproject.toml`` exempts only
+tests, benches and scripts from the ruff ceilings).
 """
 
 from __future__ import annotations
@@ -20,25 +19,11 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "clusterfolio"
 MAX_MODULE_LINES = 600
 MAX_FUNCTION_LINES = 60
 
-#: Modules over the line ceiling (path relative to ``src/clusterfolio``), by owning branch.
-MODULE_ALLOWLIST: frozenset[str] = frozenset(
-    {
-        "manifest.py",  # issue-13-artifacts (manifest constants)
-        "risk/regime.py",  # issue-12-regime
-    }
-)
+#: Modules over the line ceiling (path relative to ``src/clusterfolio``): none is left.
+MODULE_ALLOWLIST: frozenset[str] = frozenset()
 
-#: Functions over the line ceiling, as ``module::qualified name``, by owning branch.
-FUNCTION_ALLOWLIST: frozenset[str] = frozenset(
-    {
-        # issue-13-artifacts: audit/, report/ (but plots.py), pipeline/steps/
-        "audit/holdings.py::build_state",
-        "pipeline/steps/discovery.py::_local_table",
-        "report/publish.py::_publish_into",
-        # issue-13-layers: runner
-        "pipeline/runner.py::Orchestrator._run_step",
-    }
-)
+#: Functions over the line ceiling, as ``module::qualified name``: none is left.
+FUNCTION_ALLOWLIST: frozenset[str] = frozenset()
 
 
 def _modules() -> list[Path]:

@@ -219,6 +219,23 @@ def _cash(position: Position, book: PriceBook) -> float:
     return position.quantity * rate
 
 
+def _unmatched_reason(closest: list[str]) -> str:
+    """Why a broker row matched no listing: an ambiguous identity or an unknown symbol."""
+    if closest and len(closest) > 1 and all(":" in c for c in closest):
+        return "several listings match"
+    return "not a listing of this run"
+
+
+def _broker_quote(position: Position, as_of: str | None) -> dict[str, Any] | None:
+    """The broker's own price of a row (pence turned into pounds), or None when it gives none."""
+    price, ccy = position.price, position.currency
+    if price is None:
+        return None
+    if ccy in PENCE:
+        price, ccy = price / 100.0, "GBP"
+    return {"price": price, "currency": ccy, "date": as_of}
+
+
 def build_state(
     positions: list[Position],
     catalogue: Catalogue,
@@ -239,21 +256,14 @@ def build_state(
             continue
         symbol, closest = catalogue.match(pos.raw_symbol)
         if symbol is None:
-            reason = (
-                "several listings match"
-                if closest and len(closest) > 1 and all(":" in c for c in closest)
-                else "not a listing of this run"
-            )
+            reason = _unmatched_reason(closest)
             unknown.append(Unknown(pos.row, pos.raw_symbol, pos.quantity, closest, reason))
             continue
         if symbol in quantities:
             raise DataError(f"{source_file}: row {pos.row}: {symbol} appears twice")
         quantities[symbol] = pos.quantity
-        price, ccy = pos.price, pos.currency
-        if price is not None and ccy in PENCE:
-            price, ccy = price / 100.0, "GBP"
-        if price is not None:
-            prices[symbol] = {"price": price, "currency": ccy, "date": as_of}
+        if (quote := _broker_quote(pos, as_of)) is not None:
+            prices[symbol] = quote
     state: dict[str, Any] = {
         "as_of": as_of,
         "run_id": run_id,

@@ -477,17 +477,7 @@ class Orchestrator:
         hooks: RunHooks,
     ) -> None:
         name = step.name.value
-        input_hash, reads = self.input_hash(step, run_dir)
-        missing = [r for r in step.reads if r not in reads]
-        if missing:
-            raise PipelineError(
-                f"step {name} needs {missing} in {run_dir}: run the earlier steps first"
-            )
-        record = StepRecord(
-            status=StepStatus.RUNNING, input_hash=input_hash, inputs=reads, started_at=_now()
-        )
-        ledger.steps[name] = record
-        ledger.save(run_dir)
+        record = self._open_record(step, run_dir, ledger)
         self.progress.start_step(index, total, name)
         recorder = StepRecorder(name)
 
@@ -495,18 +485,7 @@ class Orchestrator:
             self.progress.tick(label, done, n)
             hooks.on_tick(name)
 
-        ctx = RunContext(
-            manifest=self.manifest,
-            run_id=ledger.run_id,
-            run_dir=run_dir,
-            project_root=self.project_root,
-            as_of=self.as_of,
-            logger=logger,
-            provider_factory=self.provider_factory,
-            recorder=recorder,
-            progress=tick,
-            config_root=self.config_root,
-        )
+        ctx = self._context(ledger, run_dir, logger, recorder, tick)
         started = time.perf_counter()
         logger.info("step %s started", name)
         try:
@@ -521,10 +500,7 @@ class Orchestrator:
         except BaseException as exc:
             record.status = StepStatus.FAILED
             record.error = f"{type(exc).__name__}: {exc}"
-            record.finished_at = _now()
-            record.duration_s = round(time.perf_counter() - started, 4)
-            record.warnings = list(recorder.warnings)
-            record.fallbacks = list(recorder.fallbacks)
+            _close_record(record, recorder, started)
             ledger.save(run_dir)
             level = logging.ERROR if isinstance(exc, ClusterfolioError) else logging.CRITICAL
             logger.log(level, "step %s failed: %s", name, record.error)
@@ -532,11 +508,8 @@ class Orchestrator:
             raise
         record.status = StepStatus.COMPLETED
         record.outputs = artifact_hashes(run_dir, step.writes)
-        record.finished_at = _now()
-        record.duration_s = round(time.perf_counter() - started, 4)
+        _close_record(record, recorder, started)
         record.counts = dict(recorder.counts)
-        record.warnings = list(recorder.warnings)
-        record.fallbacks = list(recorder.fallbacks)
         if ctx.data_signature:
             ledger.data_signature = ctx.data_signature
         ledger.save(run_dir)
@@ -544,6 +517,52 @@ class Orchestrator:
             logger.warning("%s: %s", name, warning)
         logger.info("step %s completed in %.3fs %s", name, record.duration_s, record.counts)
         self.progress.end_step(name, StepStatus.COMPLETED, record.duration_s)
+
+    def _open_record(self, step: Step, run_dir: Path, ledger: RunLedger) -> StepRecord:
+        """Check the step's inputs are there and save it as running, with their hashes."""
+        name = step.name.value
+        input_hash, reads = self.input_hash(step, run_dir)
+        missing = [r for r in step.reads if r not in reads]
+        if missing:
+            raise PipelineError(
+                f"step {name} needs {missing} in {run_dir}: run the earlier steps first"
+            )
+        record = StepRecord(
+            status=StepStatus.RUNNING, input_hash=input_hash, inputs=reads, started_at=_now()
+        )
+        ledger.steps[name] = record
+        ledger.save(run_dir)
+        return record
+
+    def _context(
+        self,
+        ledger: RunLedger,
+        run_dir: Path,
+        logger: logging.Logger,
+        recorder: StepRecorder,
+        progress: Callable[[str, int, int], None],
+    ) -> RunContext:
+        """The context one step runs in."""
+        return RunContext(
+            manifest=self.manifest,
+            run_id=ledger.run_id,
+            run_dir=run_dir,
+            project_root=self.project_root,
+            as_of=self.as_of,
+            logger=logger,
+            provider_factory=self.provider_factory,
+            recorder=recorder,
+            progress=progress,
+            config_root=self.config_root,
+        )
+
+
+def _close_record(record: StepRecord, recorder: StepRecorder, started: float) -> None:
+    """Stamp the end, the duration and what the recorder collected on a finished step's record."""
+    record.finished_at = _now()
+    record.duration_s = round(time.perf_counter() - started, 4)
+    record.warnings = list(recorder.warnings)
+    record.fallbacks = list(recorder.fallbacks)
 
 
 def _write_decision_log(run_dir: Path) -> None:

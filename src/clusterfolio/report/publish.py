@@ -448,49 +448,47 @@ def publish(
             cleanup.cleanup()
 
 
-def _publish_into(
-    git: _Git,
-    remote: str,
+def _previous_manifest(clone: Path, result: PublishResult) -> dict[str, Any]:
+    """The gist's manifest before this publish ({} when absent or unreadable, with a warning)."""
+    if not (clone / MANIFEST).is_file():
+        return {}
+    try:
+        previous: dict[str, Any] = read_json(clone / MANIFEST)
+    except Exception:  # a foreign or broken manifest: manage nothing of it
+        result.warnings.append(f"the gist's {MANIFEST} is unreadable: its files are left alone")
+        return {}
+    return previous
+
+
+def _archive(git: _Git, clone: Path, tag: str, refs: set[str], result: PublishResult) -> None:
+    """Tag the gist's previous run as ``tag`` and push the tag (a refusal is a warning)."""
+    if f"refs/tags/{tag}" in refs:
+        result.warnings.append(f"archive tag {tag} already exists on the gist: kept as it is")
+        return
+    git.run("tag", tag, "HEAD", cwd=clone)
+    pushed = git.run("push", "--quiet", "origin", f"refs/tags/{tag}", cwd=clone, check=False)
+    if pushed.returncode == 0:
+        result.archived = tag
+    else:
+        result.warnings.append(
+            f"the gist refused the archive tag {tag} ({git.scrub(pushed.stderr.strip())}); the "
+            "previous run stays in the gist's revision history"
+        )
+
+
+def _replace_files(
     clone: Path,
-    branch: str,
-    has_history: bool,
-    refs: set[str],
+    previous: dict[str, Any],
     summaries_dir: Path,
-    files: list[str],
     names: dict[str, str],
     run_id: str,
     as_of: str,
-) -> PublishResult:
-    result = PublishResult(status="unchanged", message="", remote=_mask(remote))
-    if has_history:
-        git.run("clone", "--quiet", "--branch", branch, remote, str(clone))
-    else:
-        git.run("clone", "--quiet", remote, str(clone))
-        git.run("symbolic-ref", "HEAD", f"refs/heads/{branch}", cwd=clone)
-    previous: dict[str, Any] = {}
-    if (clone / MANIFEST).is_file():
-        try:
-            previous = read_json(clone / MANIFEST)
-        except Exception:  # a foreign or broken manifest: manage nothing of it
-            previous = {}
-            result.warnings.append(f"the gist's {MANIFEST} is unreadable: its files are left alone")
-    previous_as_of = str(previous.get("as_of", ""))
-    if has_history and previous_as_of and previous_as_of != as_of:
-        tag = f"{ARCHIVE_PREFIX}{previous_as_of}"
-        if f"refs/tags/{tag}" in refs:
-            result.warnings.append(f"archive tag {tag} already exists on the gist: kept as it is")
-        else:
-            git.run("tag", tag, "HEAD", cwd=clone)
-            pushed = git.run(
-                "push", "--quiet", "origin", f"refs/tags/{tag}", cwd=clone, check=False
-            )
-            if pushed.returncode == 0:
-                result.archived = tag
-            else:
-                result.warnings.append(
-                    f"the gist refused the archive tag {tag} ({git.scrub(pushed.stderr.strip())}); the "
-                    "previous run stays in the gist's revision history"
-                )
+    result: PublishResult,
+) -> set[str]:
+    """Remove the files the previous run published, copy this run's in; the names it holds.
+
+    A summaries folder without a manifest gets one written, noting why.
+    """
     managed = {flatten(str(f)) for f in previous.get("files", []) if isinstance(f, str)}
     managed.add(MANIFEST)
     new_names = set(names.values()) | {MANIFEST}
@@ -511,6 +509,33 @@ def _publish_into(
             clone / MANIFEST,
             {"run_id": run_id, "as_of": as_of, "files": list(names), "absent": [], "note": note},
         )
+    return new_names
+
+
+def _publish_into(
+    git: _Git,
+    remote: str,
+    clone: Path,
+    branch: str,
+    has_history: bool,
+    refs: set[str],
+    summaries_dir: Path,
+    files: list[str],
+    names: dict[str, str],
+    run_id: str,
+    as_of: str,
+) -> PublishResult:
+    result = PublishResult(status="unchanged", message="", remote=_mask(remote))
+    if has_history:
+        git.run("clone", "--quiet", "--branch", branch, remote, str(clone))
+    else:
+        git.run("clone", "--quiet", remote, str(clone))
+        git.run("symbolic-ref", "HEAD", f"refs/heads/{branch}", cwd=clone)
+    previous = _previous_manifest(clone, result)
+    previous_as_of = str(previous.get("as_of", ""))
+    if has_history and previous_as_of and previous_as_of != as_of:
+        _archive(git, clone, f"{ARCHIVE_PREFIX}{previous_as_of}", refs, result)
+    new_names = _replace_files(clone, previous, summaries_dir, names, run_id, as_of, result)
     result.files = sorted(new_names)
     git.run("add", "--all", ".", cwd=clone)
     status = git.run("status", "--porcelain", cwd=clone).stdout.strip()
