@@ -33,7 +33,7 @@ columns, all from the same daily candles.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -450,35 +450,59 @@ def run_scanners(
     """
     if not screens:
         raise ConfigError("no scanners to run (configs/scanners is empty or every name filtered)")
-    exports: list[ScanExport] = []
-    for screen in screens:
-        try:
-            rows = evaluate_screen(screen, table)
-            extra = [c for c in extra_columns if c in table.columns and c not in rows.columns]
-            if extra:
-                rows = rows.join(table.loc[rows.index, extra])
-            status, error = (ScanStatus.OK if len(rows) else ScanStatus.EMPTY), ""
-        except Exception as exc:  # a failing scanner is a result, not the end of the run
-            rows = pd.DataFrame(index=pd.Index([], name="symbol", dtype="object"))
-            status, error = ScanStatus.FAILED, f"{type(exc).__name__}: {exc}"
-        exports.append(
-            ScanExport(
-                scanner=screen.name,
-                asset_class=screen.asset_class,
-                direction=screen.direction,
-                as_of=as_of,
-                run_id=run_id,
-                status=status,
-                rows=rows,
-                error=error,
-                source=screen.source or "",
-            )
-        )
+
+    def rows_of(screen: Screen) -> pd.DataFrame:
+        rows = evaluate_screen(screen, table)
+        extra = [c for c in extra_columns if c in table.columns and c not in rows.columns]
+        return rows.join(table.loc[rows.index, extra]) if extra else rows
+
+    exports = [screen_export(screen, rows_of, as_of=as_of, run_id=run_id) for screen in screens]
+    raise_if_all_failed(exports)
+    return exports
+
+
+def screen_export(
+    screen: Screen, rows_of: Callable[[Screen], pd.DataFrame], *, as_of: date, run_id: str
+) -> ScanExport:
+    """Run one screen through ``rows_of``: a failing scanner is a failed export, not an error.
+
+    Returns
+    -------
+    ScanExport
+        Status ``ok`` or ``empty`` with the rows, or ``failed`` with no rows and the error
+        (exception type and message).
+    """
+    try:
+        rows = rows_of(screen)
+        status, error = (ScanStatus.OK if len(rows) else ScanStatus.EMPTY), ""
+    except Exception as exc:  # a failing scanner is a result, not the end of the run
+        rows = pd.DataFrame(index=pd.Index([], name="symbol", dtype="object"))
+        status, error = ScanStatus.FAILED, f"{type(exc).__name__}: {exc}"
+    return ScanExport(
+        scanner=screen.name,
+        asset_class=screen.asset_class,
+        direction=screen.direction,
+        as_of=as_of,
+        run_id=run_id,
+        status=status,
+        rows=rows,
+        error=error,
+        source=screen.source or "",
+    )
+
+
+def raise_if_all_failed(exports: Sequence[ScanExport]) -> None:
+    """Raise when every scanner failed (the message lists each failure).
+
+    Raises
+    ------
+    DataError
+        Every export has status ``failed``.
+    """
     failed = [e for e in exports if e.status is ScanStatus.FAILED]
     if len(failed) == len(exports):
         details = "\n".join(f"  {e.scanner}: {e.error}" for e in failed)
         raise DataError(f"every scanner failed ({len(failed)}):\n{details}")
-    return exports
 
 
 def discovery_summary(exports: Sequence[ScanExport]) -> dict[str, Any]:

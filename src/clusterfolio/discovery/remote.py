@@ -42,7 +42,12 @@ import numpy as np
 import pandas as pd
 
 from clusterfolio.data.schema import Listing
-from clusterfolio.discovery.evaluate import ScanExport, ScanStatus
+from clusterfolio.discovery.evaluate import (
+    ScanExport,
+    ScanStatus,
+    raise_if_all_failed,
+    screen_export,
+)
 from clusterfolio.discovery.screens import Screen
 from clusterfolio.errors import ConfigError, DataError
 
@@ -89,10 +94,6 @@ def has_remote_scanner(provider: object) -> TypeGuard[RemoteScanner]:
         guard: the provider is then a :class:`RemoteScanner`).
     """
     return isinstance(provider, RemoteScanner) and provider.remote_scanner is True
-
-
-def _empty_rows() -> pd.DataFrame:
-    return pd.DataFrame(index=pd.Index([], name="symbol", dtype="object"))
 
 
 def _is_number(value: Any) -> bool:
@@ -289,37 +290,24 @@ def remote_exports(
     reachability = getattr(provider, "reachability", None)
     if reachability is not None:  # no network: one error now, not one per scanner
         reachability.check()
+
+    def rows_of(screen: Screen) -> pd.DataFrame:
+        return rows_frame(screen, provider.screen(screen.to_request()))
+
     exports: list[ScanExport] = []
     for index, screen in enumerate(screens, start=1):
-        try:
-            rows = rows_frame(screen, provider.screen(screen.to_request()))
-            status, error = (ScanStatus.OK if len(rows) else ScanStatus.EMPTY), ""
-        except Exception as exc:  # a failing scanner is a result, not the end of the run
-            rows, status, error = _empty_rows(), ScanStatus.FAILED, f"{type(exc).__name__}: {exc}"
+        export = screen_export(screen, rows_of, as_of=as_of, run_id=run_id)
         if logger is not None:
-            logger.info("remote scanner %s: %s, %d rows", screen.name, status.value, len(rows))
-        exports.append(
-            ScanExport(
-                scanner=screen.name,
-                asset_class=screen.asset_class,
-                direction=screen.direction,
-                as_of=as_of,
-                run_id=run_id,
-                status=status,
-                rows=rows,
-                error=error,
-                source=screen.source or "",
+            logger.info(
+                "remote scanner %s: %s, %d rows", screen.name, export.status.value, export.n_rows
             )
-        )
+        exports.append(export)
         if tick is not None:
             tick("remote screens", index, len(screens))
     for warning in getattr(provider, "warnings", None) or []:
         if warn is not None:
             warn(f"provider: {warning}")
-    failed = [e for e in exports if e.status is ScanStatus.FAILED]
-    if len(failed) == len(exports):
-        details = "\n".join(f"  {e.scanner}: {e.error}" for e in failed)
-        raise DataError(f"every scanner failed ({len(failed)}):\n{details}")
+    raise_if_all_failed(exports)
     return exports, screener_table_of(exports, screens)
 
 
