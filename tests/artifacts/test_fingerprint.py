@@ -24,26 +24,12 @@ from typing import Any
 import pytest
 from fingerprint import differences, fingerprint
 
+from tests.fakes.sample_run import SAMPLE_AS_OF, TINY_MARKET
+
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 UPDATE_ENV = "CLUSTERFOLIO_UPDATE_GOLDEN"
-AS_OF = "2026-11-20"
-TINY: dict[str, Any] = {
-    "data.synthetic.n_equities": 11,
-    "data.synthetic.n_etfs": 4,
-    "data.synthetic.n_crypto_coins": 2,
-    "data.synthetic.n_forex": 2,
-    "data.lookback_days": 80,
-    "data.light_lookback_days": 30,
-    "backtest.train": 40,
-    "backtest.realized_target": 20,
-    "backtest.history_days": 150,
-    "backtest.test": 10,
-    "backtest.step": 10,
-    "risk.regime.window": 20,
-    "risk.regime.short_window": 10,
-    "risk.regime.baseline": 40,
-    "tournament.engines": ["custom", "market"],
-}
+AS_OF = SAMPLE_AS_OF
+TINY: dict[str, Any] = dict(TINY_MARKET)
 
 
 def _check(name: str, root: Path, run_dir: Path) -> None:

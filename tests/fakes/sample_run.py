@@ -28,6 +28,7 @@ from clusterfolio.report.config import ReportConfig
 __all__ = [
     "SAMPLE_AS_OF",
     "TINY",
+    "TINY_MARKET",
     "SampleRun",
     "make_sample_run",
     "sample_config",
@@ -37,8 +38,8 @@ __all__ = [
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_AS_OF = "2026-11-20"
 
-#: Settings of the tiny market (the crash-safety suite runs the same one).
-TINY: dict[str, object] = {
+#: Settings of the tiny market, without feature flags (the byte-identity guard runs it).
+TINY_MARKET: dict[str, object] = {
     "data.synthetic.n_equities": 11,
     "data.synthetic.n_etfs": 4,
     "data.synthetic.n_crypto_coins": 2,
@@ -54,8 +55,11 @@ TINY: dict[str, object] = {
     "risk.regime.short_window": 10,
     "risk.regime.baseline": 40,
     "tournament.engines": ["custom", "market"],
-    "features.feat_decay_audit": True,
 }
+
+#: Settings of the sample run: the tiny market with the decay audit on (the crash-safety suite
+#: runs the same one).
+TINY: dict[str, object] = {**TINY_MARKET, "features.feat_decay_audit": True}
 
 TOURNAMENT = (
     A.TOURNAMENT_RESULTS,
