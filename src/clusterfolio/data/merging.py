@@ -273,37 +273,35 @@ def plan_merge(
         return report, new_table
     s_sess = stored.column("session").to_numpy()
     n_sess = incoming["session"].to_numpy()
-    last = s_sess[-1]
-    if n_sess[0] > last:  # the daily append: nothing overlaps
-        report.appended = len(incoming)
-        report.rows_after = rows + len(incoming)
-        return report, pa.concat_tables([stored.replace_schema_metadata(None), new_table])
     if n_sess[-1] < s_sess[0]:  # a deepened history: every new session before the stored ones
         report.backfilled = len(incoming)
         report.rows_after = rows + len(incoming)
         return report, pa.concat_tables([new_table, stored.replace_schema_metadata(None)])
-    tail = _tail_append(report, stored, incoming, new_table)
-    if tail is not None:
+    tail = _tail_append(report, stored, new_table, s_sess, n_sess)
+    if tail is not None:  # the daily append, the last stored bars possibly asked again
         return tail
     raw_partial = (stored.schema.metadata or {}).get(META_PARTIAL)
     partial_last = partial_last and raw_partial == (
-        pd.Timestamp(last).date().isoformat().encode("ascii")
+        pd.Timestamp(s_sess[-1]).date().isoformat().encode("ascii")
     )
     return _overlapping(report, stored.to_pandas(use_threads=False), incoming, partial_last)
 
 
 def _tail_append(
-    report: MergeReport, stored: pa.Table, incoming: pd.DataFrame, new_table: pa.Table
+    report: MergeReport,
+    stored: pa.Table,
+    new_table: pa.Table,
+    s_sess: np.ndarray,
+    n_sess: np.ndarray,
 ) -> tuple[MergeReport, pa.Table | None] | None:
-    """The daily case with the last stored bars asked again: Arrow only, no pandas round trip.
+    """The daily case, the last stored bars possibly asked again: Arrow only, no pandas.
 
-    Applies when the new sessions start inside the stored tail, repeat every stored session
-    from there on, and every repeated bar equals the stored one (as :func:`_overlapping`
-    would find them: ``allclose`` at :data:`MERGE_RTOL`); anything else (a conflict, a
-    partial last bar replaced, a gap filled) returns ``None`` for the general case.
+    Applies when the new sessions (``n_sess``) start after the stored ones (``s_sess``) or
+    inside their tail, repeat every stored session from there on, and every repeated bar
+    equals the stored one (as :func:`_overlapping` would find them: ``allclose`` at
+    :data:`MERGE_RTOL`); anything else (a conflict, a partial last bar replaced, a gap filled)
+    returns ``None`` for the general case.
     """
-    s_sess = stored.column("session").to_numpy()
-    n_sess = incoming["session"].to_numpy()
     start = int(np.searchsorted(s_sess, n_sess[0]))
     repeated = len(s_sess) - start
     if repeated > len(n_sess) or not np.array_equal(s_sess[start:], n_sess[:repeated]):
