@@ -60,3 +60,37 @@ def test_any_document_encodes_as_strict_json(doc: object) -> None:
     json.loads(text, parse_constant=lambda c: (_ for _ in ()).throw(ValueError(c)))
     assert dumps(json.loads(text)) == text
     assert jsonable(json.loads(text)) == json.loads(text)
+
+
+def test_record_of_a_dataclass_is_json_ready_in_field_order() -> None:
+    from dataclasses import dataclass
+    from datetime import date
+
+    from clusterfolio.artifacts.encoding import record
+    from clusterfolio.enums import StepStatus
+
+    @dataclass(frozen=True)
+    class Inner:
+        x: float
+
+    @dataclass(frozen=True)
+    class Outer:
+        name: str
+        day: date | None
+        status: StepStatus
+        value: float
+        inner: Inner
+        items: tuple[Inner, ...]
+        secret: str = "s"
+
+    obj = Outer(
+        "a", date(2024, 1, 2), StepStatus.COMPLETED, float("nan"), Inner(1.5), (Inner(2.0),)
+    )
+    out = record(obj, drop=("secret",), extra_key=3)
+    assert list(out) == ["name", "day", "status", "value", "inner", "items", "extra_key"]
+    assert out["day"] == "2024-01-02"
+    assert out["status"] == StepStatus.COMPLETED.value
+    assert out["value"] is None
+    assert out["inner"] == {"x": 1.5}
+    assert out["items"] == [{"x": 2.0}]
+    assert record(Outer("b", None, StepStatus.PENDING, 1.0, Inner(0.0), ()))["day"] is None
