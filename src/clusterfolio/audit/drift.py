@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from clusterfolio.artifacts.audit import DRIFT_JSON, DRIFT_MD, ORDERS_CSV
+from clusterfolio.artifacts.encoding import record
 from clusterfolio.errors import DataError
 from clusterfolio.io import atomic_write_json, atomic_write_text
 
@@ -107,17 +108,8 @@ class DriftLine:
         return Side.HOLD if self.skipped else self.side
 
     def to_json_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {
-            "symbol": self.symbol,
-            "target": self.target,
-            "actual": self.actual,
-            "delta": self.delta,
-            "side": self.side.value,
-            "action": self.action.value,
-            "skipped": self.skipped,
-            "reason": self.reason,
-        }
+        """JSON-ready form: the fields and the :attr:`action`."""
+        return record(self, action=self.action)
 
 
 @dataclass(frozen=True)
@@ -185,16 +177,13 @@ class DriftReport:
 
     def to_json_dict(self) -> dict[str, Any]:
         """JSON-ready form (``drift.json``)."""
-        return {
-            "has_state": self.has_state,
-            "baseline": "accepted state" if self.has_state else "none: every position from zero",
-            "partial_rebalance": self.partial_rebalance,
-            "dust": self.dust,
-            "meta": dict(self.meta),
-            "summary": self.summary(),
-            "lines": [x.to_json_dict() for x in self.lines],
-            "money": self.money.to_json_dict() if self.money is not None else None,
-        }
+        return record(
+            self,
+            baseline="accepted state" if self.has_state else "none: every position from zero",
+            summary=self.summary(),
+            lines=[x.to_json_dict() for x in self.lines],
+            money=self.money.to_json_dict() if self.money is not None else None,
+        )
 
     def _money_cells(self, symbol: str) -> list[str]:
         money = self.money.lines.get(symbol) if self.money is not None else None

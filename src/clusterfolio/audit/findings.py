@@ -8,11 +8,11 @@ returns and what ``audit.json`` / ``audit.md`` are written from (``to_json_dict`
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
-from clusterfolio.artifacts.encoding import jsonable
+from clusterfolio.artifacts.encoding import record
 
 SUM_TOL = 1e-6
 """Tolerance of the sums: gross weights, exposures, cluster totals, aggressor share."""
@@ -86,15 +86,7 @@ class AuditCheck:
 
     def to_json_dict(self) -> dict[str, Any]:
         """JSON-ready form (non-finite numbers become ``null``, see :mod:`clusterfolio.artifacts.encoding`)."""
-        return {
-            "name": self.name,
-            "profile": self.profile,
-            "severity": self.severity.value,
-            "passed": self.passed,
-            "status": self.status.value,
-            "message": self.message,
-            "evidence": jsonable(self.evidence),
-        }
+        return record(self, status=self.status)
 
 
 @dataclass(frozen=True)
@@ -138,15 +130,7 @@ class AuditReport:
 
     def with_meta(self, **meta: Any) -> AuditReport:
         """A copy with ``meta`` updated."""
-        return AuditReport(
-            checks=self.checks,
-            as_of=self.as_of,
-            regime=self.regime,
-            baseline=self.baseline,
-            tolerances=dict(self.tolerances),
-            caps=dict(self.caps),
-            meta={**self.meta, **meta},
-        )
+        return replace(self, meta={**self.meta, **meta})
 
     def counts(self) -> dict[str, int]:
         """Number of checks per status."""
@@ -161,20 +145,15 @@ class AuditReport:
 
     def to_json_dict(self) -> dict[str, Any]:
         """JSON-ready form (``audit.json``)."""
-        return {
-            "passed": self.passed,
-            "implementable": self.passed,
-            "as_of": self.as_of,
-            "regime": self.regime,
-            "baseline": self.baseline,
-            "counts": self.counts(),
-            "failed": [c.label for c in self.failures],
-            "warnings": [c.label for c in self.warnings],
-            "tolerances": dict(self.tolerances),
-            "caps": jsonable(self.caps),
-            "meta": jsonable(self.meta),
-            "checks": [c.to_json_dict() for c in self.checks],
-        }
+        return record(
+            self,
+            checks=[c.to_json_dict() for c in self.checks],
+            passed=self.passed,
+            implementable=self.passed,
+            counts=self.counts(),
+            failed=[c.label for c in self.failures],
+            warnings=[c.label for c in self.warnings],
+        )
 
     def to_markdown(self) -> str:
         """The audit for people (``audit.md``): verdict, failures, warnings, table of checks."""

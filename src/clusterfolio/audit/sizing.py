@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from clusterfolio.artifacts.encoding import record
 from clusterfolio.audit.drift import Side
 from clusterfolio.audit.pricing import PriceBook, Quote
 from clusterfolio.enums import AssetClass
@@ -54,12 +55,10 @@ def round_to_lot(quantity: float, lot: float) -> float:
 
 @dataclass(frozen=True)
 class MoneyLine:
-    """One symbol in money.
+    """One symbol in money (the symbol is its quote's).
 
     Attributes
     ----------
-    symbol : str
-        The listing.
     target_value : float
         Target net weight times capital (base currency).
     quote : Quote
@@ -76,7 +75,6 @@ class MoneyLine:
         Why a quantity is zero or missing (``""`` otherwise).
     """
 
-    symbol: str
     target_value: float
     quote: Quote
     held_quantity: float | None
@@ -84,6 +82,11 @@ class MoneyLine:
     notional: float | None
     est_cost: float | None
     note: str = ""
+
+    @property
+    def symbol(self) -> str:
+        """The listing."""
+        return self.quote.symbol
 
     @property
     def post_value(self) -> float | None:
@@ -94,21 +97,18 @@ class MoneyLine:
         return (self.held_quantity + (self.quantity or 0.0)) * price
 
     def to_json_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {
-            "symbol": self.symbol,
-            "target_value": self.target_value,
-            "last_price": self.quote.price,
-            "price_date": self.quote.date,
-            "currency": self.quote.currency,
-            "fx_rate": self.quote.conversion.rate,
-            "fx_source": self.quote.conversion.source,
-            "held_quantity": self.held_quantity,
-            "quantity": self.quantity,
-            "notional": self.notional,
-            "est_cost": self.est_cost,
-            "note": self.note,
-        }
+        """JSON-ready form: the fields, the quote flattened (price, its date, currency, rate)."""
+        quote = self.quote
+        return record(
+            self,
+            drop=("quote",),
+            symbol=self.symbol,
+            last_price=quote.price,
+            price_date=quote.date,
+            currency=quote.currency,
+            fx_rate=quote.conversion.rate,
+            fx_source=quote.conversion.source,
+        )
 
 
 @dataclass(frozen=True)
@@ -185,7 +185,7 @@ def _size_line(
     target_value = line.target * capital
     price = quote.base_price
     if price is None:
-        return MoneyLine(line.symbol, target_value, quote, held, None, None, None, quote.problem)
+        return MoneyLine(target_value, quote, held, None, None, None, quote.problem)
     held_qty = held if held is not None else line.actual * capital / price
     raw = target_value / price
     step = FRACTION_STEP if settings.fractional_units else rule.lot_size
@@ -201,7 +201,6 @@ def _size_line(
         order = 0.0
     notional = order * price
     return MoneyLine(
-        line.symbol,
         target_value,
         quote,
         held_qty,
