@@ -94,3 +94,17 @@ def test_record_of_a_dataclass_is_json_ready_in_field_order() -> None:
     assert out["inner"] == {"x": 1.5}
     assert out["items"] == [{"x": 2.0}]
     assert record(Outer("b", None, StepStatus.PENDING, 1.0, Inner(0.0), ()))["day"] is None
+
+
+def test_record_writes_dates_in_a_sequence_as_iso_text() -> None:
+    from dataclasses import dataclass
+
+    from clusterfolio.artifacts.encoding import record
+
+    @dataclass(frozen=True)
+    class Sessions:
+        days: tuple[date, ...]
+        values: list[float]
+
+    out = record(Sessions((date(2024, 1, 2), date(2024, 1, 3)), [1.0, math.inf]))
+    assert out == {"days": ["2024-01-02", "2024-01-03"], "values": [1.0, None]}

@@ -81,8 +81,8 @@ def record(obj: Any, *, drop: tuple[str, ...] = (), **extra: Any) -> dict[str, A
     Returns
     -------
     dict
-        Field name to :func:`jsonable` value; dates and timestamps become ISO text, ``None``
-        stays ``None``.
+        Field name to :func:`jsonable` value; dates and timestamps (in a list or tuple too)
+        become ISO text, ``None`` stays ``None``.
     """
     if not dataclasses.is_dataclass(obj) or isinstance(obj, type):
         raise TypeError(f"record() takes a dataclass instance, not {type(obj).__name__}")
@@ -98,8 +98,8 @@ def record(obj: Any, *, drop: tuple[str, ...] = (), **extra: Any) -> dict[str, A
 def _field_value(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return record(value)
-    if isinstance(value, list | tuple) and value and dataclasses.is_dataclass(value[0]):
-        return [record(v) for v in value]
+    if isinstance(value, list | tuple):  # of dataclasses, dates ... element by element
+        return [_field_value(v) for v in value]
     if isinstance(value, date):  # datetime and pandas Timestamp too
         return value.isoformat()
     return jsonable(value)

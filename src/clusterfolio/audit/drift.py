@@ -107,10 +107,6 @@ class DriftLine:
         """What to do: the side, or ``HOLD`` when skipped."""
         return Side.HOLD if self.skipped else self.side
 
-    def to_json_dict(self) -> dict[str, Any]:
-        """JSON-ready form: the fields and the :attr:`action`."""
-        return record(self, action=self.action)
-
 
 @dataclass(frozen=True)
 class DriftReport:
@@ -181,7 +177,7 @@ class DriftReport:
             self,
             baseline="accepted state" if self.has_state else "none: every position from zero",
             summary=self.summary(),
-            lines=[x.to_json_dict() for x in self.lines],
+            lines=[record(x, action=x.action) for x in self.lines],
             money=self.money.to_json_dict() if self.money is not None else None,
         )
 

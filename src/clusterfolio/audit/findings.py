@@ -84,10 +84,6 @@ class AuditCheck:
         """``profile/name``."""
         return f"{self.profile}/{self.name}"
 
-    def to_json_dict(self) -> dict[str, Any]:
-        """JSON-ready form (non-finite numbers become ``null``, see :mod:`clusterfolio.artifacts.encoding`)."""
-        return record(self, status=self.status)
-
 
 @dataclass(frozen=True)
 class AuditReport:
@@ -147,7 +143,7 @@ class AuditReport:
         """JSON-ready form (``audit.json``)."""
         return record(
             self,
-            checks=[c.to_json_dict() for c in self.checks],
+            checks=[record(c, status=c.status) for c in self.checks],
             passed=self.passed,
             implementable=self.passed,
             counts=self.counts(),

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from clusterfolio.artifacts.encoding import record
 from clusterfolio.errors import DataError
 
 _SNIFF_BYTES = 8192
@@ -93,16 +94,8 @@ class FileIssue:
     session: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready dictionary."""
-        return {
-            "file": self.file,
-            "row": self.row,
-            "kind": self.kind.value,
-            "detail": self.detail,
-            "severity": self.severity.value,
-            "symbol": self.symbol,
-            "session": self.session,
-        }
+        """Return a JSON-ready dictionary (:func:`~clusterfolio.artifacts.encoding.record`)."""
+        return record(self)
 
     def __str__(self) -> str:
         where = self.file if self.row is None else f"{self.file}:{self.row}"

@@ -7,13 +7,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from clusterfolio.artifacts.encoding import record
 from clusterfolio.enums import HealthStatus
-
-if TYPE_CHECKING:
-    pass
-
 
 #: Statuses from most to least severe (see the module docstring for why).
 SEVERITY_ORDER: tuple[HealthStatus, ...] = (
@@ -121,14 +118,6 @@ class SessionRun:
             return self.first.isoformat()
         return f"{self.first.isoformat()}..{self.last.isoformat()} ({self.length})"
 
-    def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready dictionary."""
-        return {
-            "first": self.first.isoformat(),
-            "last": self.last.isoformat(),
-            "length": self.length,
-        }
-
 
 @dataclass(frozen=True)
 class Finding:
@@ -155,16 +144,6 @@ class Finding:
     def status(self) -> HealthStatus:
         """The health status this finding implies."""
         return self.kind.status
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready dictionary."""
-        return {
-            "kind": str(self.kind),
-            "status": str(self.status),
-            "sessions": [s.isoformat() for s in self.sessions],
-            "runs": [r.to_dict() for r in self.runs],
-            "detail": self.detail,
-        }
 
 
 @dataclass(frozen=True)
@@ -230,12 +209,5 @@ class ListingHealth:
         return "; ".join(f"{f.kind}: {f.detail}" for f in chosen) or "-"
 
     def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready dictionary."""
-        return {
-            "symbol": self.symbol,
-            "status": str(self.status),
-            "sessions_expected": self.sessions_expected,
-            "sessions_present": self.sessions_present,
-            "last_session": None if self.last_session is None else self.last_session.isoformat(),
-            "findings": [f.to_dict() for f in self.findings],
-        }
+        """Return a JSON-ready dictionary (each finding with its status)."""
+        return record(self, findings=[record(f, status=f.status) for f in self.findings])
