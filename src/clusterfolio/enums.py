@@ -29,6 +29,14 @@ class Direction(StrEnum):
         return 1 if self is Direction.LONG else -1
 
 
+class Side(StrEnum):
+    """What a drift line asks for: the side of an order (``HOLD``: no order)."""
+
+    BUY = "BUY"
+    SELL = "SELL"
+    HOLD = "HOLD"
+
+
 class CalendarKind(StrEnum):
     """Trading calendar family of a listing."""
 

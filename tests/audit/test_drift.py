@@ -15,10 +15,10 @@ from clusterfolio.audit.drift import (
     ORDER_COLUMNS,
     DriftLine,
     DriftReport,
-    Side,
     drift,
     write_drift,
 )
+from clusterfolio.enums import Side
 from clusterfolio.errors import DataError
 
 

@@ -31,12 +31,12 @@ import io
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from clusterfolio.artifacts.audit import DRIFT_JSON, DRIFT_MD, ORDERS_CSV
 from clusterfolio.artifacts.encoding import record
+from clusterfolio.enums import Side
 from clusterfolio.errors import DataError
 from clusterfolio.io import atomic_write_json, atomic_write_text
 
@@ -64,14 +64,6 @@ MONEY_COLUMNS = (
 ORDER_COLUMNS = WEIGHT_COLUMNS + MONEY_COLUMNS
 CASH_ROW = "CASH"
 """Symbol of the last ``orders.csv`` row: the residual cash after rounding (base currency)."""
-
-
-class Side(StrEnum):
-    """What a drift line asks for."""
-
-    BUY = "BUY"
-    SELL = "SELL"
-    HOLD = "HOLD"
 
 
 @dataclass(frozen=True)

@@ -27,9 +27,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from clusterfolio.artifacts.encoding import record
-from clusterfolio.audit.drift import Side
 from clusterfolio.audit.pricing import PriceBook, Quote
-from clusterfolio.enums import AssetClass
+from clusterfolio.enums import AssetClass, Side
 from clusterfolio.manifest import LotRule, PortfolioSettings
 
 if TYPE_CHECKING:
