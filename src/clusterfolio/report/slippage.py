@@ -9,8 +9,8 @@ recomputed.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
 
 from clusterfolio.enums import SimulatorName
 from clusterfolio.report.artifacts import SLIPPAGE_DECAY, TOURNAMENT_SUMMARY, RunArtifacts
@@ -29,10 +29,13 @@ def _decay_analysis(md: Markdown, doc: dict[str, Any]) -> None:
         md.add(str(doc["definition"]).rstrip(".") + ".")
     cost = doc.get("cost_model") or {}
     if cost:
+        slippage, commission, per_unit = (
+            fmt_float(_num(cost.get(key)) * 1e4, 1)
+            for key in ("slippage", "commission", "per_unit")
+        )
         md.add(
-            f"Cost model: slippage {fmt_float(_num(cost.get('slippage')) * 1e4, 1)} bps, "
-            f"commission {fmt_float(_num(cost.get('commission')) * 1e4, 1)} bp, "
-            f"{fmt_float(_num(cost.get('per_unit')) * 1e4, 1)} bps per unit traded."
+            f"Cost model: slippage {slippage} bps, commission {commission} bp, "
+            f"{per_unit} bps per unit traded."
         )
     fit = doc.get("fit") or {}
     if fit:
@@ -42,7 +45,7 @@ def _decay_analysis(md: Markdown, doc: dict[str, Any]) -> None:
             f"intercept {fmt_pct(fit.get('intercept'), 3)}, R² {fmt_float(fit.get('r2'), 3)}."
         )
     rows = [r for r in doc.get("rows", []) if isinstance(r, dict)]
-    levels = [f"{float(b):g}" if is_number(b) else str(b) for b in doc.get("sensitivity_bps", [])]
+    levels = [_level(b) for b in doc.get("sensitivity_bps", [])]
     headers = [
         "Profile",
         "Engine",
@@ -55,13 +58,9 @@ def _decay_analysis(md: Markdown, doc: dict[str, Any]) -> None:
         *[f"CAGR @ {b} bps" for b in levels],
     ]
     table = []
-    for r in sorted(rows, key=lambda x: (str(x.get("profile")), str(x.get("engine")))):
+    for r in _by_pair(rows):
         by_level = {
-            (
-                f"{float(x['slippage_bps']):g}"
-                if is_number(x.get("slippage_bps"))
-                else str(x.get("slippage_bps"))
-            ): x.get("cagr")
+            _level(x.get("slippage_bps")): x.get("cagr")
             for x in r.get("sensitivity", [])
             if isinstance(x, dict)
         }
@@ -70,15 +69,34 @@ def _decay_analysis(md: Markdown, doc: dict[str, Any]) -> None:
                 r.get("profile"),
                 r.get("engine"),
                 fmt_float(r.get("turnover_annual"), 2),
-                fmt_pct(r.get("idealized_cagr"), 2),
-                fmt_pct(r.get("realized_cagr"), 2),
-                fmt_pct(r.get("decay"), 2),
-                fmt_pct(r.get("decay_per_turnover"), 3),
-                fmt_pct(r.get("costs"), 3),
+                *_pcts(
+                    r, "idealized_cagr", "realized_cagr", "decay", "decay_per_turnover", "costs"
+                ),
                 *[fmt_pct(by_level.get(b), 2) for b in levels],
             ]
         )
     md.table(headers, table, "ll" + "r" * (len(headers) - 2))
+
+
+_Row = TypeVar("_Row", bound=Mapping[str, Any])
+
+#: Decimals of a percentage cell: 3 for the small figures (costs, decay per unit of turnover).
+_PCT_DIGITS = {"decay_per_turnover": 3, "costs": 3}
+
+
+def _pcts(row: Mapping[str, Any], *keys: str) -> list[str]:
+    """The percentage cells of a decay row, in the order of ``keys``."""
+    return [fmt_pct(row.get(key), _PCT_DIGITS.get(key, 2)) for key in keys]
+
+
+def _by_pair(rows: Sequence[_Row]) -> list[_Row]:
+    """Decay rows sorted by profile, then engine."""
+    return sorted(rows, key=lambda x: (str(x.get("profile")), str(x.get("engine"))))
+
+
+def _level(bps: Any) -> str:
+    """A slippage level (bps) as the text that keys a sensitivity column (``5``, ``2.5``)."""
+    return f"{float(bps):g}" if is_number(bps) else str(bps)
 
 
 def _num(value: Any) -> float:
@@ -117,7 +135,7 @@ def render_slippage_decay(arts: RunArtifacts, config: ReportConfig) -> str:
     elif not rows:
         md.add("The tournament summary lists no decay rows.")
     else:
-        rows = sorted(rows, key=lambda d: (str(d.get("profile")), str(d.get("engine"))))
+        rows = _by_pair(rows)
         reference = any(d.get("cvxportfolio_cagr") is not None for d in rows)
         headers = ["Profile", "Engine", "Idealized CAGR", "Realized CAGR", "Decay", "Costs (total)"]
         if reference:
@@ -127,10 +145,7 @@ def render_slippage_decay(arts: RunArtifacts, config: ReportConfig) -> str:
             row = [
                 d.get("profile"),
                 d.get("engine"),
-                fmt_pct(d.get("idealized_cagr"), 2),
-                fmt_pct(d.get("realized_cagr"), 2),
-                fmt_pct(d.get("decay"), 2),
-                fmt_pct(d.get("costs"), 3),
+                *_pcts(d, "idealized_cagr", "realized_cagr", "decay", "costs"),
             ]
             if reference:
                 diff = d.get("realized_vs_cvxportfolio_max_abs_diff")
