@@ -135,19 +135,25 @@ def _check_finite(profile: str, assets: Sequence[Asset]) -> AuditCheck:
     )
 
 
+def _beyond(errors: Sequence[tuple[str, float]], tol: float) -> tuple[list[str], float]:
+    """The labels whose error is not within ``tol`` (non-finite ones included), in order, and
+    the largest finite error (0 when none)."""
+    off = [label for label, err in errors if not err <= tol]
+    worst = max((err for _, err in errors if math.isfinite(err)), default=0.0)
+    return off, worst
+
+
 def _check_direction(profile: str, assets: Sequence[Asset], *, market: bool) -> AuditCheck:
-    worst = 0.0
-    bad: list[str] = []
+    invalid: list[str] = []
+    errors: list[tuple[str, float]] = []
     for a in assets:
         if a.direction not in (Direction.LONG.value, Direction.SHORT.value):
-            bad.append(a.symbol)
+            invalid.append(a.symbol)
             continue
         sign = 1.0 if market else float(Direction(a.direction).sign)
-        err = abs(a.net - sign * a.gross)
-        if not math.isfinite(err) or err > DIRECTION_TOL:
-            bad.append(a.symbol)
-        if math.isfinite(err):
-            worst = max(worst, err)
+        errors.append((a.symbol, abs(a.net - sign * a.gross)))
+    off, worst = _beyond(errors, DIRECTION_TOL)
+    bad = invalid + off
     ok = not bad
     return make_check(
         "direction_consistency",
@@ -223,20 +229,15 @@ def _check_cluster_totals(
     gross, net = _cluster_totals(assets)
     recorded = section.get("clusters")
     recorded = recorded if isinstance(recorded, Mapping) else {}
-    mismatched: list[str] = []
-    worst = 0.0
+    errors: list[tuple[str, float]] = []
     for key in sorted({*(str(c) for c in gross), *(str(k) for k in recorded)}):
         entry = recorded.get(key)
         entry = entry if isinstance(entry, Mapping) else {}
         cluster = int(key) if key.lstrip("-").isdigit() else None
         for kind, mine in (("gross", gross), ("net", net)):
             value = mine.get(cluster, 0.0) if cluster is not None else math.nan
-            other = num(entry.get(kind, 0.0))
-            err = abs(value - other)
-            if not err <= SUM_TOL:
-                mismatched.append(f"{key}:{kind}")
-            if math.isfinite(err):
-                worst = max(worst, err)
+            errors.append((f"{key}:{kind}", abs(value - num(entry.get(kind, 0.0)))))
+    mismatched, worst = _beyond(errors, SUM_TOL)
     ok = not mismatched
     return make_check(
         "cluster_totals_consistent",
