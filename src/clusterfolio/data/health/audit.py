@@ -146,9 +146,9 @@ def audit_listing(
             revert_tolerance=revert_tolerance,
             corporate_action_move=corporate_action_move,
         )
-    return ListingHealth.from_findings(
+    return ListingHealth(
         symbol,
-        findings,
+        tuple(findings),
         sessions_expected=len(window),
         sessions_present=len(miss.present),
         last_session=miss.present[-1].date() if len(miss.present) else None,

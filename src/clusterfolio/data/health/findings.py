@@ -154,10 +154,8 @@ class ListingHealth:
     ----------
     symbol : str
         ``EXCHANGE:TICKER``.
-    status : HealthStatus
-        The most severe status implied by ``findings`` (use :meth:`from_findings`).
     findings : tuple of Finding
-        The evidence, most severe kind first.
+        The evidence; kept most severe kind first whatever order it is given in.
     sessions_expected : int
         Sessions of the audited window.
     sessions_present : int
@@ -167,32 +165,19 @@ class ListingHealth:
     """
 
     symbol: str
-    status: HealthStatus
     findings: tuple[Finding, ...] = ()
     sessions_expected: int = 0
     sessions_present: int = 0
     last_session: date | None = None
 
-    @classmethod
-    def from_findings(
-        cls,
-        symbol: str,
-        findings: Iterable[Finding],
-        *,
-        sessions_expected: int = 0,
-        sessions_present: int = 0,
-        last_session: date | None = None,
-    ) -> ListingHealth:
-        """Build a verdict whose status is the most severe status among ``findings``."""
-        ordered = tuple(sorted(findings, key=lambda f: f.kind.order))
-        return cls(
-            symbol=symbol,
-            status=most_severe(f.status for f in ordered),
-            findings=ordered,
-            sessions_expected=sessions_expected,
-            sessions_present=sessions_present,
-            last_session=last_session,
-        )
+    def __post_init__(self) -> None:
+        ordered = tuple(sorted(self.findings, key=lambda f: f.kind.order))
+        object.__setattr__(self, "findings", ordered)
+
+    @property
+    def status(self) -> HealthStatus:
+        """The most severe status implied by the findings (``OK`` without any)."""
+        return most_severe(f.status for f in self.findings)
 
     @property
     def ok(self) -> bool:
@@ -209,5 +194,9 @@ class ListingHealth:
         return "; ".join(f"{f.kind}: {f.detail}" for f in chosen) or "-"
 
     def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready dictionary (each finding with its status)."""
-        return record(self, findings=[record(f, status=f.status) for f in self.findings])
+        """Return a JSON-ready dictionary: the fields and the status (each finding's too)."""
+        return record(
+            self,
+            status=self.status,
+            findings=[record(f, status=f.status) for f in self.findings],
+        )
