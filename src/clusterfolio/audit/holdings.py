@@ -32,6 +32,7 @@ from typing import Any
 import pandas as pd
 
 from clusterfolio.artifacts.discovery import RAW_POOL, SCREENER
+from clusterfolio.artifacts.encoding import record
 from clusterfolio.artifacts.portfolio import profiles_of
 from clusterfolio.audit.money import Valuation, revalue, run_book
 from clusterfolio.audit.pricing import PriceBook
@@ -286,7 +287,7 @@ def build_state(
             "values": valuation.values,
             "weights": {s: w for s, w in valuation.weights.items() if w},
             "gross_weights": {s: abs(w) for s, w in valuation.weights.items() if w},
-            "unknown": [u.__dict__ for u in unknown],
+            "unknown": [record(u) for u in unknown],
             "unpriced": sorted(s for s, v in valuation.values.items() if v is None),
         }
     )

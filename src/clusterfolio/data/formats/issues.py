@@ -63,9 +63,9 @@ class IssueKind(StrEnum):
     AMBIGUOUS_LAYOUT = "ambiguous_layout"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FileIssue:
-    """One problem found in a file.
+    """One problem found in a file (slotted: a large file can report one per row).
 
     Attributes
     ----------
