@@ -117,7 +117,7 @@ class Conversion:
         return self.rate is None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Quote:
     """The last price of a listing, in its own currency and in the base currency.
 
@@ -125,24 +125,26 @@ class Quote:
     ----------
     symbol : str
         The listing.
-    currency : str
-        Its currency.
     price : float or None
         Last close on or before the as-of date (None: the run holds no price).
     date : str or None
         Date of that close (ISO).
     conversion : Conversion
-        Into the base currency.
+        From the listing's currency (:attr:`currency`) into the base currency.
     source : str
         Where the price comes from (``run prices``, ``holdings file``).
     """
 
     symbol: str
-    currency: str
     price: float | None
     date: str | None
     conversion: Conversion
     source: str = "run prices"
+
+    @property
+    def currency(self) -> str:
+        """The listing's currency (the one its conversion starts from)."""
+        return self.conversion.currency
 
     @property
     def base_price(self) -> float | None:
@@ -293,11 +295,14 @@ class PriceBook:
     ) -> Quote:
         """The last price of ``symbol`` (a given ``price`` wins over the run's)."""
         ccy = (currency or listing_currency(symbol, self.asset_classes.get(symbol))).upper()
+        conversion = self.conversion(ccy)
         if price is not None:
             return Quote(
-                symbol, ccy, float(price), price_date, self.conversion(ccy), "holdings file"
+                symbol=symbol,
+                price=float(price),
+                date=price_date,
+                conversion=conversion,
+                source="holdings file",
             )
-        found = self._last.get(symbol)
-        if found is None:
-            return Quote(symbol, ccy, None, None, self.conversion(ccy))
-        return Quote(symbol, ccy, found[0], found[1], self.conversion(ccy))
+        last, day = self._last.get(symbol, (None, None))
+        return Quote(symbol=symbol, price=last, date=day, conversion=conversion)

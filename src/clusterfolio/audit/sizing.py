@@ -52,9 +52,9 @@ def round_to_lot(quantity: float, lot: float) -> float:
     return math.copysign(round(whole * lot, 10), quantity) if whole else 0.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class MoneyLine:
-    """One symbol in money (the symbol is its quote's).
+    """One symbol in money (the symbol is its quote's: ``quote.symbol``).
 
     Attributes
     ----------
@@ -77,15 +77,10 @@ class MoneyLine:
     target_value: float
     quote: Quote
     held_quantity: float | None
-    quantity: float | None
-    notional: float | None
-    est_cost: float | None
+    quantity: float | None = None
+    notional: float | None = None
+    est_cost: float | None = None
     note: str = ""
-
-    @property
-    def symbol(self) -> str:
-        """The listing."""
-        return self.quote.symbol
 
     @property
     def post_value(self) -> float | None:
@@ -101,7 +96,7 @@ class MoneyLine:
         return record(
             self,
             drop=("quote",),
-            symbol=self.symbol,
+            symbol=quote.symbol,
             last_price=quote.price,
             price_date=quote.date,
             currency=quote.currency,
@@ -184,7 +179,9 @@ def _size_line(
     target_value = line.target * capital
     price = quote.base_price
     if price is None:
-        return MoneyLine(target_value, quote, held, None, None, None, quote.problem)
+        return MoneyLine(
+            target_value=target_value, quote=quote, held_quantity=held, note=quote.problem
+        )
     held_qty = held if held is not None else line.actual * capital / price
     raw = target_value / price
     step = FRACTION_STEP if settings.fractional_units else rule.lot_size
@@ -200,13 +197,13 @@ def _size_line(
         order = 0.0
     notional = order * price
     return MoneyLine(
-        target_value,
-        quote,
-        held_qty,
-        order,
-        notional,
-        cost.cost([notional]),
-        note,
+        target_value=target_value,
+        quote=quote,
+        held_quantity=held_qty,
+        quantity=order,
+        notional=notional,
+        est_cost=cost.cost([notional]),
+        note=note,
     )
 
 
