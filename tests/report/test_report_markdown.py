@@ -13,6 +13,7 @@ from clusterfolio.report.markdown import (
     bar,
     cell,
     fmt_float,
+    fmt_metric,
     fmt_pct,
     not_available,
     table,
@@ -64,3 +65,10 @@ def test_not_available_and_document() -> None:
     )
     md = Markdown().h1("T").add("").h2("S").bullets(["a", "b"]).missing("x.json")
     assert md.render() == "# T\n\n## S\n\n- a\n- b\n\n> not available in this run: `x.json`\n"
+
+
+def test_metric_cells_follow_their_kind() -> None:
+    assert fmt_metric(0.1234, "pct") == "12.34%"
+    assert fmt_metric(0.98765, "prob") == "0.988"
+    assert fmt_metric(1.23456, "ratio") == "1.23"
+    assert fmt_metric(math.nan, "pct") == "n/a"

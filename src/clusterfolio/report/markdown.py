@@ -22,6 +22,7 @@ __all__ = [
     "bar",
     "cell",
     "fmt_float",
+    "fmt_metric",
     "fmt_pct",
     "is_number",
     "not_available",
@@ -59,6 +60,19 @@ def fmt_float(value: Any, digits: int = 2, *, signed: bool = False) -> str:
         return "n/a"
     spec = f"{'+' if signed else ''}.{digits}f"
     return format(float(value), spec)
+
+
+def fmt_metric(value: Any, kind: str) -> str:
+    """A metric by its kind: ``pct`` a percentage, ``prob`` three decimals, else two decimals.
+
+    The kinds are those of the metric tables ``(key, title, kind)`` of the tear sheets and the
+    tournament reports.
+    """
+    if kind == "pct":
+        return fmt_pct(value, 2)
+    if kind == "prob":
+        return fmt_float(value, 3)
+    return fmt_float(value, 2)
 
 
 def bar(weight: Any, *, unit: float = BAR_UNIT, digits: int = 1) -> str:

@@ -43,7 +43,7 @@ import pandas as pd
 
 from clusterfolio.data.calendars import EXCHANGE_PERIODS_PER_YEAR
 from clusterfolio.report import analytics
-from clusterfolio.report.markdown import Markdown, fmt_float, fmt_pct, is_number
+from clusterfolio.report.markdown import Markdown, fmt_metric, fmt_pct, is_number
 
 __all__ = [
     "BENCHMARK_PERIODS",
@@ -240,10 +240,6 @@ def _day(value: Any) -> str:
     return pd.Timestamp(value).date().isoformat()
 
 
-def _fmt(value: Any, kind: str) -> str:
-    return fmt_pct(value, 2) if kind == "pct" else fmt_float(value, 2)
-
-
 def render_tearsheet(
     title: str,
     strategy: pd.Series,
@@ -301,7 +297,7 @@ def render_tearsheet(
     md.table(
         ["Metric", "Strategy", benchmark_name],
         [
-            [t, _fmt(stats.strategy.get(k), kind), _fmt(stats.benchmark.get(k), kind)]
+            [t, fmt_metric(stats.strategy.get(k), kind), fmt_metric(stats.benchmark.get(k), kind)]
             for k, t, kind in METRICS
         ],
         "lrr",
@@ -309,7 +305,7 @@ def render_tearsheet(
     md.h2(f"Against {benchmark_name}")
     md.table(
         ["Metric", "Value"],
-        [[t, _fmt(stats.relative.get(k), kind)] for k, t, kind in RELATIVE],
+        [[t, fmt_metric(stats.relative.get(k), kind)] for k, t, kind in RELATIVE],
         "lr",
     )
     md.add(

@@ -38,7 +38,7 @@ from clusterfolio.report.artifacts import (
 )
 from clusterfolio.report.config import ReportConfig
 from clusterfolio.report.jsonview import scalar
-from clusterfolio.report.markdown import Markdown, fmt_float, fmt_pct, is_number
+from clusterfolio.report.markdown import Markdown, fmt_float, fmt_metric, fmt_pct, is_number
 from clusterfolio.report.tournament_evidence import (
     convention,
     render_plausibility,
@@ -90,14 +90,6 @@ _SEP = "|"
 def column_key(engine: str, profile: str, simulator: str) -> str:
     """Column name of ``tournament_returns.parquet`` (``engine|profile|simulator``)."""
     return _SEP.join((engine, profile, simulator))
-
-
-def _fmt(value: Any, kind: str) -> str:
-    if kind == "pct":
-        return fmt_pct(value, 2)
-    if kind == "prob":
-        return fmt_float(value, 3)
-    return fmt_float(value, 2)
 
 
 class TournamentView:
@@ -188,7 +180,7 @@ def _sharpe_key(row: dict[str, Any]) -> tuple[int, float, float, str]:
 
 
 def _metric_cells(row: dict[str, Any] | None, keys: Sequence[tuple[str, str, str]]) -> list[str]:
-    return [_fmt(_metric(row, k), kind) for k, _, kind in keys]
+    return [fmt_metric(_metric(row, k), kind) for k, _, kind in keys]
 
 
 def frictions(config: ReportConfig) -> str:
