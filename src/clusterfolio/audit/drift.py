@@ -164,7 +164,7 @@ class DriftReport:
         }
 
     def to_json_dict(self) -> dict[str, Any]:
-        """JSON-ready form (``drift.json``)."""
+        """JSON-ready form (``drift.json``): the fields, each line with its action, the summary."""
         return record(
             self,
             baseline="accepted state" if self.has_state else "none: every position from zero",

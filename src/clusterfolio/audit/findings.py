@@ -140,7 +140,7 @@ class AuditReport:
         return "\n".join(f"  - {c.label}: {c.message}" for c in self.failures)
 
     def to_json_dict(self) -> dict[str, Any]:
-        """JSON-ready form (``audit.json``)."""
+        """JSON-ready form (``audit.json``): the fields, each check with its status, the verdict."""
         return record(
             self,
             checks=[record(c, status=c.status) for c in self.checks],
