@@ -13,6 +13,17 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from clusterfolio.cli_options import (
+    AsOfOpt,
+    JsonOpt,
+    ProfileOpt,
+    Project,
+    QuietOpt,
+    RunIdOpt,
+    SetOpt,
+    fail,
+    grouped_options,
+)
 from clusterfolio.enums import ProviderName
 from clusterfolio.errors import ClusterfolioError, ConfigError, disk_error
 
@@ -76,33 +87,6 @@ def _verbosity(ctx: typer.Context | None) -> int:
     return int(obj.get("verbosity", 0)) if isinstance(obj, dict) else 0
 
 
-ManifestOpt = Annotated[Path, typer.Option("--manifest", help="Manifest file.", show_default=True)]
-ProfileOpt = Annotated[
-    str | None, typer.Option("--profile", "-p", help="Profile (default: the manifest's).")
-]
-SetOpt = Annotated[
-    list[str] | None,
-    typer.Option("--set", "-s", help="Override a setting: section.key=value (repeatable)."),
-]
-AsOfOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--as-of",
-        help="Decision date YYYY-MM-DD (default: today; files provider: the baseline's last "
-        "session).",
-    ),
-]
-RootOpt = Annotated[Path, typer.Option("--root", help="Project root (data/, configs/ live here).")]
-DEFAULT_MANIFEST = Path("configs/manifest.json")
-
-
-def _fail(exc: Exception) -> None:
-    from clusterfolio.exitcodes import exit_code_for
-
-    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code=int(exit_code_for(exc)))
-
-
 def _as_of(value: str | None) -> date | None:
     """The decision date: a date the calendars cover, never after today (None: not given)."""
     from clusterfolio.data.calendars import CALENDAR_END, CALENDAR_START
@@ -126,22 +110,14 @@ def _as_of(value: str | None) -> date | None:
     return day
 
 
-def _config_root(root: Path, manifest: Path) -> Path:
+def _config_root(project: Project) -> Path:
     """The project a manifest belongs to: the folder above ``configs/``."""
-    path = (manifest if manifest.is_absolute() else root / manifest).resolve()
+    path = project.manifest_path.resolve()
     return path.parent.parent if path.parent.name == "configs" else path.parent
 
 
-def _resolve(
-    root: Path, manifest: Path, profile: str | None, sets: list[str] | None
-) -> ResolvedManifest:
-    from clusterfolio.manifest import load
-
-    path = manifest if manifest.is_absolute() else root / manifest
-    return load(path, profile, sets or [])
-
-
 @app.command()
+@grouped_options
 def run(
     profile: ProfileOpt = None,
     as_of: AsOfOpt = None,
@@ -155,23 +131,21 @@ def run(
         str | None, typer.Option("--only", help="Run only these steps (comma-separated).")
     ] = None,
     sets: SetOpt = None,
-    manifest: ManifestOpt = DEFAULT_MANIFEST,
-    root: RootOpt = Path("."),
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")] = False,
+    quiet: QuietOpt = False,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the run summary (headline) as JSON.")
     ] = False,
     *,
     ctx: typer.Context,
+    project: Project,
 ) -> None:
     """Run the Golden Path (all registered steps), or resume / rerun part of a run."""
     level = _verbosity(ctx)
     _orchestrate(
+        project,
         profile=profile,
         as_of=as_of,
         sets=sets,
-        manifest=manifest,
-        root=root,
         quiet=quiet or level < 0 or as_json,
         resume=resume,
         from_step=from_step,
@@ -182,24 +156,23 @@ def run(
 
 
 def _resolve_run(
-    root: Path, manifest: Path, profile: str | None, sets: list[str] | None, resume: str | None
+    project: Project, profile: str | None, sets: list[str] | None, resume: str | None
 ) -> ResolvedManifest:
     """The manifest of the run: a resumed run keeps its own profile unless another is named."""
-    resolved = _resolve(root, manifest, profile, sets)
+    resolved = project.resolve(profile, sets)
     if resume is not None and profile is None:
         from clusterfolio.pipeline.ledger import RunLedger
         from clusterfolio.pipeline.runner import resolve_run_dir
 
-        runs_dir = root.resolve() / resolved.settings.run.runs_dir
+        runs_dir = project.base / resolved.settings.run.runs_dir
         ledger_profile = RunLedger.load(resolve_run_dir(runs_dir, resume)).profile
-        resolved = _resolve(root, manifest, ledger_profile, sets)
+        resolved = project.resolve(ledger_profile, sets)
     return resolved
 
 
 def _plan_files(
     resolved: ResolvedManifest,
-    root: Path,
-    manifest: Path,
+    project: Project,
     sets: list[str] | None,
     as_of_date: date | None,
 ) -> tuple[ResolvedManifest, date | None]:
@@ -208,9 +181,9 @@ def _plan_files(
         return resolved, as_of_date
     from clusterfolio.data.baseline import plan_files_run
 
-    plan = plan_files_run(resolved.settings, root.resolve(), as_of_date)
+    plan = plan_files_run(resolved.settings, project.base, as_of_date)
     if plan.overrides:
-        resolved = _resolve(root, manifest, resolved.profile, [*(sets or []), *plan.overrides])
+        resolved = project.resolve(resolved.profile, [*(sets or []), *plan.overrides])
     for note in plan.notes:
         typer.secho(f"files provider: {note}", fg=typer.colors.YELLOW, err=True)
     return resolved, plan.as_of
@@ -243,12 +216,11 @@ def _progress(quiet: bool) -> StepProgress:
 
 
 def _orchestrate(
+    project: Project,
     *,
     profile: str | None,
     as_of: str | None,
     sets: list[str] | None,
-    manifest: Path,
-    root: Path,
     quiet: bool,
     resume: str | None = None,
     from_step: str | None = None,
@@ -263,17 +235,17 @@ def _orchestrate(
         from clusterfolio.pipeline.runner import Orchestrator
         from clusterfolio.pipeline.steps import build_registry
 
-        resolved = _resolve_run(root, manifest, profile, sets, resume)
-        resolved, as_of_date = _plan_files(resolved, root, manifest, sets, _as_of(as_of))
+        resolved = _resolve_run(project, profile, sets, resume)
+        resolved, as_of_date = _plan_files(resolved, project, sets, _as_of(as_of))
         orchestrator = Orchestrator(
             build_registry(recover=recover),
             resolved,
-            project_root=root.resolve(),
+            project_root=project.base,
             as_of=as_of_date or date.today(),
             provider_factory=RunProviders(),
             progress=_progress(quiet),
             command=["clusterfolio", *sys.argv[1:]],
-            config_root=_config_root(root, manifest),
+            config_root=_config_root(project),
         )
         try:
             ledger = orchestrator.run(resume=resume, from_step=from_step, only=only)
@@ -281,11 +253,11 @@ def _orchestrate(
             for notice in orchestrator.notices:
                 typer.secho(f"note: {notice}", fg=typer.colors.YELLOW, err=True)
     except ClusterfolioError as exc:
-        _fail(exc)
+        fail(exc)
     except OSError as exc:
-        _fail(disk_error(exc))
+        fail(disk_error(exc))
     run_dir = orchestrator.runs_dir / ledger.run_id
-    summaries = root.resolve() / resolved.settings.run.summaries_dir
+    summaries = project.base / resolved.settings.run.summaries_dir
     if as_json:
         from clusterfolio.report.headline import headline
 
@@ -299,11 +271,8 @@ def _orchestrate(
         echo_headline(run_dir, summaries, details=verbose)
 
 
-RunIdOpt = Annotated[str, typer.Option("--run", help="Run id to work in (or 'latest').")]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress display.")]
-
-
 @app.command()
+@grouped_options
 def prep(
     lookback: Annotated[
         int | None, typer.Option("--lookback", help="Sessions: <= the light pass runs light_prep.")
@@ -312,16 +281,16 @@ def prep(
     profile: ProfileOpt = None,
     as_of: AsOfOpt = None,
     sets: SetOpt = None,
-    manifest: ManifestOpt = DEFAULT_MANIFEST,
-    root: RootOpt = Path("."),
     quiet: QuietOpt = False,
+    *,
+    project: Project,
 ) -> None:
     """Backfill and gap-fill: the light pass (LOOKBACK <= 60) or the deep pass."""
     overrides = list(sets or [])
     try:
-        light = _resolve(root, manifest, profile, overrides).settings.data.light_lookback_days
+        light = project.settings(profile, overrides).data.light_lookback_days
     except ClusterfolioError as exc:
-        _fail(exc)
+        fail(exc)
     step = "light_prep"
     if lookback is not None:
         if lookback <= light:
@@ -330,33 +299,27 @@ def prep(
             step = "deep_prep"
             overrides.append(f"data.lookback_days={lookback}")
     _orchestrate(
-        profile=profile,
-        as_of=as_of,
-        sets=overrides,
-        manifest=manifest,
-        root=root,
-        quiet=quiet,
-        resume=run_id,
-        only=step,
+        project, profile=profile, as_of=as_of, sets=overrides, quiet=quiet, resume=run_id, only=step
     )
 
 
 @app.command()
+@grouped_options
 def recover(
     run_id: RunIdOpt = "latest",
     profile: ProfileOpt = None,
     sets: SetOpt = None,
-    manifest: ManifestOpt = DEFAULT_MANIFEST,
-    root: RootOpt = Path("."),
     quiet: QuietOpt = False,
+    *,
+    project: Project,
 ) -> None:
     """Intensive repair (every gap asked for again), then a refresh of the audited matrices."""
+    overrides = [*(sets or []), "data.gapfill=true"]
     _orchestrate(
+        project,
         profile=profile,
         as_of=None,
-        sets=[*(sets or []), "data.gapfill=true"],
-        manifest=manifest,
-        root=root,
+        sets=overrides,
         quiet=quiet,
         resume=run_id,
         only="health_audit",
@@ -365,13 +328,14 @@ def recover(
 
 
 @app.command()
+@grouped_options
 def explain(
     subject: Annotated[str, typer.Argument(help="Symbol, ticker or identity (BTC, NASDAQ:AAPL).")],
     run_id: RunIdOpt = "latest",
     profile: ProfileOpt = None,
-    manifest: ManifestOpt = DEFAULT_MANIFEST,
-    root: RootOpt = Path("."),
-    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")] = False,
+    as_json: JsonOpt = False,
+    *,
+    project: Project,
 ) -> None:
     """Why is X in and Y out, and how much did it get? Decision trail and allocation.
 
@@ -382,8 +346,8 @@ def explain(
     from clusterfolio.selection.trail import explain as explain_subject
 
     try:
-        settings = _resolve(root, manifest, profile, []).settings
-        run_dir = resolve_run_dir(root.resolve() / settings.run.runs_dir, run_id)
+        settings = project.settings(profile)
+        run_dir = resolve_run_dir(project.base / settings.run.runs_dir, run_id)
         symbols = resolve_subject(subject, run_dir)
         trail = explain_subject(subject, run_dir)
         docs = [allocation(symbol, run_dir) for symbol in symbols]
@@ -399,9 +363,9 @@ def explain(
         for doc in docs:
             typer.echo("\n".join(allocation_lines(doc, accepted)))
     except FileNotFoundError as exc:
-        _fail(ClusterfolioError(f"{exc}: natural selection has not run in this run"))
+        fail(ClusterfolioError(f"{exc}: natural selection has not run in this run"))
     except ClusterfolioError as exc:
-        _fail(exc)
+        fail(exc)
 
 
 @app.command()
@@ -421,14 +385,15 @@ def steps() -> None:
 
 
 @app.command()
+@grouped_options
 def clean(
     full: Annotated[
         bool, typer.Option("--full", help="Also the candle cache and the accepted state.")
     ] = False,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
     profile: ProfileOpt = None,
-    manifest: ManifestOpt = DEFAULT_MANIFEST,
-    root: RootOpt = Path("."),
+    *,
+    project: Project,
 ) -> None:
     """Reset: runs and summaries; with --full the lakehouse (cache and accepted state) too.
 
@@ -439,8 +404,8 @@ def clean(
     from clusterfolio.pipeline.steps.cleanup import archive_state, full_reset, inside_project
 
     try:
-        settings = _resolve(root, manifest, profile, []).settings
-        base = root.resolve()
+        settings = project.settings(profile)
+        base = project.base
         lake = inside_project(base, settings.data.lakehouse, "data.lakehouse")
         runs = inside_project(base, settings.run.runs_dir, "run.runs_dir")
         summaries = inside_project(base, settings.run.summaries_dir, "run.summaries_dir")
@@ -451,29 +416,30 @@ def clean(
             archived = archive_state(base, lake, avoid=targets) if full else None
             removed = full_reset(base, *targets)
     except ClusterfolioError as exc:
-        _fail(exc)
+        fail(exc)
     except OSError as exc:
-        _fail(disk_error(exc))
+        fail(disk_error(exc))
     if archived is not None:
         typer.echo(f"accepted state kept in {archived}")
     typer.echo("removed: " + (", ".join(removed) if removed else "nothing"))
 
 
 @config_app.command("show")
+@grouped_options
 def config_show(
     profile: ProfileOpt = None,
     sets: SetOpt = None,
-    manifest: ManifestOpt = DEFAULT_MANIFEST,
-    root: RootOpt = Path("."),
     as_json: Annotated[
         bool, typer.Option("--json", help="JSON output (the default; kept for symmetry).")
     ] = True,
+    *,
+    project: Project,
 ) -> None:
     """Print the resolved settings of a profile as JSON."""
     try:
-        resolved = _resolve(root, manifest, profile, sets)
+        resolved = project.resolve(profile, sets)
     except ClusterfolioError as exc:
-        _fail(exc)
+        fail(exc)
     typer.echo(
         json.dumps(
             {
@@ -507,18 +473,15 @@ def config_schema(
 
 
 @config_app.command("check")
-def config_check(
-    manifest: ManifestOpt = DEFAULT_MANIFEST,
-    root: RootOpt = Path("."),
-) -> None:
+@grouped_options
+def config_check(*, project: Project) -> None:
     """Validate every profile of the manifest and run a smoke optimisation of each."""
     from clusterfolio.backtest.smoke import smoke_optimize
     from clusterfolio.manifest import load_manifest_file, resolve
 
     failed: list[str] = []
     try:
-        path = manifest if manifest.is_absolute() else root / manifest
-        data = load_manifest_file(path)
+        data = load_manifest_file(project.manifest_path)
         for name in sorted(data.profiles):
             resolved = resolve(data, name, environ={})
             outcomes = smoke_optimize(resolved.settings)
@@ -529,9 +492,9 @@ def config_check(
                 typer.echo(f"  smoke {o.profile.value:<14} {'ok' if o.ok else 'FAIL'}  {o.detail}")
             failed.extend(f"{name}/{o.profile.value}" for o in bad)
     except ClusterfolioError as exc:
-        _fail(exc)
+        fail(exc)
     if failed:
-        _fail(ConfigError(f"smoke optimisation failed for {', '.join(failed)}"))
+        fail(ConfigError(f"smoke optimisation failed for {', '.join(failed)}"))
 
 
 def _register_plugins() -> None:

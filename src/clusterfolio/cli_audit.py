@@ -14,11 +14,13 @@ bad option, unreadable artifact).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from clusterfolio.cli_options import Project, exit_for, grouped_options
 from clusterfolio.errors import AuditError, ClusterfolioError, RunRefusedError, disk_error
 from clusterfolio.pipeline.lock import ProjectLock
 
@@ -35,7 +37,6 @@ RiskProfileOpt = Annotated[
         "--profile", "-p", help="Risk profile (hrp, barbell ...); default run.accepted_profile."
     ),
 ]
-ManifestOpt = Annotated[Path, typer.Option("--manifest", help="Manifest file.", show_default=True)]
 ManifestProfileOpt = Annotated[
     str | None,
     typer.Option(
@@ -46,38 +47,45 @@ SetOpt = Annotated[
     list[str] | None,
     typer.Option("--set", "-s", help="Override a setting of the run: section.key=value."),
 ]
-RootOpt = Annotated[Path, typer.Option("--root", help="Project root (data/, configs/ live here).")]
-DEFAULT_MANIFEST = Path("configs/manifest.json")
 
 
-def _error(exc: Exception) -> typer.Exit:
-    from clusterfolio.exitcodes import exit_code_for
+@dataclass(frozen=True)
+class GatedRun:
+    """The run a command of the gate works on, and the overrides of its settings (option group).
 
-    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-    return typer.Exit(code=int(exit_code_for(exc)))
+    Parameters
+    ----------
+    run : str
+        Run id, ``latest`` or the path of a run directory.
+    sets : list of str, optional
+        ``section.key=value`` overrides of the run's settings.
+    manifest_profile : str, optional
+        The manifest profile that locates the runs folder.
+    """
+
+    run: RunOpt = "latest"
+    sets: SetOpt = None
+    manifest_profile: ManifestProfileOpt = None
 
 
-def _inputs(
-    run: str, root: Path, manifest: Path, manifest_profile: str | None, sets: list[str] | None
-) -> RunInputs:
+def _inputs(target: GatedRun, project: Project) -> RunInputs:
     """Locate the run and read its inputs (the manifest is read only when needed)."""
     from clusterfolio.audit.gate import PORTFOLIO, has_run_settings, load_run_inputs
-    from clusterfolio.manifest import Settings, load
+    from clusterfolio.manifest import Settings
     from clusterfolio.pipeline.runs import resolve_run_dir
 
-    overrides = list(sets or [])
+    run, overrides = target.run, list(target.sets or [])
     fallback: Settings | None = None
 
     def manifest_settings() -> Settings:
-        path = manifest if manifest.is_absolute() else root / manifest
-        return load(path, manifest_profile, overrides).settings
+        return project.settings(target.manifest_profile, overrides)
 
     direct = Path(run)
     if direct.is_dir() and (direct / PORTFOLIO).exists():
         run_dir = direct.resolve()
     else:
         fallback = manifest_settings()
-        run_dir = resolve_run_dir(root.resolve() / fallback.run.runs_dir, run)
+        run_dir = resolve_run_dir(project.base / fallback.run.runs_dir, run)
     if fallback is None and not has_run_settings(run_dir):
         fallback = manifest_settings()
     return load_run_inputs(run_dir, fallback=fallback, overrides=overrides)
@@ -90,17 +98,15 @@ def _usable(inputs: RunInputs, action: str) -> None:
     check_run_usable(inputs.run_dir, action)
 
 
-def _lakehouse(inputs: RunInputs, root: Path) -> Path:
+def _lakehouse(inputs: RunInputs, project: Project) -> Path:
     path = Path(inputs.settings.data.lakehouse)
-    return path if path.is_absolute() else root.resolve() / path
+    return path if path.is_absolute() else project.base / path
 
 
 def audit_command(
-    run_id: RunOpt = "latest",
-    sets: SetOpt = None,
-    manifest: ManifestOpt = DEFAULT_MANIFEST,
-    manifest_profile: ManifestProfileOpt = None,
-    root: RootOpt = Path("."),
+    *,
+    target: GatedRun,
+    project: Project,
 ) -> None:
     """Audit a run's portfolio (caps, barbell, exposures, beta, data health): the gate.
 
@@ -109,11 +115,11 @@ def audit_command(
     from clusterfolio.audit.gate import AUDIT_JSON, AUDIT_MD, audit_run
 
     try:
-        inputs = _inputs(run_id, root, manifest, manifest_profile, sets)
+        inputs = _inputs(target, project)
         _usable(inputs, "audit")
         report = audit_run(inputs)
     except ClusterfolioError as exc:
-        raise _error(exc) from exc
+        raise exit_for(exc) from exc
     counts = report.counts()
     where = f"{inputs.run_dir / AUDIT_JSON}, {AUDIT_MD}"
     tally = f"{len(report.checks)} checks ({counts['pass']} pass, {counts['warn']} warn, " + (
@@ -134,11 +140,9 @@ def audit_command(
 
 def accept_state_command(
     profile: RiskProfileOpt = None,
-    run_id: RunOpt = "latest",
-    sets: SetOpt = None,
-    manifest: ManifestOpt = DEFAULT_MANIFEST,
-    manifest_profile: ManifestProfileOpt = None,
-    root: RootOpt = Path("."),
+    *,
+    target: GatedRun,
+    project: Project,
 ) -> None:
     """Snapshot a profile of an audited run as the implemented portfolio (the accepted state).
 
@@ -148,17 +152,19 @@ def accept_state_command(
     from clusterfolio.audit.gate import accept_run
 
     try:
-        inputs = _inputs(run_id, root, manifest, manifest_profile, sets)
+        inputs = _inputs(target, project)
         _usable(inputs, "accept")
-        with ProjectLock(root.resolve(), "accept-state", inputs.run_id):
-            outcome = accept_run(inputs, lakehouse_root=_lakehouse(inputs, root), profile=profile)
+        with ProjectLock(project.base, "accept-state", inputs.run_id):
+            outcome = accept_run(
+                inputs, lakehouse_root=_lakehouse(inputs, project), profile=profile
+            )
     except (AuditError, RunRefusedError) as exc:  # failed audit; failed, running, stale run; lock
         typer.secho(f"accept-state refused: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(code=1) from exc
     except OSError as exc:  # a read-only or full disk: one line, the state file is untouched
-        raise _error(disk_error(exc)) from exc
+        raise exit_for(disk_error(exc)) from exc
     except ClusterfolioError as exc:
-        raise _error(exc) from exc
+        raise exit_for(exc) from exc
     audit = "reused audit.json" if outcome.verdict.reused else "audited now"
     typer.echo(
         f"accepted {outcome.profile} of run {inputs.run_id} ({audit}): {outcome.state}"
@@ -168,11 +174,9 @@ def accept_state_command(
 
 def drift_command(
     profile: RiskProfileOpt = None,
-    run_id: RunOpt = "latest",
-    sets: SetOpt = None,
-    manifest: ManifestOpt = DEFAULT_MANIFEST,
-    manifest_profile: ManifestProfileOpt = None,
-    root: RootOpt = Path("."),
+    *,
+    target: GatedRun,
+    project: Project,
 ) -> None:
     """Drift of a profile's target against the accepted state; writes the orders.
 
@@ -182,11 +186,11 @@ def drift_command(
     from clusterfolio.audit.gate import drift_run
 
     try:
-        inputs = _inputs(run_id, root, manifest, manifest_profile, sets)
+        inputs = _inputs(target, project)
         _usable(inputs, "write orders for")
-        outcome = drift_run(inputs, lakehouse_root=_lakehouse(inputs, root), profile=profile)
+        outcome = drift_run(inputs, lakehouse_root=_lakehouse(inputs, project), profile=profile)
     except ClusterfolioError as exc:
-        raise _error(exc) from exc
+        raise exit_for(exc) from exc
     report = outcome.report
     summary = report.summary()
     if not report.has_state:
@@ -210,6 +214,6 @@ def drift_command(
 
 def register(app: typer.Typer) -> None:
     """Add ``audit``, ``accept-state`` and ``drift`` to ``app``."""
-    app.command("audit")(audit_command)
-    app.command("accept-state")(accept_state_command)
-    app.command("drift")(drift_command)
+    app.command("audit")(grouped_options(audit_command))
+    app.command("accept-state")(grouped_options(accept_state_command))
+    app.command("drift")(grouped_options(drift_command))

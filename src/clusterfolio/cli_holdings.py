@@ -16,40 +16,30 @@ from typing import Annotated
 
 import typer
 
-from clusterfolio.cli_audit import (
-    DEFAULT_MANIFEST,
-    ManifestOpt,
-    ManifestProfileOpt,
-    RootOpt,
-    RunOpt,
-    SetOpt,
-    _error,
-    _inputs,
-    _lakehouse,
-)
+from clusterfolio.cli_audit import GatedRun, _inputs, _lakehouse
+from clusterfolio.cli_options import Project, exit_for, grouped_options
 from clusterfolio.errors import ClusterfolioError
 
 holdings_app = typer.Typer(help="Real holdings: import a broker's positions.", no_args_is_help=True)
 
 
 @holdings_app.command("import")
+@grouped_options
 def import_command(
     file: Annotated[Path, typer.Argument(help="Broker CSV: symbol, quantity[, price, currency].")],
-    run_id: RunOpt = "latest",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show, do not write.")] = False,
     strict: Annotated[
         bool, typer.Option("--strict", help="Refuse the import when a symbol is unknown.")
     ] = False,
-    sets: SetOpt = None,
-    manifest: ManifestOpt = DEFAULT_MANIFEST,
-    manifest_profile: ManifestProfileOpt = None,
-    root: RootOpt = Path("."),
+    *,
+    target: GatedRun,
+    project: Project,
 ) -> None:
     """Import broker positions as the accepted state (valued at the run's prices)."""
     from clusterfolio.audit.holdings import import_holdings
 
     try:
-        inputs = _inputs(run_id, root, manifest, manifest_profile, sets)
+        inputs = _inputs(target, project)
         result = import_holdings(
             file,
             run_dir=inputs.run_dir,
@@ -58,7 +48,7 @@ def import_command(
             run_id=inputs.run_id,
         )
     except ClusterfolioError as exc:
-        raise _error(exc) from exc
+        raise exit_for(exc) from exc
     state, val = result.state, result.valuation
     ccy = state["base_currency"]
     typer.echo(
@@ -86,10 +76,10 @@ def import_command(
         from clusterfolio.pipeline.lock import ProjectLock
 
         try:
-            with ProjectLock(root.resolve(), "holdings import", inputs.run_id):
-                path = save_state(_lakehouse(inputs, root), state)
+            with ProjectLock(project.base, "holdings import", inputs.run_id):
+                path = save_state(_lakehouse(inputs, project), state)
         except ClusterfolioError as exc:
-            raise _error(exc) from exc
+            raise exit_for(exc) from exc
         typer.echo(f"accepted state: {path}")
     if result.unknown:
         raise typer.Exit(code=1)

@@ -17,11 +17,13 @@ commands, so the CLI starts fast.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from clusterfolio.cli_options import ProfileOpt, Project, RunIdOpt, SetOpt, fail, grouped_options
 from clusterfolio.errors import ClusterfolioError
 
 if TYPE_CHECKING:
@@ -29,41 +31,37 @@ if TYPE_CHECKING:
 
 __all__ = ["display", "publish", "register", "report"]
 
-_ManifestOpt = Annotated[Path, typer.Option("--manifest", help="Manifest file.")]
-_ProfileOpt = Annotated[
-    str | None, typer.Option("--profile", "-p", help="Profile (default: the manifest's).")
-]
-_SetOpt = Annotated[
-    list[str] | None,
-    typer.Option("--set", "-s", help="Override a setting: section.key=value (repeatable)."),
-]
-_RootOpt = Annotated[Path, typer.Option("--root", help="Project root (data/, configs/ live here).")]
-_RunOpt = Annotated[str, typer.Option("--run", help="Run id (or 'latest').")]
-_DEFAULT_MANIFEST = Path("configs/manifest.json")
 
+@dataclass(frozen=True)
+class ReportedRun:
+    """The run a command reports on and the settings it reads (option group).
 
-def _fail(exc: Exception) -> NoReturn:
-    from clusterfolio.exitcodes import exit_code_for
+    Parameters
+    ----------
+    run : str
+        Run id or ``latest``.
+    profile : str, optional
+        Manifest profile (default: the manifest's).
+    sets : list of str, optional
+        ``section.key=value`` overrides.
+    """
 
-    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code=int(exit_code_for(exc)))
+    run: RunIdOpt = "latest"
+    profile: ProfileOpt = None
+    sets: SetOpt = None
 
+    def settings(self, project: Project) -> Settings:
+        """The manifest's settings of :attr:`profile` with the overrides."""
+        return project.settings(self.profile, self.sets)
 
-def _settings(root: Path, manifest: Path, profile: str | None, sets: list[str] | None) -> Settings:
-    from clusterfolio.manifest import load
+    def run_dir(self, project: Project, settings: Settings) -> Path:
+        """The run directory, in the runs folder of ``settings``."""
+        from clusterfolio.pipeline.runner import resolve_run_dir
 
-    path = manifest if manifest.is_absolute() else root / manifest
-    return load(path, profile, sets or []).settings
-
-
-def _run_dir(root: Path, settings: Settings, run: str) -> Path:
-    from clusterfolio.pipeline.runner import resolve_run_dir
-
-    return resolve_run_dir(root.resolve() / settings.run.runs_dir, run)
+        return resolve_run_dir(project.base / settings.run.runs_dir, self.run)
 
 
 def report(
-    run: _RunOpt = "latest",
     summaries: Annotated[
         bool, typer.Option("--summaries/--no-summaries", help="Also replace summaries/.")
     ] = True,
@@ -73,10 +71,9 @@ def report(
             "--quantstats-html", help="Also QuantStats HTML tear sheets per profile (slow)."
         ),
     ] = False,
-    profile: _ProfileOpt = None,
-    sets: _SetOpt = None,
-    manifest: _ManifestOpt = _DEFAULT_MANIFEST,
-    root: _RootOpt = Path("."),
+    *,
+    target: ReportedRun,
+    project: Project,
 ) -> None:
     """Render the reports of a run and copy its golden artifacts to summaries/."""
     try:
@@ -85,8 +82,8 @@ def report(
         from clusterfolio.report.config import ReportConfig
         from clusterfolio.report.summaries import sync_summaries
 
-        settings = _settings(root, manifest, profile, sets)
-        run_dir = _run_dir(root, settings, run)
+        settings = target.settings(project)
+        run_dir = target.run_dir(project, settings)
         ledger = RunArtifacts(run_dir).ledger()
         config = (
             ReportConfig.from_ledger(ledger)
@@ -103,38 +100,31 @@ def report(
                 f"QuantStats tear sheets (offline): {len(sheets)} in {run_dir / 'tearsheets'}"
             )
         if summaries:
-            target = root.resolve() / settings.run.summaries_dir
-            copied = sync_summaries(run_dir, build.golden, target)
-            typer.echo(f"summaries: {len(copied)} golden artifacts in {target}")
+            folder = project.base / settings.run.summaries_dir
+            copied = sync_summaries(run_dir, build.golden, folder)
+            typer.echo(f"summaries: {len(copied)} golden artifacts in {folder}")
         if build.absent:
             typer.echo("not available in this run: " + ", ".join(build.absent))
         from clusterfolio.report.headline import echo_headline
 
-        echo_headline(run_dir, root.resolve() / settings.run.summaries_dir if summaries else None)
+        echo_headline(run_dir, project.base / settings.run.summaries_dir if summaries else None)
     except ClusterfolioError as exc:
-        _fail(exc)
+        fail(exc)
 
 
-def display(
-    run: _RunOpt = "latest",
-    profile: _ProfileOpt = None,
-    sets: _SetOpt = None,
-    manifest: _ManifestOpt = _DEFAULT_MANIFEST,
-    root: _RootOpt = Path("."),
-) -> None:
+def display(*, target: ReportedRun, project: Project) -> None:
     """Open the interactive terminal dashboard over a run (q quits)."""
     try:
-        settings = _settings(root, manifest, profile, sets)
-        run_dir = _run_dir(root, settings, run)
+        settings = target.settings(project)
+        run_dir = target.run_dir(project, settings)
         from clusterfolio.report.dashboard import run_dashboard
 
         run_dashboard(run_dir)
     except ClusterfolioError as exc:
-        _fail(exc)
+        fail(exc)
 
 
 def publish(
-    run: _RunOpt = "latest",
     if_enabled: Annotated[
         bool,
         typer.Option(
@@ -142,17 +132,16 @@ def publish(
             help="Skip quietly unless publish.enabled or GIST_ID/GIST_REMOTE is set.",
         ),
     ] = False,
-    profile: _ProfileOpt = None,
-    sets: _SetOpt = None,
-    manifest: _ManifestOpt = _DEFAULT_MANIFEST,
-    root: _RootOpt = Path("."),
+    *,
+    target: ReportedRun,
+    project: Project,
 ) -> None:
     """Sync the golden artifacts of summaries/ to the private Gist (GIST_ID, GITHUB_TOKEN)."""
     try:
         from clusterfolio.pipeline.ledger import check_run_usable
         from clusterfolio.report import publish as gist
 
-        settings = _settings(root, manifest, profile, sets)
+        settings = target.settings(project)
         env = os.environ
         configured = settings.publish.enabled or bool(
             env.get(gist.ENV_GIST_ID) or env.get(gist.ENV_GIST_REMOTE)
@@ -162,7 +151,7 @@ def publish(
                 "publish: skipped (publish.enabled is false and neither GIST_ID nor GIST_REMOTE is set)"
             )
             return
-        summaries = root.resolve() / settings.run.summaries_dir
+        summaries = project.base / settings.run.summaries_dir
         allow_empty = settings.publish.allow_empty or env.get(gist.ENV_ALLOW_EMPTY, "") in (
             "1",
             "true",
@@ -174,18 +163,18 @@ def publish(
                 f"set {gist.ENV_ALLOW_EMPTY}=1 to publish an empty set)"
             )
             return
-        run_dir = _run_dir(root, settings, run)
+        run_dir = target.run_dir(project, settings)
         check_run_usable(run_dir, "publish")
         result = gist.publish(summaries, run_dir, settings=settings.publish)
         typer.echo(f"publish: {result.message}")
         for warning in result.warnings:
             typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
     except ClusterfolioError as exc:
-        _fail(exc)
+        fail(exc)
 
 
 def register(app: typer.Typer) -> None:
     """Attach ``report``, ``display`` and ``publish`` to the CLI app."""
-    app.command("report")(report)
-    app.command("display")(display)
-    app.command("publish")(publish)
+    app.command("report")(grouped_options(report))
+    app.command("display")(grouped_options(display))
+    app.command("publish")(grouped_options(publish))

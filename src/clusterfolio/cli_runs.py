@@ -8,44 +8,38 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from clusterfolio.cli_report import _DEFAULT_MANIFEST, _fail, _ManifestOpt, _RootOpt
+from clusterfolio.cli_options import JsonOpt, Project, fail, grouped_options
 from clusterfolio.errors import ClusterfolioError
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
 
+def _dirs(project: Project) -> tuple[Path, Path]:
+    """The runs folder and the lakehouse (the default settings when there is no manifest)."""
+    from clusterfolio.manifest import Settings
 
-def _settings(root: Path, manifest: Path) -> Any:
-    from clusterfolio.manifest import Settings, load
-
-    path = manifest if manifest.is_absolute() else root / manifest
-    return load(path, None, []).settings if path.exists() else Settings()
-
-
-def _dirs(root: Path, manifest: Path) -> tuple[Path, Path]:
-    settings = _settings(root, manifest)
-    base = root.resolve()
+    settings = project.settings() if project.manifest_path.exists() else Settings()
     lake = Path(settings.data.lakehouse)
+    base = project.base
     return base / settings.run.runs_dir, lake if lake.is_absolute() else base / lake
 
 
 def runs(
     as_json: JsonOpt = False,
-    manifest: _ManifestOpt = _DEFAULT_MANIFEST,
-    root: _RootOpt = Path("."),
+    *,
+    project: Project,
 ) -> None:
     """List the runs: id, as-of, profile, status, duration, audit, accepted."""
     from clusterfolio.audit.state import load_state
     from clusterfolio.report.runs import list_runs
 
     try:
-        runs_dir, lake = _dirs(root, manifest)
+        runs_dir, lake = _dirs(project)
         rows = list_runs(runs_dir, load_state(lake)) if runs_dir.is_dir() else []
     except ClusterfolioError as exc:
-        _fail(exc)
+        fail(exc)
     if as_json:
         typer.echo(json.dumps([r.to_json_dict() for r in rows], indent=2))
         return
@@ -72,20 +66,20 @@ def diff(
         str | None, typer.Option("--profile", "-p", help="Risk profile (default: accepted).")
     ] = None,
     as_json: JsonOpt = False,
-    manifest: _ManifestOpt = _DEFAULT_MANIFEST,
-    root: _RootOpt = Path("."),
+    *,
+    project: Project,
 ) -> None:
     """What differs between two runs: weights, universe, clusters, regime, settings."""
     from clusterfolio.pipeline.runner import resolve_run_dir
     from clusterfolio.report.runs import diff_lines, diff_runs
 
     try:
-        runs_dir, _ = _dirs(root, manifest)
+        runs_dir, _ = _dirs(project)
         result = diff_runs(
             resolve_run_dir(runs_dir, run_a), resolve_run_dir(runs_dir, run_b), profile=profile
         )
     except ClusterfolioError as exc:
-        _fail(exc)
+        fail(exc)
     if as_json:
         typer.echo(json.dumps(result, indent=2, default=str))
         return
@@ -95,5 +89,5 @@ def diff(
 
 def register(app: typer.Typer) -> None:
     """Attach ``runs`` and ``diff`` to the CLI app."""
-    app.command("runs")(runs)
-    app.command("diff")(diff)
+    app.command("runs")(grouped_options(runs))
+    app.command("diff")(grouped_options(diff))

@@ -140,40 +140,29 @@ class DataSettings(_Model):
     tradingview: TradingViewSettings = TradingViewSettings()
 
 
+def _component_weight(description: str) -> Any:
+    """A score component's weight field: 0.25 by default, finite and non-negative."""
+    return Field(0.25, ge=0, allow_inf_nan=False, description=description)
+
+
 class AlphaScoreWeights(_Model):
     """Weights of the raw pool's alpha score components (not renormalised; see
     :mod:`clusterfolio.discovery.scoring`)."""
 
-    liquidity: float = Field(
-        0.25, ge=0, allow_inf_nan=False, description="weight of the liquidity component"
-    )
-    trend: float = Field(
-        0.25, ge=0, allow_inf_nan=False, description="weight of the trend component"
-    )
-    volatility: float = Field(
-        0.25, ge=0, allow_inf_nan=False, description="weight of the (low) volatility component"
-    )
-    performance: float = Field(
-        0.25, ge=0, allow_inf_nan=False, description="weight of the 1- and 3-month performance"
-    )
+    liquidity: float = _component_weight("weight of the liquidity component")
+    trend: float = _component_weight("weight of the trend component")
+    volatility: float = _component_weight("weight of the (low) volatility component")
+    performance: float = _component_weight("weight of the 1- and 3-month performance")
 
 
 class ExecutionScoreWeights(_Model):
     """Weights of the Execution Intelligence score components (not renormalised; see
     :mod:`clusterfolio.selection.execution`)."""
 
-    momentum: float = Field(
-        0.25, ge=0, allow_inf_nan=False, description="weight of the risk-adjusted momentum"
-    )
-    stability: float = Field(
-        0.25, ge=0, allow_inf_nan=False, description="weight of stability (inverse vol, drawdown)"
-    )
-    convexity: float = Field(
-        0.25, ge=0, allow_inf_nan=False, description="weight of convexity (skew, tail ratio)"
-    )
-    liquidity: float = Field(
-        0.25, ge=0, allow_inf_nan=False, description="weight of liquidity (value traded, ATR)"
-    )
+    momentum: float = _component_weight("weight of the risk-adjusted momentum")
+    stability: float = _component_weight("weight of stability (inverse vol, drawdown)")
+    convexity: float = _component_weight("weight of convexity (skew, tail ratio)")
+    liquidity: float = _component_weight("weight of liquidity (value traded, ATR)")
 
 
 class ScoringSettings(_Model):
