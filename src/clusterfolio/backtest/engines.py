@@ -44,8 +44,10 @@ Anything else is an :class:`~clusterfolio.errors.OptimizationError`.
 from __future__ import annotations
 
 import warnings
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from typing import Any, Protocol, runtime_checkable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -56,11 +58,15 @@ from clusterfolio.enums import Direction, EngineName, ProfileName
 from clusterfolio.errors import DataError, OptimizationError
 from clusterfolio.manifest import Settings
 
+if TYPE_CHECKING:
+    from clusterfolio.optimize.problem import OptimizationProblem
+
 __all__ = [
     "CVXPORTFOLIO_PROFILES",
     "CustomEngine",
     "CvxportfolioEngine",
     "Engine",
+    "EngineCall",
     "MarketEngine",
     "PeerEngine",
     "caps_enforced",
@@ -76,16 +82,37 @@ NEGATIVE_TOL = 1e-6
 SUM_TOL = 1e-3
 
 
-@runtime_checkable
-class Engine(Protocol):
-    """An optimisation engine of the tournament."""
+@dataclass(frozen=True)
+class EngineCall:
+    """One question to an engine: the arguments of :meth:`Engine.weights` for one window.
+
+    What an engine's own ``_gross`` receives, for a profile the engine implements.
+    """
+
+    train_returns: pd.DataFrame
+    decision: DecisionInputs
+    profile: ProfileName
+    previous: pd.Series | None = None
+
+
+class Engine(ABC):
+    """An optimisation engine of the tournament.
+
+    Parameters
+    ----------
+    settings : Settings
+        The manifest's settings (each engine says which it reads).
+    """
 
     name: EngineName
 
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
     @property
+    @abstractmethod
     def profiles(self) -> frozenset[ProfileName]:
         """Profiles this engine implements."""
-        ...
 
     def weights(
         self,
@@ -111,17 +138,29 @@ class Engine(Protocol):
         Returns
         -------
         pandas.Series or None
-            Gross weights indexed by symbol; ``attrs["fallbacks"]`` may list recorded
-            fallbacks.
+            Gross float64 weights indexed by symbol (text); ``attrs["fallbacks"]`` may list
+            recorded fallbacks.
         """
-        ...
+        profile = ProfileName(profile)
+        if profile not in self.profiles:
+            return None
+        out = self._gross(EngineCall(train_returns, decision, profile, previous))
+        if out is None:
+            return None
+        out = out.astype(np.float64).copy()
+        out.index = pd.Index([str(s) for s in out.index])
+        return out
+
+    @abstractmethod
+    def _gross(self, call: EngineCall) -> pd.Series | None:
+        """The engine's own answer for a profile it implements (None: no answer)."""
 
 
 def _cluster_cap_mapping(decision: DecisionInputs) -> dict[str, int]:
     return {s: int(decision.clusters[s]) for s in decision.symbols}
 
 
-class CustomEngine:
+class CustomEngine(Engine):
     """The custom cluster-aware engine (:func:`~clusterfolio.optimize.profiles.optimize_profile`).
 
     Parameters
@@ -135,74 +174,72 @@ class CustomEngine:
 
     name = EngineName.CUSTOM
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-
     @property
     def profiles(self) -> frozenset[ProfileName]:
         """Every profile."""
         return frozenset(ProfileName)
 
-    def weights(
-        self,
-        train_returns: pd.DataFrame,
-        decision: DecisionInputs,
-        profile: ProfileName,
-        *,
-        previous: pd.Series | None = None,
-    ) -> pd.Series | None:
-        """Gross weights of ``profile`` (see :class:`Engine`)."""
-        from clusterfolio.optimize.problem import OptimizationProblem
+    def _gross(self, call: EngineCall) -> pd.Series:
+        """Gross weights of the profile (see :class:`Engine`)."""
         from clusterfolio.optimize.profiles import optimize_profile
-        from clusterfolio.optimize.turnover import previous_in_long_frame
 
-        profile = ProfileName(profile)
-        risk, baseline = self.settings.risk, decision.baseline
-        if profile is ProfileName.MARKET:
-            if baseline not in train_returns.columns:
-                raise DataError(f"market profile needs {baseline} in the returns")
-            problem = OptimizationProblem.from_settings(
-                risk,
-                returns=train_returns.loc[:, [baseline]],
-                clusters={baseline: 0},
-                directions={baseline: Direction.LONG},
-                execution_scores={},
-                fragility={},
-                antifragility={},
-                regime=decision.regime,
-                market_symbol=baseline,
-            )
-        else:
-            turnover_cost = None
-            held = None
-            if self.settings.features.feat_turnover_penalty and previous is not None:
-                turnover_cost = CostModel.from_settings(self.settings.backtest).per_unit
-                # the signed previous book in today's synthetic-long frame: a flip is a trade
-                held = previous_in_long_frame(
-                    {s: float(previous.get(s, 0.0)) for s in decision.symbols},
-                    {s: Direction(decision.directions[s]) for s in decision.symbols},
-                )
-            problem = OptimizationProblem.from_settings(
-                risk,
-                returns=decision.synthetic_long(train_returns),
-                clusters=_cluster_cap_mapping(decision),
-                directions=dict(decision.directions),
-                execution_scores=dict(decision.execution_scores),
-                fragility=dict(decision.fragility),
-                antifragility=dict(decision.antifragility),
-                regime=decision.regime,
-                previous_weights=held,
-                turnover_cost=turnover_cost,
-                market_symbol=baseline,
-            )
-        result = optimize_profile(problem, profile)
-        out = result.weights.astype(np.float64).copy()
-        out.index = pd.Index([str(s) for s in out.index])
+        market = call.profile is ProfileName.MARKET
+        problem = self._market_problem(call) if market else self._problem(call)
+        result = optimize_profile(problem, call.profile)
+        out = result.weights.copy()
         out.attrs["fallbacks"] = [str(k) for k in result.fallback_kinds]
         return out
 
+    def _market_problem(self, call: EngineCall) -> OptimizationProblem:
+        """The ``market`` profile: the baseline alone, long, on its raw returns."""
+        from clusterfolio.optimize.problem import OptimizationProblem
 
-class PeerEngine:
+        baseline = call.decision.baseline
+        if baseline not in call.train_returns.columns:
+            raise DataError(f"market profile needs {baseline} in the returns")
+        return OptimizationProblem.from_settings(
+            self.settings.risk,
+            returns=call.train_returns.loc[:, [baseline]],
+            clusters={baseline: 0},
+            directions={baseline: Direction.LONG},
+            execution_scores={},
+            fragility={},
+            antifragility={},
+            regime=call.decision.regime,
+            market_symbol=baseline,
+        )
+
+    def _problem(self, call: EngineCall) -> OptimizationProblem:
+        """Every other profile: the window's universe on its synthetic-long returns."""
+        from clusterfolio.optimize.problem import OptimizationProblem
+        from clusterfolio.optimize.turnover import previous_in_long_frame
+
+        decision, previous = call.decision, call.previous
+        turnover_cost = None
+        held = None
+        if self.settings.features.feat_turnover_penalty and previous is not None:
+            turnover_cost = CostModel.from_settings(self.settings.backtest).per_unit
+            # the signed previous book in today's synthetic-long frame: a flip is a trade
+            held = previous_in_long_frame(
+                {s: float(previous.get(s, 0.0)) for s in decision.symbols},
+                {s: Direction(decision.directions[s]) for s in decision.symbols},
+            )
+        return OptimizationProblem.from_settings(
+            self.settings.risk,
+            returns=decision.synthetic_long(call.train_returns),
+            clusters=_cluster_cap_mapping(decision),
+            directions=dict(decision.directions),
+            execution_scores=dict(decision.execution_scores),
+            fragility=dict(decision.fragility),
+            antifragility=dict(decision.antifragility),
+            regime=decision.regime,
+            previous_weights=held,
+            turnover_cost=turnover_cost,
+            market_symbol=decision.baseline,
+        )
+
+
+class PeerEngine(Engine):
     """skfolio, Riskfolio-Lib or PyPortfolioOpt through :func:`~clusterfolio.optimize.peers.peer_weights`.
 
     Parameters
@@ -217,8 +254,8 @@ class PeerEngine:
         name = EngineName(name)
         if name not in (EngineName.SKFOLIO, EngineName.RISKFOLIO, EngineName.PYPORTFOLIOOPT):
             raise ValueError(f"PeerEngine does not adapt {name.value}")
+        super().__init__(settings)
         self.name: EngineName = name
-        self.settings = settings
 
     @property
     def profiles(self) -> frozenset[ProfileName]:
@@ -227,35 +264,23 @@ class PeerEngine:
 
         return frozenset(capabilities().get(self.name, set()))
 
-    def weights(
-        self,
-        train_returns: pd.DataFrame,
-        decision: DecisionInputs,
-        profile: ProfileName,
-        *,
-        previous: pd.Series | None = None,
-    ) -> pd.Series | None:
-        """Gross weights of ``profile`` (see :class:`Engine`); ``previous`` is not used."""
+    def _gross(self, call: EngineCall) -> pd.Series | None:
+        """Gross weights of the profile (see :class:`Engine`); the previous book is not used."""
         from clusterfolio.optimize.peers import peer_weights
 
         risk = self.settings.risk
-        out = peer_weights(
+        return peer_weights(
             self.name,
-            ProfileName(profile),
-            decision.synthetic_long(train_returns),
-            clusters=_cluster_cap_mapping(decision),
+            call.profile,
+            call.decision.synthetic_long(call.train_returns),
+            clusters=_cluster_cap_mapping(call.decision),
             cluster_cap=risk.cluster_cap,
             asset_cap=risk.asset_cap,
             risk_free_rate=risk.risk_free_rate,
         )
-        if out is None:
-            return None
-        out = out.astype(np.float64).copy()
-        out.index = pd.Index([str(s) for s in out.index])
-        return out
 
 
-class CvxportfolioEngine:
+class CvxportfolioEngine(Engine):
     """Minimum variance with ``cvxportfolio.SinglePeriodOptimization`` (see the module notes).
 
     Parameters
@@ -266,32 +291,21 @@ class CvxportfolioEngine:
 
     name = EngineName.CVXPORTFOLIO
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-
     @property
     def profiles(self) -> frozenset[ProfileName]:
         """``min_variance`` only."""
         return CVXPORTFOLIO_PROFILES
 
-    def weights(
-        self,
-        train_returns: pd.DataFrame,
-        decision: DecisionInputs,
-        profile: ProfileName,
-        *,
-        previous: pd.Series | None = None,
-    ) -> pd.Series | None:
-        """Gross weights of ``profile`` (see :class:`Engine`); ``previous`` is not used."""
-        if ProfileName(profile) not in CVXPORTFOLIO_PROFILES:
-            return None
+    def _gross(self, call: EngineCall) -> pd.Series:
+        """Minimum-variance gross weights (see :class:`Engine`); the previous book is not used."""
         import cvxportfolio as cvx
 
         from clusterfolio.backtest.simulators import CVX_CASH_KEY
         from clusterfolio.optimize.peers import clean_returns
 
         risk = self.settings.risk
-        clean = clean_returns(decision.synthetic_long(train_returns))
+        decision = call.decision
+        clean = clean_returns(decision.synthetic_long(call.train_returns))
         symbols = [str(c) for c in clean.columns]
         sigma = pd.DataFrame(clean.cov().to_numpy(), index=symbols, columns=symbols)
         ids = sorted({int(decision.clusters[s]) for s in symbols})
@@ -328,7 +342,7 @@ class CvxportfolioEngine:
         return pd.Series(out.to_numpy(), index=pd.Index(symbols), name="cvxportfolio")
 
 
-class MarketEngine:
+class MarketEngine(Engine):
     """The market baseline: 100% ``backtest.baseline``, long, from the raw returns.
 
     Parameters
@@ -339,27 +353,15 @@ class MarketEngine:
 
     name = EngineName.MARKET
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-
     @property
     def profiles(self) -> frozenset[ProfileName]:
         """``market`` only."""
         return frozenset({ProfileName.MARKET})
 
-    def weights(
-        self,
-        train_returns: pd.DataFrame,
-        decision: DecisionInputs,
-        profile: ProfileName,
-        *,
-        previous: pd.Series | None = None,
-    ) -> pd.Series | None:
-        """``{baseline: 1.0}`` for ``market``; None otherwise."""
-        if ProfileName(profile) is not ProfileName.MARKET:
-            return None
+    def _gross(self, call: EngineCall) -> pd.Series:
+        """``{baseline: 1.0}`` (the ``market`` profile)."""
         baseline = self.settings.backtest.baseline
-        if baseline not in train_returns.columns:
+        if baseline not in call.train_returns.columns:
             raise DataError(f"the market engine needs {baseline} in the returns")
         return pd.Series([1.0], index=pd.Index([baseline]), name="market")
 

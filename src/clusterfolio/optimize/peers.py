@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -116,23 +117,31 @@ def _cluster_names(columns: pd.Index, clusters: Mapping[str, int]) -> list[str]:
     return [f"cluster_{int(clusters[str(c)])}" for c in columns]
 
 
+@dataclass(frozen=True)
+class _PeerProblem:
+    """What every peer adapter receives: the profile, the cleaned returns and the caps."""
+
+    profile: ProfileName
+    returns: pd.DataFrame
+    names: list[str]
+    """Cluster name of each column of ``returns`` (``cluster_<id>``)."""
+    cluster_cap: float
+    asset_cap: float
+    risk_free_rate: float
+    """Annual."""
+    linkage_method: str
+
+
 # ------------------------------------------------------------------------------------ skfolio
 
 
-def _skfolio(
-    profile: ProfileName,
-    returns: pd.DataFrame,
-    names: list[str],
-    cluster_cap: float,
-    asset_cap: float,
-    risk_free_rate: float,
-    linkage_method: str,
-) -> np.ndarray:
+def _skfolio(p: _PeerProblem) -> np.ndarray:
+    """skfolio's weights (``MeanRisk``, ``RiskBudgeting`` or ``HierarchicalRiskParity``)."""
     from skfolio.measures import RiskMeasure
 
-    groups = [names]
-    constraints = [f"{g} <= {cluster_cap!r}" for g in sorted(set(names))]
-    if profile is ProfileName.HRP:
+    groups = [p.names]
+    constraints = [f"{g} <= {p.cluster_cap!r}" for g in sorted(set(p.names))]
+    if p.profile is ProfileName.HRP:
         from skfolio.cluster import HierarchicalClustering, LinkageMethod
         from skfolio.distance import PearsonDistance
         from skfolio.optimization import HierarchicalRiskParity
@@ -143,18 +152,18 @@ def _skfolio(
             distance_estimator=PearsonDistance(),
             seriation_estimator=HierarchicalSeriation(
                 hierarchical_clustering_estimator=HierarchicalClustering(
-                    linkage_method=LinkageMethod(linkage_method)
+                    linkage_method=LinkageMethod(p.linkage_method)
                 ),
                 optimal_ordering=False,
             ),
-            max_weights=asset_cap,
+            max_weights=p.asset_cap,
         )
-    elif profile is ProfileName.RISK_PARITY:
+    elif p.profile is ProfileName.RISK_PARITY:
         from skfolio.optimization import RiskBudgeting
 
         model = RiskBudgeting(
             risk_measure=RiskMeasure.VARIANCE,
-            max_weights=asset_cap,
+            max_weights=p.asset_cap,
             groups=groups,
             linear_constraints=constraints,
         )
@@ -163,53 +172,46 @@ def _skfolio(
 
         objective = (
             ObjectiveFunction.MAXIMIZE_RATIO
-            if profile is ProfileName.MAX_SHARPE
+            if p.profile is ProfileName.MAX_SHARPE
             else ObjectiveFunction.MINIMIZE_RISK
         )
         model = MeanRisk(
             objective_function=objective,
             risk_measure=RiskMeasure.VARIANCE,
-            risk_free_rate=risk_free_rate / PERIODS_PER_YEAR,
-            max_weights=asset_cap,
+            risk_free_rate=p.risk_free_rate / PERIODS_PER_YEAR,
+            max_weights=p.asset_cap,
             groups=groups,
             linear_constraints=constraints,
         )
-    model.fit(returns)
+    model.fit(p.returns)
     return np.asarray(model.weights_, dtype=np.float64)
 
 
 # ---------------------------------------------------------------------------------- riskfolio
 
 
-def _riskfolio(
-    profile: ProfileName,
-    returns: pd.DataFrame,
-    names: list[str],
-    cluster_cap: float,
-    asset_cap: float,
-    risk_free_rate: float,
-    linkage_method: str,
-) -> np.ndarray:
+def _riskfolio(p: _PeerProblem) -> np.ndarray:
+    """Riskfolio-Lib's weights (``Portfolio`` or ``HCPortfolio``)."""
     import riskfolio as rp
 
-    columns = list(returns.columns)
-    if profile is ProfileName.HRP:
-        hc = rp.HCPortfolio(returns=returns, w_max=asset_cap)
+    columns = list(p.returns.columns)
+    if p.profile is ProfileName.HRP:
+        hc = rp.HCPortfolio(returns=p.returns, w_max=p.asset_cap)
         frame = hc.optimization(
             model="HRP",
             codependence="pearson",
             rm="MV",
             rf=0,
-            linkage=linkage_method,
+            linkage=p.linkage_method,
             leaf_order=False,
         )
         return frame["weights"].reindex(columns).to_numpy(dtype=np.float64)
-    port = rp.Portfolio(returns=returns)
+    port = rp.Portfolio(returns=p.returns)
     port.assets_stats(method_mu="hist", method_cov="hist")
     port.solvers = list(RISKFOLIO_SOLVERS)
-    port.upperlng = asset_cap
-    classes = pd.DataFrame({"Assets": columns, "Cluster": names})
-    rows = sorted(set(names))
+    port.upperlng = p.asset_cap
+    classes = pd.DataFrame({"Assets": columns, "Cluster": p.names})
+    rows = sorted(set(p.names))
     count = len(rows) + 1
     # one row per cluster, and "All Assets" for the asset cap (rp_optimization ignores upperlng)
     table = pd.DataFrame(
@@ -219,7 +221,7 @@ def _riskfolio(
             "Set": ["Cluster"] * len(rows) + [""],
             "Position": [*rows, ""],
             "Sign": ["<="] * count,
-            "Weight": [cluster_cap] * len(rows) + [asset_cap],
+            "Weight": [p.cluster_cap] * len(rows) + [p.asset_cap],
             "Type Relative": [""] * count,
             "Relative Set": [""] * count,
             "Relative": [""] * count,
@@ -229,50 +231,43 @@ def _riskfolio(
     a, b = rp.assets_constraints(table, classes)
     port.ainequality = a
     port.binequality = b
-    daily_rf = risk_free_rate / PERIODS_PER_YEAR
-    if profile is ProfileName.RISK_PARITY:
+    daily_rf = p.risk_free_rate / PERIODS_PER_YEAR
+    if p.profile is ProfileName.RISK_PARITY:
         frame = port.rp_optimization(model="Classic", rm="MV", rf=daily_rf, b=None, hist=True)
     else:
-        obj = "Sharpe" if profile is ProfileName.MAX_SHARPE else "MinRisk"
+        obj = "Sharpe" if p.profile is ProfileName.MAX_SHARPE else "MinRisk"
         frame = port.optimization(model="Classic", rm="MV", obj=obj, rf=daily_rf, hist=True)
     if frame is None:
-        raise OptimizationError(f"riskfolio {profile.value}: no solution")
+        raise OptimizationError(f"riskfolio {p.profile.value}: no solution")
     return frame["weights"].reindex(columns).to_numpy(dtype=np.float64)
 
 
 # ---------------------------------------------------------------------------- pyportfolioopt
 
 
-def _pypfopt(
-    profile: ProfileName,
-    returns: pd.DataFrame,
-    names: list[str],
-    cluster_cap: float,
-    asset_cap: float,
-    risk_free_rate: float,
-    linkage_method: str,
-) -> np.ndarray:
-    columns = list(returns.columns)
-    if profile is ProfileName.HRP:
+def _pypfopt(p: _PeerProblem) -> np.ndarray:
+    """PyPortfolioOpt's weights (``EfficientFrontier`` or ``HRPOpt``)."""
+    columns = list(p.returns.columns)
+    if p.profile is ProfileName.HRP:
         from pypfopt import HRPOpt
 
-        weights = HRPOpt(returns).optimize(linkage_method=linkage_method)
+        weights = HRPOpt(p.returns).optimize(linkage_method=p.linkage_method)
         return pd.Series(weights).reindex(columns).to_numpy(dtype=np.float64)
     from pypfopt import EfficientFrontier
 
-    mu = returns.mean() * PERIODS_PER_YEAR
-    cov = returns.cov() * PERIODS_PER_YEAR
-    ef = EfficientFrontier(mu, cov, weight_bounds=(0.0, asset_cap), solver="CLARABEL")
-    mapper = dict(zip(columns, names, strict=True))
-    ef.add_sector_constraints(mapper, {}, {g: cluster_cap for g in sorted(set(names))})
-    if profile is ProfileName.MAX_SHARPE:
-        weights = ef.max_sharpe(risk_free_rate=risk_free_rate)
+    mu = p.returns.mean() * PERIODS_PER_YEAR
+    cov = p.returns.cov() * PERIODS_PER_YEAR
+    ef = EfficientFrontier(mu, cov, weight_bounds=(0.0, p.asset_cap), solver="CLARABEL")
+    mapper = dict(zip(columns, p.names, strict=True))
+    ef.add_sector_constraints(mapper, {}, {g: p.cluster_cap for g in sorted(set(p.names))})
+    if p.profile is ProfileName.MAX_SHARPE:
+        weights = ef.max_sharpe(risk_free_rate=p.risk_free_rate)
     else:
         weights = ef.min_volatility()
     return pd.Series(weights).reindex(columns).to_numpy(dtype=np.float64)
 
 
-_ADAPTERS: dict[EngineName, Callable[..., np.ndarray]] = {
+_ADAPTERS: dict[EngineName, Callable[[_PeerProblem], np.ndarray]] = {
     EngineName.SKFOLIO: _skfolio,
     EngineName.RISKFOLIO: _riskfolio,
     EngineName.PYPORTFOLIOOPT: _pypfopt,
@@ -327,13 +322,19 @@ def peer_weights(
         return None
     clean = clean_returns(returns)
     clean.columns = [str(c) for c in clean.columns]
-    names = _cluster_names(clean.columns, clusters)
+    problem = _PeerProblem(
+        profile=profile,
+        returns=clean,
+        names=_cluster_names(clean.columns, clusters),
+        cluster_cap=cluster_cap,
+        asset_cap=asset_cap,
+        risk_free_rate=risk_free_rate,
+        linkage_method=linkage_method,
+    )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            values = _ADAPTERS[engine](
-                profile, clean, names, cluster_cap, asset_cap, risk_free_rate, linkage_method
-            )
+            values = _ADAPTERS[engine](problem)
     except OptimizationError:
         raise
     except Exception as exc:  # the peers raise their own exception types
