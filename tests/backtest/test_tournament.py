@@ -18,13 +18,15 @@ from clusterfolio.backtest.decision import decide
 from clusterfolio.backtest.executors import LocalExecutor, RayExecutor
 from clusterfolio.backtest.metrics import summary_metrics
 from clusterfolio.backtest.tournament import (
+    TournamentResult,
+    run_tournament,
+    write_tournament_artifacts,
+)
+from clusterfolio.backtest.tournament_types import (
     RESULT_COLUMNS,
     SENSITIVITY_BPS,
-    TournamentResult,
     TournamentStatus,
-    run_tournament,
     series_key,
-    write_tournament_artifacts,
 )
 from clusterfolio.enums import (
     Direction,
@@ -104,6 +106,24 @@ def artifacts(result: TournamentResult, folder: Path) -> dict[str, bytes]:
 def base() -> TournamentResult:
     """Custom and market engines, four profiles, idealized and realized."""
     return run(tiny_settings())
+
+
+def test_the_artifacts_take_the_shared_names_and_encoding(
+    base: TournamentResult, tmp_path: Path
+) -> None:
+    """The file names are :mod:`clusterfolio.artifacts.tournament`'s, the JSON its encoding's."""
+    from clusterfolio.artifacts import tournament as names
+    from clusterfolio.artifacts.encoding import dumps, jsonable
+
+    written = write_tournament_artifacts(base, tmp_path)
+    assert written[:4] == [
+        names.TOURNAMENT_RESULTS,
+        names.TOURNAMENT_SUMMARY,
+        names.TOURNAMENT_RETURNS,
+        names.TOURNAMENT_WEIGHTS,
+    ]
+    assert jsonable(base.summary) == base.summary  # encoded once: no NaN, numpy or enum left
+    assert (tmp_path / names.TOURNAMENT_SUMMARY).read_text(encoding="utf-8") == dumps(base.summary)
 
 
 def test_artifact_layout(base: TournamentResult, tmp_path: Path) -> None:

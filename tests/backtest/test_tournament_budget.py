@@ -14,8 +14,9 @@ from test_tournament import run, tiny_settings
 
 from clusterfolio.backtest import tournament_engines
 from clusterfolio.backtest.executors import LocalExecutor
-from clusterfolio.backtest.tournament import TournamentResult, TournamentStatus
+from clusterfolio.backtest.tournament import TournamentResult
 from clusterfolio.backtest.tournament_budget import FitTimeout, FitWorker
+from clusterfolio.backtest.tournament_types import TournamentStatus
 from clusterfolio.enums import EngineName, ProfileName
 from clusterfolio.manifest import Settings
 

@@ -95,6 +95,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from clusterfolio.artifacts.encoding import jsonable
+from clusterfolio.artifacts.tournament import (
+    SLIPPAGE_DECAY,
+    TOURNAMENT_RESULTS,
+    TOURNAMENT_RETURNS,
+    TOURNAMENT_SUMMARY,
+    TOURNAMENT_WEIGHTS,
+)
 from clusterfolio.backtest.costs import CostModel
 from clusterfolio.backtest.decision import DecisionInputs
 from clusterfolio.backtest.engines import engine_capabilities
@@ -130,19 +138,7 @@ from clusterfolio.backtest.tournament_summary import (
     weights_frame,
     window_docs,
 )
-from clusterfolio.backtest.tournament_types import (
-    DEFAULT_CVXPORTFOLIO_ENGINES,
-    RESULT_COLUMNS,
-    RESULTS,
-    RETURNS,
-    SENSITIVITY_BPS,
-    SLIPPAGE_DECAY,
-    SUMMARY,
-    WEIGHTS,
-    TournamentStatus,
-    json_ready,
-    series_key,
-)
+from clusterfolio.backtest.tournament_types import DEFAULT_CVXPORTFOLIO_ENGINES, SENSITIVITY_BPS
 from clusterfolio.backtest.windows import Window, covered_sessions, walk_forward_windows
 from clusterfolio.enums import Direction, EngineName, ProfileName, SimulatorName, UniverseMode
 from clusterfolio.errors import ConfigError, DataError
@@ -150,20 +146,11 @@ from clusterfolio.io import atomic_write_json, atomic_write_parquet
 from clusterfolio.manifest import Settings
 
 __all__ = [
-    "DEFAULT_CVXPORTFOLIO_ENGINES",
-    "RESULTS",
-    "RESULT_COLUMNS",
-    "RETURNS",
-    "SENSITIVITY_BPS",
-    "SLIPPAGE_DECAY",
-    "SUMMARY",
-    "WEIGHTS",
     "DecideOutcome",
     "DecideTask",
     "EngineOutcome",
     "EngineTask",
     "TournamentResult",
-    "TournamentStatus",
     "UniverseOutcome",
     "UniverseTask",
     "WindowWeights",
@@ -171,7 +158,6 @@ __all__ = [
     "run_engine_task",
     "run_tournament",
     "run_universe_task",
-    "series_key",
     "universe_periods",
     "warm_up",
     "write_tournament_artifacts",
@@ -438,7 +424,7 @@ def _summary(
     history: MarketHistory | None,
     periods: tuple[int, str],
 ) -> tuple[dict[str, Any], dict[str, pd.Series]]:
-    """``tournament_summary.json`` (before :func:`json_ready`) and the simulated series."""
+    """``tournament_summary.json`` (before :func:`~clusterfolio.artifacts.encoding.jsonable`) and the simulated series."""
     backtest, simulators = settings.backtest, plan.simulators
     by_pair = {(o.engine, o.profile): o for o in executed.finished}
     rows, series = summary_rows(
@@ -542,10 +528,10 @@ def run_tournament(
     cost_model = CostModel.from_settings(settings.backtest)
     return TournamentResult(
         results=results_frame(plan.pairs, by_pair, plan.windows, plan.simulators, plan.cvx_note),
-        summary=json_ready(summary),
+        summary=jsonable(summary),
         returns=_returns_frame(series),
         weights=weights_frame(executed.finished),
-        slippage_decay=json_ready(slippage_decay(executed.finished, periods[0], cost_model))
+        slippage_decay=jsonable(slippage_decay(executed.finished, periods[0], cost_model))
         if plan.audit
         else None,
         windows=plan.windows,
@@ -567,11 +553,11 @@ def write_tournament_artifacts(result: TournamentResult, folder: Path) -> list[s
         The names written.
     """
     folder = Path(folder)
-    atomic_write_parquet(folder / RESULTS, result.results, index=False)
-    atomic_write_json(folder / SUMMARY, result.summary)
-    atomic_write_parquet(folder / RETURNS, result.returns)
-    atomic_write_parquet(folder / WEIGHTS, result.weights, index=False)
-    names = [RESULTS, SUMMARY, RETURNS, WEIGHTS]
+    atomic_write_parquet(folder / TOURNAMENT_RESULTS, result.results, index=False)
+    atomic_write_json(folder / TOURNAMENT_SUMMARY, result.summary)
+    atomic_write_parquet(folder / TOURNAMENT_RETURNS, result.returns)
+    atomic_write_parquet(folder / TOURNAMENT_WEIGHTS, result.weights, index=False)
+    names = [TOURNAMENT_RESULTS, TOURNAMENT_SUMMARY, TOURNAMENT_RETURNS, TOURNAMENT_WEIGHTS]
     if result.slippage_decay is not None:
         atomic_write_json(folder / SLIPPAGE_DECAY, result.slippage_decay)
         names.append(SLIPPAGE_DECAY)

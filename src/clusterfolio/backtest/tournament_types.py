@@ -1,41 +1,26 @@
-"""The tournament's vocabulary: artifact names, result columns, statuses, series keys.
+"""The tournament's vocabulary: result columns, statuses, series keys.
 
 Shared by :mod:`~clusterfolio.backtest.tournament` and its parts (``tournament_decide``,
 ``tournament_engines``, ``tournament_summary``, ``tournament_decay``); the layout of every
-artifact is described in :mod:`clusterfolio.backtest.tournament`.
+artifact is described in :mod:`clusterfolio.backtest.tournament`, their names are those of
+:mod:`clusterfolio.artifacts.tournament` and their JSON encoding :mod:`clusterfolio.artifacts.encoding`.
 """
 
 from __future__ import annotations
 
-import math
 from enum import StrEnum
-from typing import Any
-
-import numpy as np
 
 from clusterfolio.enums import EngineName, ProfileName, SimulatorName
 
 __all__ = [
     "DEFAULT_CVXPORTFOLIO_ENGINES",
     "NO_WEIGHTS",
-    "RESULTS",
     "RESULT_COLUMNS",
-    "RETURNS",
     "SENSITIVITY_BPS",
-    "SLIPPAGE_DECAY",
-    "SUMMARY",
-    "WEIGHTS",
     "TournamentStatus",
     "error_text",
-    "json_ready",
     "series_key",
 ]
-
-RESULTS = "tournament_results.parquet"
-SUMMARY = "tournament_summary.json"
-RETURNS = "tournament_returns.parquet"
-WEIGHTS = "tournament_weights.parquet"
-SLIPPAGE_DECAY = "slippage_decay.json"
 
 RESULT_COLUMNS: tuple[str, ...] = (
     "engine",
@@ -87,18 +72,3 @@ def series_key(engine: EngineName, profile: ProfileName, simulator: SimulatorNam
 def error_text(exc: BaseException) -> str:
     """``Type: message`` of an exception (a recorded failure)."""
     return f"{type(exc).__name__}: {exc}"
-
-
-def json_ready(value: Any) -> Any:
-    """JSON-ready: non-finite floats become None, numpy scalars plain Python."""
-    if isinstance(value, dict):
-        return {str(k): json_ready(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [json_ready(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, StrEnum):
-        return value.value
-    return value
