@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from clusterfolio.artifacts.fallbacks import Fallback, FallbackKind, fallbacks_of
 from clusterfolio.enums import ProfileName
 from clusterfolio.errors import InfeasibleError, OptimizationError
 from clusterfolio.optimize import AllocationLevel, optimize_profile
@@ -44,10 +45,10 @@ def test_solver_failure_falls_back_to_scs_and_is_recorded(
     result = optimize_profile(make_problem(returns), profile)
     assert calls[:2] == ["CLARABEL", "SCS"]
     assert result.solver == "SCS"
-    solver_records = [f for f in result.fallbacks if f["kind"] == "solver"]
-    assert solver_records[0]["solver"] == "CLARABEL"
-    assert "forced to fail" in solver_records[0]["detail"]
-    assert "falling back to SCS" in solver_records[0]["detail"]
+    solver_records = [f for f in result.fallbacks if f.is_kind(FallbackKind.SOLVER)]
+    assert solver_records[0].get("solver") == "CLARABEL"
+    assert "forced to fail" in solver_records[0].text
+    assert "falling back to SCS" in solver_records[0].text
     np.testing.assert_allclose(result.weights, reference.weights, atol=1e-4)
 
 
@@ -65,7 +66,8 @@ def test_osqp_is_the_last_resort(
     _break_solvers(monkeypatch, {"CLARABEL", "SCS"})
     result = optimize_profile(make_problem(returns), ProfileName.MIN_VARIANCE)
     assert result.solver == "OSQP"
-    assert [f["solver"] for f in result.fallbacks if f["kind"] == "solver"] == ["CLARABEL", "SCS"]
+    solvers = [f.get("solver") for f in result.fallbacks if f.is_kind(FallbackKind.SOLVER)]
+    assert solvers == ["CLARABEL", "SCS"]
 
 
 @pytest.mark.parametrize(
@@ -78,11 +80,11 @@ def test_infeasible_cluster_cap_is_relaxed_and_recorded(
     # 3 clusters x 0.25 < 1: the cap is raised to 1/3 plus the 1% margin
     problem = make_problem(returns, n_clusters=3, cluster_cap=0.25, asset_cap=1.0)
     result = optimize_profile(problem, profile)
-    relaxations = [f for f in result.fallbacks if f["kind"] == "cap_relaxation"]
-    assert len(relaxations) == 1 and relaxations[0]["cap"] == "cluster_cap"
-    assert relaxations[0]["to"] == pytest.approx(1 / 3 * 1.01, rel=1e-9)
-    assert result.diagnostics["cap_relaxations"] == relaxations
-    assert max(result.cluster_gross.values()) <= relaxations[0]["to"] + 1e-12
+    relaxations = [f for f in result.fallbacks if f.is_kind(FallbackKind.CAP_RELAXATION)]
+    assert len(relaxations) == 1 and relaxations[0].get("cap") == "cluster_cap"
+    assert relaxations[0].get("to") == pytest.approx(1 / 3 * 1.01, rel=1e-9)
+    assert result.diagnostics["cap_relaxations"] == [f.to_record() for f in relaxations]
+    assert max(result.cluster_gross.values()) <= relaxations[0].get("to") + 1e-12
 
 
 def test_infeasible_asset_cap_is_relaxed_and_recorded(
@@ -90,10 +92,28 @@ def test_infeasible_asset_cap_is_relaxed_and_recorded(
 ) -> None:
     problem = make_problem(returns, asset_cap=0.05, cluster_cap=1.0)  # 12 x 0.05 < 1
     result = optimize_profile(problem, ProfileName.HRP)
-    relax = [f for f in result.fallbacks if f["kind"] == "cap_relaxation"]
-    assert relax[0]["cap"] == "asset_cap"
-    assert relax[0]["to"] == pytest.approx(1 / 12 * 1.01, rel=1e-9)
-    assert result.weights.max() <= relax[0]["to"] + 1e-12
+    relax = [f for f in result.fallbacks if f.is_kind(FallbackKind.CAP_RELAXATION)]
+    assert relax[0].get("cap") == "asset_cap"
+    assert relax[0].get("to") == pytest.approx(1 / 12 * 1.01, rel=1e-9)
+    assert result.weights.max() <= relax[0].get("to") + 1e-12
+
+
+def test_fallbacks_are_typed_and_stored_as_flat_records(
+    returns: pd.DataFrame, make_problem: Any
+) -> None:
+    problem = make_problem(returns, n_clusters=3, cluster_cap=0.25, asset_cap=1.0)
+    result = optimize_profile(problem, ProfileName.HRP)
+    assert result.fallbacks and all(isinstance(f, Fallback) for f in result.fallbacks)
+    stored = result.to_dict()["fallbacks"]
+    assert stored[0] == {
+        "kind": "cap_relaxation",
+        "detail": result.fallbacks[0].detail,
+        "cap": "cluster_cap",
+        "from": 0.25,
+        "to": pytest.approx(1 / 3 * 1.01, rel=1e-9),
+    }
+    assert fallbacks_of(stored) == result.fallbacks  # read back, the same records
+    assert result.fallback_kinds == [str(f.kind) for f in result.fallbacks]
 
 
 def test_exactly_feasible_caps_are_not_relaxed() -> None:

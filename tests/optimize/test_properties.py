@@ -92,7 +92,7 @@ def test_every_profile_is_valid(problem: OptimizationProblem) -> None:
             assert values.max() <= caps["asset_cap"] + 1e-9, profile
             totals = pd.Series(values).groupby(clusters).sum()
             assert totals.max() <= caps["cluster_cap"] + 1e-9, profile
-            relaxed = {r["cap"] for r in result.fallbacks if r["kind"] == "cap_relaxation"}
+            relaxed = {r.get("cap") for r in result.fallbacks if r.is_kind("cap_relaxation")}
             if "asset_cap" not in relaxed:
                 assert caps["asset_cap"] == problem.asset_cap
             if "cluster_cap" not in relaxed:

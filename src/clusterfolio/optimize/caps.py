@@ -48,6 +48,7 @@ from typing import Any
 
 import numpy as np
 
+from clusterfolio.artifacts.fallbacks import Fallback, FallbackKind
 from clusterfolio.errors import InfeasibleError
 
 RELAXATION_MARGIN = 0.01
@@ -66,7 +67,7 @@ class CapRelaxation:
 
     asset_cap: float
     cluster_cap: float
-    records: list[dict[str, Any]] = field(default_factory=list)
+    records: list[Fallback] = field(default_factory=list)
 
 
 def group_capacity(
@@ -140,40 +141,32 @@ def relax_caps(
             f"{what or 'allocation'}: {total:.6g} of weight cannot be placed even with caps of 1 "
             f"(capacity {group_capacity(1.0, 1.0, k, used).sum():.6g})"
         )
-    records: list[dict[str, Any]] = []
+    records: list[Fallback] = []
     new_asset = asset_cap
     if not feasible(asset_cap, 1.0):
         needed = _smallest(asset_cap, 1.0, lambda a: feasible(a, 1.0))
         new_asset = min(1.0, needed * (1.0 + RELAXATION_MARGIN))
         records.append(
-            {
-                "kind": "cap_relaxation",
-                "cap": "asset_cap",
-                "from": float(asset_cap),
-                "to": float(new_asset),
-                "detail": (
-                    f"{what + ': ' if what else ''}asset cap {asset_cap:.6g} cannot hold "
-                    f"{total:.6g} over {k.sum():.6g} asset slots; raised to the feasible minimum "
-                    f"{needed:.6g} plus a {RELAXATION_MARGIN:.0%} margin = {new_asset:.6g}"
-                ),
-            }
+            Fallback(
+                FallbackKind.CAP_RELAXATION,
+                f"{what + ': ' if what else ''}asset cap {asset_cap:.6g} cannot hold "
+                f"{total:.6g} over {k.sum():.6g} asset slots; raised to the feasible minimum "
+                f"{needed:.6g} plus a {RELAXATION_MARGIN:.0%} margin = {new_asset:.6g}",
+                {"cap": "asset_cap", "from": float(asset_cap), "to": float(new_asset)},
+            )
         )
     new_cluster = cluster_cap
     if not feasible(new_asset, cluster_cap):
         needed = _smallest(cluster_cap, 1.0, lambda c: feasible(new_asset, c))
         new_cluster = min(1.0, needed * (1.0 + RELAXATION_MARGIN))
         records.append(
-            {
-                "kind": "cap_relaxation",
-                "cap": "cluster_cap",
-                "from": float(cluster_cap),
-                "to": float(new_cluster),
-                "detail": (
-                    f"{what + ': ' if what else ''}cluster cap {cluster_cap:.6g} over {len(k)} "
-                    f"clusters cannot hold {total:.6g}; raised to the feasible minimum "
-                    f"{needed:.6g} plus a {RELAXATION_MARGIN:.0%} margin = {new_cluster:.6g}"
-                ),
-            }
+            Fallback(
+                FallbackKind.CAP_RELAXATION,
+                f"{what + ': ' if what else ''}cluster cap {cluster_cap:.6g} over {len(k)} "
+                f"clusters cannot hold {total:.6g}; raised to the feasible minimum "
+                f"{needed:.6g} plus a {RELAXATION_MARGIN:.0%} margin = {new_cluster:.6g}",
+                {"cap": "cluster_cap", "from": float(cluster_cap), "to": float(new_cluster)},
+            )
         )
     return CapRelaxation(new_asset, new_cluster, records)
 

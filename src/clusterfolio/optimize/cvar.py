@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from clusterfolio.artifacts.fallbacks import Fallback
 from clusterfolio.errors import DataError
 from clusterfolio.optimize.solvers import solve_min_cvar
 
@@ -99,7 +100,7 @@ def min_cvar_weights(
     """
     _check_beta(beta)
     values, dropped = _scenarios(returns)
-    fallbacks: list[dict[str, Any]] = []
+    fallbacks: list[Fallback] = []
     w, outcome = solve_min_cvar(values, beta, fallbacks=fallbacks)
     w = np.maximum(w, 0.0)
     w = w / w.sum()
@@ -107,7 +108,7 @@ def min_cvar_weights(
         diagnostics.update(
             cvar=outcome.objective,
             solver=outcome.solver,
-            fallbacks=fallbacks,
+            fallbacks=[f.to_record() for f in fallbacks],
             dropped_rows=dropped,
             beta=beta,
         )

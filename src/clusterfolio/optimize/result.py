@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 
 from clusterfolio.artifacts.encoding import jsonable
-from clusterfolio.artifacts.fallbacks import FallbackKind
+from clusterfolio.artifacts.fallbacks import Fallback, FallbackKind
 from clusterfolio.enums import ProfileName
 from clusterfolio.optimize.problem import AllocationLevel
 
@@ -36,9 +36,9 @@ class ProfileResult:
         ``barbell:hrp``).
     allocation_level : AllocationLevel
         Asset- or cluster-level allocation.
-    fallbacks : list of dict
-        Every deviation from the first-choice method, each with ``kind`` (a
-        :class:`FallbackKind` value) and ``detail`` (plus kind-specific keys).
+    fallbacks : list of Fallback
+        Every deviation from the first-choice method: its ``kind`` (a :class:`FallbackKind`),
+        ``detail`` and kind-specific ``extra`` keys; stored as :meth:`Fallback.to_record`.
     diagnostics : dict
         Risk contributions, objective value, effective caps, cap relaxations and projections,
         portfolio statistics and profile-specific explanations.
@@ -51,13 +51,13 @@ class ProfileResult:
     cluster_net: dict[int, float]
     solver: str
     allocation_level: AllocationLevel
-    fallbacks: list[dict[str, Any]] = field(default_factory=list)
+    fallbacks: list[Fallback] = field(default_factory=list)
     diagnostics: dict[str, Any] = field(default_factory=dict)
 
     @property
     def fallback_kinds(self) -> list[str]:
         """The kinds of the recorded fallbacks, in order."""
-        return [str(f["kind"]) for f in self.fallbacks]
+        return [str(f.kind) for f in self.fallbacks]
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready representation (plain str / float / int / bool / None, lists and dicts)."""
@@ -70,7 +70,7 @@ class ProfileResult:
                 "net_weights": {str(k): float(v) for k, v in self.net_weights.items()},
                 "cluster_gross": {str(k): float(v) for k, v in self.cluster_gross.items()},
                 "cluster_net": {str(k): float(v) for k, v in self.cluster_net.items()},
-                "fallbacks": [dict(f) for f in self.fallbacks],
+                "fallbacks": [f.to_record() for f in self.fallbacks],
                 "diagnostics": self.diagnostics,
             }
         )

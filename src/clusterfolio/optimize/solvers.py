@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from clusterfolio.artifacts.fallbacks import Fallback, FallbackKind
 from clusterfolio.errors import InfeasibleError, OptimizationError
 
 DEFAULT_SOLVERS: tuple[str, ...] = ("CLARABEL", "SCS", "OSQP")
@@ -62,7 +63,7 @@ class SolveRun:
     that receives one fallback record per failed solver, and the program's name in them."""
 
     solvers: Sequence[str]
-    fallbacks: list[dict[str, Any]]
+    fallbacks: list[Fallback]
     what: str
 
 
@@ -87,7 +88,7 @@ def _attempt(
 def _inaccurate(
     problem: Any,
     kept: tuple[str, dict[int, Any], float],
-    fallbacks: list[dict[str, Any]],
+    fallbacks: list[Fallback],
     what: str,
 ) -> SolveOutcome:
     """The first optimal_inaccurate solution, restored into the problem's variables."""
@@ -95,11 +96,11 @@ def _inaccurate(
     for variable in problem.variables():
         variable.value = values[variable.id]
     fallbacks.append(
-        {
-            "kind": "solver",
-            "solver": name,
-            "detail": f"{what}: using {name}'s optimal_inaccurate solution (no solver optimal)",
-        }
+        Fallback(
+            FallbackKind.SOLVER,
+            f"{what}: using {name}'s optimal_inaccurate solution (no solver optimal)",
+            {"solver": name},
+        )
     )
     return SolveOutcome(name, "optimal_inaccurate", value)
 
@@ -151,14 +152,12 @@ def solve_chain(
                 infeasible += 1
         failures.append(f"{name}: {reason}")
         fallbacks.append(
-            {
-                "kind": "solver",
-                "solver": name,
-                "detail": (
-                    f"{what}: {name} failed ({reason}); "
-                    + (f"falling back to {following}" if following else "no solver left")
-                ),
-            }
+            Fallback(
+                FallbackKind.SOLVER,
+                f"{what}: {name} failed ({reason}); "
+                + (f"falling back to {following}" if following else "no solver left"),
+                {"solver": name},
+            )
         )
     if kept is not None:
         return _inaccurate(problem, kept, fallbacks, what)
@@ -330,7 +329,7 @@ def solve_min_cvar(
     beta: float,
     *,
     solvers: Sequence[str] = CVAR_SOLVERS,
-    fallbacks: list[dict[str, Any]],
+    fallbacks: list[Fallback],
 ) -> tuple[np.ndarray, SolveOutcome]:
     """Long-only, fully invested minimum historical CVaR: the dual LP first, then the primal.
 
@@ -348,7 +347,7 @@ def solve_min_cvar(
         Confidence level, e.g. 0.95.
     solvers : sequence of str
         cvxpy chain of the primal fallback.
-    fallbacks : list of dict
+    fallbacks : list of Fallback
         Receives solver fallbacks.
 
     Returns
@@ -362,11 +361,11 @@ def solve_min_cvar(
         weights, value = _solve_min_cvar_dual(scenarios * scale, beta)
     except (OptimizationError, ValueError) as exc:
         fallbacks.append(
-            {
-                "kind": "solver",
-                "solver": "HIGHS_DUAL",
-                "detail": f"min_cvar: the dual LP failed ({exc}); falling back to the primal",
-            }
+            Fallback(
+                FallbackKind.SOLVER,
+                f"min_cvar: the dual LP failed ({exc}); falling back to the primal",
+                {"solver": "HIGHS_DUAL"},
+            )
         )
         return _solve_min_cvar_primal(scenarios, beta, SolveRun(solvers, fallbacks, "min_cvar"))
     return weights, SolveOutcome("HIGHS_DUAL", "optimal", value / scale)

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from clusterfolio.artifacts.fallbacks import Fallback, FallbackKind
 from clusterfolio.errors import OptimizationError
 from clusterfolio.optimize.caps import (
     project_caps,
@@ -21,7 +22,6 @@ from clusterfolio.optimize.profiles.context import (
     _Context,
 )
 from clusterfolio.optimize.profiles.finalise import _projection_fallback
-from clusterfolio.optimize.result import FallbackKind
 
 
 def _select_aggressors(ctx: _Context) -> tuple[list[int], list[str]]:
@@ -48,7 +48,7 @@ def _select_aggressors(ctx: _Context) -> tuple[list[int], list[str]]:
 
 
 def _aggressors(
-    ctx: _Context, asset_cap: float, cluster_cap: float, fallbacks: list[dict[str, Any]]
+    ctx: _Context, asset_cap: float, cluster_cap: float, fallbacks: list[Fallback]
 ) -> tuple[list[int], float, float]:
     """The aggressors, their total share and each one's weight (fallbacks recorded)."""
     p = ctx.problem
@@ -59,15 +59,13 @@ def _aggressors(
         if len(aggressors) < p.n_aggressors:
             n_distinct = ctx.n_clusters
             fallbacks.append(
-                {
-                    "kind": FallbackKind.BARBELL_AGGRESSORS.value,
-                    "detail": (
-                        f"{len(aggressors)} aggressor(s) instead of {p.n_aggressors}: "
-                        f"{n_distinct} cluster(s), {ctx.n - len(ctx.missing['antifragility'])} "
-                        f"asset(s) with an antifragility score"
-                        + (f"; {'; '.join(notes)}" if notes else "")
-                    ),
-                }
+                Fallback(
+                    FallbackKind.BARBELL_AGGRESSORS,
+                    f"{len(aggressors)} aggressor(s) instead of {p.n_aggressors}: "
+                    f"{n_distinct} cluster(s), {ctx.n - len(ctx.missing['antifragility'])} "
+                    f"asset(s) with an antifragility score"
+                    + (f"; {'; '.join(notes)}" if notes else ""),
+                )
             )
         if not aggressors:
             share = 0.0
@@ -76,14 +74,12 @@ def _aggressors(
     if per_aggressor > limit:
         new_share = limit * len(aggressors)
         fallbacks.append(
-            {
-                "kind": FallbackKind.BARBELL_SHARE.value,
-                "detail": (
-                    f"aggressor share {share:.6g} over {len(aggressors)} aggressor(s) puts "
-                    f"{per_aggressor:.6g} on each, above the cap {limit:.6g}; share reduced to "
-                    f"{new_share:.6g}"
-                ),
-            }
+            Fallback(
+                FallbackKind.BARBELL_SHARE,
+                f"aggressor share {share:.6g} over {len(aggressors)} aggressor(s) puts "
+                f"{per_aggressor:.6g} on each, above the cap {limit:.6g}; share reduced to "
+                f"{new_share:.6g}",
+            )
         )
         share, per_aggressor = new_share, limit
     return aggressors, share, per_aggressor
@@ -107,7 +103,7 @@ def _core(
     per_aggressor: float,
     core_total: float,
     caps: tuple[float, float],
-    fallbacks: list[dict[str, Any]],
+    fallbacks: list[Fallback],
 ) -> _Core:
     """Bounded HRP on the non-aggressors, under the caps left once the aggressors are counted."""
     p = ctx.problem
@@ -150,7 +146,7 @@ def _core(
 
 def _barbell(ctx: _Context, level: AllocationLevel) -> _Allocation:
     p = ctx.problem
-    fallbacks: list[dict[str, Any]] = []
+    fallbacks: list[Fallback] = []
     asset_cap, cluster_cap, records = _asset_caps(ctx, "barbell")
     fallbacks.extend(records)
     aggressors, share, per_aggressor = _aggressors(ctx, asset_cap, cluster_cap, fallbacks)

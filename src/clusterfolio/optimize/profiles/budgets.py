@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from clusterfolio.artifacts.fallbacks import Fallback, FallbackKind
 from clusterfolio.enums import Direction
 from clusterfolio.errors import OptimizationError
 from clusterfolio.optimize.caps import (
@@ -38,7 +39,7 @@ def _rc_dispersion(weights: np.ndarray, cov: np.ndarray) -> float:
 
 
 def _erc(
-    ctx: _Context, cov: np.ndarray, caps: LinearCaps, fallbacks: list[dict[str, Any]], what: str
+    ctx: _Context, cov: np.ndarray, caps: LinearCaps, fallbacks: list[Fallback], what: str
 ) -> tuple[np.ndarray, str, dict[str, Any]]:
     """Equal risk contributions with the caps as constraints (Newton first, then the program)."""
     info: dict[str, Any] = {}
@@ -48,11 +49,11 @@ def _erc(
         solver = "erc:newton"
     except OptimizationError as exc:
         fallbacks.append(
-            {
-                "kind": "solver",
-                "solver": "newton",
-                "detail": f"{what}: {exc}; polished by the log-barrier program (cvxpy)",
-            }
+            Fallback(
+                FallbackKind.SOLVER,
+                f"{what}: {exc}; polished by the log-barrier program (cvxpy)",
+                {"solver": "newton"},
+            )
         )
         w = np.zeros(cov.shape[0])
         solver = ""
@@ -83,7 +84,7 @@ def caps_violation_linear(w: np.ndarray, caps: LinearCaps) -> float:
 
 def _risk_parity(ctx: _Context, level: AllocationLevel) -> _Allocation:
     space = _space(ctx, level, "risk_parity")
-    fallbacks: list[dict[str, Any]] = list(space.records)
+    fallbacks: list[Fallback] = list(space.records)
     diagnostics: dict[str, Any] = {}
     if space.within_cluster is not None:
         diagnostics["within_cluster"] = space.within_cluster

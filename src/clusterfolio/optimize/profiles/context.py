@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from clusterfolio.artifacts.fallbacks import Fallback
 from clusterfolio.optimize.calendar_risk import (
     assign_calendars,
     calendar_covariance,
@@ -108,7 +109,7 @@ class _Allocation:
     apply_caps: bool = True
     projection_is_fallback: bool = True
     uses_covariance: bool = True
-    fallbacks: list[dict[str, Any]] = field(default_factory=list)
+    fallbacks: list[Fallback] = field(default_factory=list)
     diagnostics: dict[str, Any] = field(default_factory=dict)
 
 
@@ -123,12 +124,12 @@ class _Reduction:
     upper: np.ndarray  # per cluster bound min(C, a / max v)
     asset_cap: float
     cluster_cap: float
-    records: list[dict[str, Any]]
+    records: list[Fallback]
     equal_momentum_clusters: list[int]
     hybrid_capped_clusters: list[int]
 
 
-def _asset_caps(ctx: _Context, what: str) -> tuple[float, float, list[dict[str, Any]]]:
+def _asset_caps(ctx: _Context, what: str) -> tuple[float, float, list[Fallback]]:
     p = ctx.problem
     relaxed = relax_caps(p.asset_cap, p.cluster_cap, ctx.sizes(), what=what)
     return relaxed.asset_cap, relaxed.cluster_cap, relaxed.records
@@ -212,7 +213,7 @@ class _Space:
     caps: LinearCaps
     asset_cap: float
     cluster_cap: float
-    records: list[dict[str, Any]]
+    records: list[Fallback]
     within_cluster: dict[str, Any] | None
 
     def allocation(
@@ -220,7 +221,7 @@ class _Space:
         x: np.ndarray,
         solver: str,
         level: AllocationLevel,
-        fallbacks: list[dict[str, Any]],
+        fallbacks: list[Fallback],
         diagnostics: dict[str, Any],
     ) -> _Allocation:
         """The allocation of a solution ``x`` in this space (mapped back to assets)."""

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from clusterfolio.artifacts.fallbacks import Fallback, FallbackKind
 from clusterfolio.enums import ProfileName
 from clusterfolio.errors import InfeasibleError
 from clusterfolio.optimize.estimators import (
@@ -19,7 +20,6 @@ from clusterfolio.optimize.profiles.context import (
     _Space,
     _space,
 )
-from clusterfolio.optimize.result import FallbackKind
 from clusterfolio.optimize.solvers import (
     LinearCaps,
     SolveOutcome,
@@ -106,7 +106,7 @@ def _apply_turnover(ctx: _Context, profile: ProfileName, alloc: _Allocation) -> 
 
 def _min_variance(ctx: _Context, level: AllocationLevel) -> _Allocation:
     p = ctx.problem
-    fallbacks: list[dict[str, Any]] = []
+    fallbacks: list[Fallback] = []
     average_variance = float(np.trace(ctx.cov)) / ctx.n
     previous, tau, turnover = _turnover_setup(ctx, average_variance)
     diagnostics: dict[str, Any] = {}
@@ -149,7 +149,7 @@ def _min_variance(ctx: _Context, level: AllocationLevel) -> _Allocation:
 
 
 def _pure_min_variance(
-    cov: np.ndarray, caps: LinearCaps, ctx: _Context, fallbacks: list[dict[str, Any]]
+    cov: np.ndarray, caps: LinearCaps, ctx: _Context, fallbacks: list[Fallback]
 ) -> tuple[np.ndarray, SolveOutcome]:
     scaled = cov / (float(np.trace(cov)) / cov.shape[0])
     return solve_min_variance(
@@ -158,7 +158,7 @@ def _pure_min_variance(
 
 
 def _max_sharpe_solution(
-    ctx: _Context, space: _Space, excess: np.ndarray, fallbacks: list[dict[str, Any]]
+    ctx: _Context, space: _Space, excess: np.ndarray, fallbacks: list[Fallback]
 ) -> tuple[np.ndarray, SolveOutcome] | str:
     """The max-Sharpe solution, or why there is none (no positive excess return)."""
     p = ctx.problem
@@ -184,17 +184,17 @@ def _max_sharpe(ctx: _Context, level: AllocationLevel) -> _Allocation:
     p = ctx.problem
     diagnostics: dict[str, Any] = {}
     space = _space(ctx, level, "max_sharpe")
-    fallbacks: list[dict[str, Any]] = list(space.records)
+    fallbacks: list[Fallback] = list(space.records)
     if space.within_cluster is not None:
         diagnostics["within_cluster"] = space.within_cluster
     excess = space.mu - p.risk_free_rate
     solved = _max_sharpe_solution(ctx, space, excess, fallbacks)
     if isinstance(solved, str):
         fallbacks.append(
-            {
-                "kind": FallbackKind.NO_POSITIVE_EXCESS_RETURN.value,
-                "detail": f"{solved}; using minimum variance under the same caps",
-            }
+            Fallback(
+                FallbackKind.NO_POSITIVE_EXCESS_RETURN,
+                f"{solved}; using minimum variance under the same caps",
+            )
         )
         x, outcome = _pure_min_variance(space.cov, space.caps, ctx, fallbacks)
         diagnostics["objective"] = {"name": "w'Σw / v̄ (fallback)", "value": outcome.objective}

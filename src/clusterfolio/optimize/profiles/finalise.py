@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from clusterfolio.artifacts.fallbacks import Fallback, FallbackKind
 from clusterfolio.enums import ProfileName
 from clusterfolio.errors import OptimizationError
 from clusterfolio.optimize.calendar_risk import (
@@ -19,20 +20,18 @@ from clusterfolio.optimize.caps import (
 from clusterfolio.optimize.profiles.budgets import _NO_OBJECTIVE
 from clusterfolio.optimize.profiles.context import POST_SOLVE_TOL, _Allocation, _Context
 from clusterfolio.optimize.profiles.convex import _outside_previous
-from clusterfolio.optimize.result import FallbackKind, ProfileResult
+from clusterfolio.optimize.result import ProfileResult
 from clusterfolio.optimize.risk_parity import risk_contributions
 
 
-def _projection_fallback(record: dict[str, Any], what: str) -> dict[str, Any]:
-    return {
-        "kind": FallbackKind.CAP_PROJECTION.value,
-        "detail": (
-            f"{what}: caps bound; weights projected by iterative capping with proportional "
-            f"redistribution (moved {record['moved_l1']:.6g} in L1; capped clusters "
-            f"{record.get('capped_clusters', [])}, capped assets {record.get('capped_assets', [])})"
-        ),
-        "moved_l1": record["moved_l1"],
-    }
+def _projection_fallback(record: dict[str, Any], what: str) -> Fallback:
+    return Fallback(
+        FallbackKind.CAP_PROJECTION,
+        f"{what}: caps bound; weights projected by iterative capping with proportional "
+        f"redistribution (moved {record['moved_l1']:.6g} in L1; capped clusters "
+        f"{record.get('capped_clusters', [])}, capped assets {record.get('capped_assets', [])})",
+        {"moved_l1": record["moved_l1"]},
+    )
 
 
 def _normalised(profile: ProfileName, weights: np.ndarray) -> tuple[np.ndarray, float]:
@@ -49,17 +48,15 @@ def _normalised(profile: ProfileName, weights: np.ndarray) -> tuple[np.ndarray, 
     return w / total, cleanup
 
 
-def _covariance_repair_fallback(ctx: _Context) -> dict[str, Any]:
+def _covariance_repair_fallback(ctx: _Context) -> Fallback:
     """The fallback that records the PSD repair of the pairwise covariance."""
     est = ctx.estimate
-    return {
-        "kind": FallbackKind.COVARIANCE_REPAIR.value,
-        "detail": (
-            f"pairwise covariance not PSD (min eigenvalue {est.min_eigenvalue:.3g}); "
-            f"{est.clipped_eigenvalues} eigenvalue(s) clipped to zero "
-            f"(Frobenius change {est.repair_frobenius:.3g})"
-        ),
-    }
+    return Fallback(
+        FallbackKind.COVARIANCE_REPAIR,
+        f"pairwise covariance not PSD (min eigenvalue {est.min_eigenvalue:.3g}); "
+        f"{est.clipped_eigenvalues} eigenvalue(s) clipped to zero "
+        f"(Frobenius change {est.repair_frobenius:.3g})",
+    )
 
 
 def _enforce_caps(
@@ -68,7 +65,7 @@ def _enforce_caps(
     alloc: _Allocation,
     w: np.ndarray,
     diagnostics: dict[str, Any],
-    fallbacks: list[dict[str, Any]],
+    fallbacks: list[Fallback],
 ) -> np.ndarray:
     """The last-resort capping projection (recorded), and the caps the allocation was held to."""
     p = ctx.problem
@@ -108,7 +105,7 @@ def _finalise(ctx: _Context, profile: ProfileName, alloc: _Allocation) -> Profil
         w = _enforce_caps(ctx, profile, alloc, w, diagnostics, fallbacks)
     diagnostics["objective"] = dict(_NO_OBJECTIVE)
     diagnostics["cap_relaxations"] = [
-        f for f in fallbacks if f["kind"] == FallbackKind.CAP_RELAXATION
+        f.to_record() for f in fallbacks if f.is_kind(FallbackKind.CAP_RELAXATION)
     ]
     diagnostics.update(alloc.diagnostics)
     diagnostics.update(_statistics(ctx, w))
