@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 import typer
 from typer.testing import CliRunner
 
-from clusterfolio.cli_options import DEFAULT_MANIFEST, Project, QuietOpt, grouped_options
+from clusterfolio.cli_options import DEFAULT_MANIFEST, Project, QuietOpt, RunIdOpt, grouped_options
 
 
 def test_a_group_becomes_its_options_after_the_commands_own() -> None:
@@ -36,6 +36,29 @@ class _AlsoRoot:
     """A group that declares ``root`` again."""
 
     root: Path = Path(".")
+
+
+@dataclass(frozen=True)
+class _Target:
+    """A group holding another: the run and the project it lives in."""
+
+    run: RunIdOpt = "latest"
+    project: Project = field(default_factory=Project)
+
+
+def test_a_group_inside_a_group_is_expanded_and_rebuilt() -> None:
+    seen: list[_Target] = []
+
+    @grouped_options
+    def command(*, target: _Target) -> None:
+        seen.append(target)
+
+    app = typer.Typer()
+    app.command()(command)
+    app.command("other")(lambda: None)
+    result = CliRunner().invoke(app, ["command", "--run", "r1", "--root", "/tmp/x"])
+    assert result.exit_code == 0, result.output
+    assert seen == [_Target(run="r1", project=Project(root=Path("/tmp/x")))]
 
 
 def test_an_option_declared_twice_is_refused() -> None:

@@ -107,23 +107,41 @@ class Project:
 F = TypeVar("F", bound=Callable[..., None])
 
 
+def _is_group(annotation: Any) -> bool:
+    return dataclasses.is_dataclass(annotation) and isinstance(annotation, type)
+
+
 def _group_parameters(group: type) -> list[inspect.Parameter]:
-    """The options of an option group: one keyword-only parameter per dataclass field."""
+    """The options of an option group: a keyword-only parameter per field, in field order (a
+    field that is itself a group stands for its options)."""
     hints = get_type_hints(group, include_extras=True)
-    return [
-        inspect.Parameter(
-            f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default, annotation=hints[f.name]
-        )
+    out: list[inspect.Parameter] = []
+    for f in dataclasses.fields(group):
+        if _is_group(hints[f.name]):
+            out += _group_parameters(hints[f.name])
+        else:
+            kind = inspect.Parameter.KEYWORD_ONLY
+            out.append(inspect.Parameter(f.name, kind, default=f.default, annotation=hints[f.name]))
+    return out
+
+
+def _build(group: type, options: dict[str, Any]) -> Any:
+    """The group of ``options`` (its options popped from them, nested groups built first)."""
+    hints = get_type_hints(group, include_extras=True)
+    values = {
+        f.name: _build(hints[f.name], options) if _is_group(hints[f.name]) else options.pop(f.name)
         for f in dataclasses.fields(group)
-    ]
+    }
+    return group(**values)
 
 
 def grouped_options(func: F) -> F:
     """Expand a command's option groups into their options, and rebuild the groups for it.
 
     An option group is a dataclass whose fields are annotated with the option aliases (e.g.
-    :class:`Project`): a parameter typed with one stands for all its options, which Typer
-    shows after the command's own, so options several commands share are declared once.
+    :class:`Project`) or are option groups themselves: a parameter typed with one stands for
+    all its options, which Typer shows after the command's own, so options several commands
+    share are declared once.
 
     Parameters
     ----------
@@ -142,9 +160,7 @@ def grouped_options(func: F) -> F:
     """
     signature = inspect.signature(func, eval_str=True)
     groups = {
-        name: p.annotation
-        for name, p in signature.parameters.items()
-        if dataclasses.is_dataclass(p.annotation) and isinstance(p.annotation, type)
+        name: p.annotation for name, p in signature.parameters.items() if _is_group(p.annotation)
     }
     own = [p for name, p in signature.parameters.items() if name not in groups]
     added = [p for group in groups.values() for p in _group_parameters(group)]
@@ -160,7 +176,7 @@ def grouped_options(func: F) -> F:
     @functools.wraps(func)
     def command(**kwargs: Any) -> None:
         for name, group in groups.items():
-            kwargs[name] = group(**{f.name: kwargs.pop(f.name) for f in dataclasses.fields(group)})
+            kwargs[name] = _build(group, kwargs)
         func(**kwargs)
 
     command.__signature__ = signature.replace(parameters=params)  # type: ignore[attr-defined]

@@ -17,7 +17,7 @@ commands, so the CLI starts fast.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -44,21 +44,24 @@ class ReportedRun:
         Manifest profile (default: the manifest's).
     sets : list of str, optional
         ``section.key=value`` overrides.
+    project : Project
+        The project root and manifest.
     """
 
     run: RunIdOpt = "latest"
     profile: ProfileOpt = None
     sets: SetOpt = None
+    project: Project = field(default_factory=Project)
 
-    def settings(self, project: Project) -> Settings:
+    def settings(self) -> Settings:
         """The manifest's settings of :attr:`profile` with the overrides."""
-        return project.settings(self.profile, self.sets)
+        return self.project.settings(self.profile, self.sets)
 
-    def run_dir(self, project: Project, settings: Settings) -> Path:
+    def run_dir(self, settings: Settings) -> Path:
         """The run directory, in the runs folder of ``settings``."""
         from clusterfolio.pipeline.runner import resolve_run_dir
 
-        return resolve_run_dir(project.base / settings.run.runs_dir, self.run)
+        return resolve_run_dir(self.project.base / settings.run.runs_dir, self.run)
 
 
 def report(
@@ -73,7 +76,6 @@ def report(
     ] = False,
     *,
     target: ReportedRun,
-    project: Project,
 ) -> None:
     """Render the reports of a run and copy its golden artifacts to summaries/."""
     try:
@@ -82,8 +84,8 @@ def report(
         from clusterfolio.report.config import ReportConfig
         from clusterfolio.report.summaries import sync_summaries
 
-        settings = target.settings(project)
-        run_dir = target.run_dir(project, settings)
+        settings = target.settings()
+        run_dir = target.run_dir(settings)
         ledger = RunArtifacts(run_dir).ledger()
         config = (
             ReportConfig.from_ledger(ledger)
@@ -100,23 +102,25 @@ def report(
                 f"QuantStats tear sheets (offline): {len(sheets)} in {run_dir / 'tearsheets'}"
             )
         if summaries:
-            folder = project.base / settings.run.summaries_dir
+            folder = target.project.base / settings.run.summaries_dir
             copied = sync_summaries(run_dir, build.golden, folder)
             typer.echo(f"summaries: {len(copied)} golden artifacts in {folder}")
         if build.absent:
             typer.echo("not available in this run: " + ", ".join(build.absent))
         from clusterfolio.report.headline import echo_headline
 
-        echo_headline(run_dir, project.base / settings.run.summaries_dir if summaries else None)
+        echo_headline(
+            run_dir, target.project.base / settings.run.summaries_dir if summaries else None
+        )
     except ClusterfolioError as exc:
         fail(exc)
 
 
-def display(*, target: ReportedRun, project: Project) -> None:
+def display(*, target: ReportedRun) -> None:
     """Open the interactive terminal dashboard over a run (q quits)."""
     try:
-        settings = target.settings(project)
-        run_dir = target.run_dir(project, settings)
+        settings = target.settings()
+        run_dir = target.run_dir(settings)
         from clusterfolio.report.dashboard import run_dashboard
 
         run_dashboard(run_dir)
@@ -134,14 +138,13 @@ def publish(
     ] = False,
     *,
     target: ReportedRun,
-    project: Project,
 ) -> None:
     """Sync the golden artifacts of summaries/ to the private Gist (GIST_ID, GITHUB_TOKEN)."""
     try:
         from clusterfolio.pipeline.ledger import check_run_usable
         from clusterfolio.report import publish as gist
 
-        settings = target.settings(project)
+        settings = target.settings()
         env = os.environ
         configured = settings.publish.enabled or bool(
             env.get(gist.ENV_GIST_ID) or env.get(gist.ENV_GIST_REMOTE)
@@ -151,7 +154,7 @@ def publish(
                 "publish: skipped (publish.enabled is false and neither GIST_ID nor GIST_REMOTE is set)"
             )
             return
-        summaries = project.base / settings.run.summaries_dir
+        summaries = target.project.base / settings.run.summaries_dir
         allow_empty = settings.publish.allow_empty or env.get(gist.ENV_ALLOW_EMPTY, "") in (
             "1",
             "true",
@@ -163,7 +166,7 @@ def publish(
                 f"set {gist.ENV_ALLOW_EMPTY}=1 to publish an empty set)"
             )
             return
-        run_dir = target.run_dir(project, settings)
+        run_dir = target.run_dir(settings)
         check_run_usable(run_dir, "publish")
         result = gist.publish(summaries, run_dir, settings=settings.publish)
         typer.echo(f"publish: {result.message}")
