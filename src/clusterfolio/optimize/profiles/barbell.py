@@ -147,8 +147,9 @@ def _core(
 def _barbell(ctx: _Context, level: AllocationLevel) -> _Allocation:
     p = ctx.problem
     fallbacks: list[Fallback] = []
-    asset_cap, cluster_cap, records = _asset_caps(ctx, "barbell")
-    fallbacks.extend(records)
+    caps = _asset_caps(ctx, "barbell")
+    asset_cap, cluster_cap = caps.asset_cap, caps.cluster_cap
+    fallbacks.extend(caps.records)
     aggressors, share, per_aggressor = _aggressors(ctx, asset_cap, cluster_cap, fallbacks)
     core = _core(ctx, aggressors, per_aggressor, 1.0 - share, (asset_cap, cluster_cap), fallbacks)
     core_symbols = [ctx.symbols[i] for i in core.assets]

@@ -97,14 +97,14 @@ def _risk_parity(ctx: _Context, level: AllocationLevel) -> _Allocation:
 
 def _hrp(ctx: _Context, level: AllocationLevel) -> _Allocation:
     p = ctx.problem
-    asset_cap, cluster_cap, records = _asset_caps(ctx, "hrp")
+    caps = _asset_caps(ctx, "hrp")
     w, order = hrp_weights(
         ctx.cov,
         ctx.corr,
         linkage_method=p.linkage_method,
         optimal_leaf_ordering=p.optimal_leaf_ordering,
-        upper=np.full(ctx.n, asset_cap),
-        group_caps=GroupCaps(ctx.groups, np.full(ctx.n_clusters, cluster_cap)),
+        upper=np.full(ctx.n, caps.asset_cap),
+        group_caps=GroupCaps(ctx.groups, np.full(ctx.n_clusters, caps.cluster_cap)),
     )
     diagnostics = {
         "hrp": {
@@ -115,39 +115,23 @@ def _hrp(ctx: _Context, level: AllocationLevel) -> _Allocation:
             "bounds": "asset and cluster caps inside the recursive bisection (bounded HRP)",
         }
     }
-    return _Allocation(
-        weights=w,
-        solver="hrp:numpy",
-        level=level,
-        asset_cap=asset_cap,
-        cluster_cap=cluster_cap,
-        projection_is_fallback=False,
-        fallbacks=list(records),
-        diagnostics=diagnostics,
-    )
+    return _Allocation.inside_caps(caps, w, "hrp:numpy", level, diagnostics)
 
 
 def _equal_weight(ctx: _Context, level: AllocationLevel) -> _Allocation:
-    asset_cap, cluster_cap, records = _asset_caps(ctx, "equal_weight")
+    caps = _asset_caps(ctx, "equal_weight")
     # the most equal allocation under the caps: 1/N, water-filled where a cluster cap binds
     weights, record = project_caps(
         np.full(ctx.n, 1.0 / ctx.n),
         ctx.groups,
-        np.full(ctx.n, asset_cap),
-        np.full(ctx.n_clusters, cluster_cap),
+        np.full(ctx.n, caps.asset_cap),
+        np.full(ctx.n_clusters, caps.cluster_cap),
         symbols=ctx.symbols,
         group_labels=ctx.cluster_ids,
     )
-    return _Allocation(
-        weights=weights,
-        diagnostics={"equal_weight": {"definition": "1/N under the caps", "capping": record}},
-        solver="equal_weight",
-        level=level,
-        asset_cap=asset_cap,
-        cluster_cap=cluster_cap,
-        projection_is_fallback=False,
-        uses_covariance=False,
-        fallbacks=list(records),
+    diagnostics = {"equal_weight": {"definition": "1/N under the caps", "capping": record}}
+    return _Allocation.inside_caps(
+        caps, weights, "equal_weight", level, diagnostics, uses_covariance=False
     )
 
 

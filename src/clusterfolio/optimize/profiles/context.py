@@ -14,6 +14,7 @@ from clusterfolio.optimize.calendar_risk import (
     calendar_expected_returns,
 )
 from clusterfolio.optimize.caps import (
+    CapRelaxation,
     relax_caps,
     waterfill,
 )
@@ -112,6 +113,31 @@ class _Allocation:
     fallbacks: list[Fallback] = field(default_factory=list)
     diagnostics: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def inside_caps(
+        cls,
+        caps: CapRelaxation,
+        weights: np.ndarray,
+        solver: str,
+        level: AllocationLevel,
+        diagnostics: dict[str, Any],
+        *,
+        uses_covariance: bool = True,
+    ) -> _Allocation:
+        """An allocation whose method holds the (relaxed) ``caps`` itself: a projection is not a
+        fallback, and the caps' relaxation records are its fallbacks."""
+        return cls(
+            weights,
+            solver,
+            level,
+            caps.asset_cap,
+            caps.cluster_cap,
+            projection_is_fallback=False,
+            uses_covariance=uses_covariance,
+            fallbacks=list(caps.records),
+            diagnostics=diagnostics,
+        )
+
 
 @dataclass(frozen=True)
 class _Reduction:
@@ -129,10 +155,10 @@ class _Reduction:
     hybrid_capped_clusters: list[int]
 
 
-def _asset_caps(ctx: _Context, what: str) -> tuple[float, float, list[Fallback]]:
+def _asset_caps(ctx: _Context, what: str) -> CapRelaxation:
+    """The problem's caps for an asset-level allocation, relaxed where infeasible (recorded)."""
     p = ctx.problem
-    relaxed = relax_caps(p.asset_cap, p.cluster_cap, ctx.sizes(), what=what)
-    return relaxed.asset_cap, relaxed.cluster_cap, relaxed.records
+    return relax_caps(p.asset_cap, p.cluster_cap, ctx.sizes(), what=what)
 
 
 def _linear_caps(ctx: _Context, asset_cap: float, cluster_cap: float) -> LinearCaps:
@@ -254,6 +280,7 @@ def _space(ctx: _Context, level: AllocationLevel, what: str) -> _Space:
             list(red.records),
             _reduction_diagnostics(ctx, red),
         )
-    asset_cap, cluster_cap, records = _asset_caps(ctx, what)
-    caps = _linear_caps(ctx, asset_cap, cluster_cap)
-    return _Space(ctx.cov, ctx.mu, np.eye(ctx.n), caps, asset_cap, cluster_cap, list(records), None)
+    relaxed = _asset_caps(ctx, what)
+    a, c = relaxed.asset_cap, relaxed.cluster_cap
+    caps = _linear_caps(ctx, a, c)
+    return _Space(ctx.cov, ctx.mu, np.eye(ctx.n), caps, a, c, list(relaxed.records), None)
