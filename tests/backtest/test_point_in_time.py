@@ -129,12 +129,12 @@ def _decide(
         task = DecideTask(0, train.loc[:, columns], dict(winners.directions), None, settings)
     else:
         chosen = run_universe_task(UniverseTask(0, history.until(CUT), CUT, settings))
-        assert chosen.choice is not None, chosen.error
-        columns = [*chosen.choice.symbols, settings.backtest.baseline]
-        task = DecideTask(0, train.loc[:, columns], {}, chosen.choice, settings)
+        assert chosen.value is not None, chosen.error
+        columns = [*chosen.value.symbols, settings.backtest.baseline]
+        task = DecideTask(0, train.loc[:, columns], {}, chosen.value, settings)
     outcome = run_decide_task(task)
-    assert outcome.decision is not None, outcome.error
-    decision = outcome.decision
+    assert outcome.value is not None, outcome.error
+    decision = outcome.value
     engine = make_engine(EngineName.CUSTOM, settings)
     weights = engine.weights(decision.synthetic_long(train), decision, ProfileName.HRP)
     assert weights is not None

@@ -252,7 +252,7 @@ class _Executed:
     @property
     def decisions(self) -> list[DecisionInputs | None]:
         """Each window's decision (None where it failed)."""
-        return [d.decision for d in self.decided]
+        return [d.value for d in self.decided]
 
 
 def _checked_returns(returns: pd.DataFrame) -> pd.DataFrame:
@@ -337,10 +337,10 @@ def _execute(
     tasks = [decide_task(w, returns, plan.directions, universes, settings) for w in windows]
     decided: list[DecideOutcome] = runner.map(run_decide_task, tasks)
     _progress(progress, "window", len(decided))
-    held = held_returns(returns, [d.decision for d in decided], settings.backtest.baseline)
+    held = held_returns(returns, [d.value for d in decided], settings.backtest.baseline)
     inputs = EngineInputs(
         windows=tuple(windows),
-        decisions=tuple(d.decision for d in decided),
+        decisions=tuple(d.value for d in decided),
         decision_errors=tuple(d.error for d in decided),
         returns=held,
         settings=settings,

@@ -9,7 +9,9 @@ are picklable and their functions top-level, so any executor can run them.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Generic, TypeAlias, TypeVar
 
 import pandas as pd
 
@@ -23,11 +25,14 @@ from clusterfolio.enums import Direction
 from clusterfolio.errors import ConfigError
 from clusterfolio.manifest import Settings
 
+T = TypeVar("T")
+
 __all__ = [
     "DecideOutcome",
     "DecideTask",
     "UniverseOutcome",
     "UniverseTask",
+    "WindowOutcome",
     "choose_universes",
     "decide_task",
     "run_decide_task",
@@ -46,23 +51,46 @@ class UniverseTask:
 
 
 @dataclass(frozen=True)
-class UniverseOutcome:
-    """A universe chosen at a window's training end, or the error that prevented it."""
+class WindowOutcome(Generic[T]):
+    """What a window's task produced, or the error that prevented it, and its duration.
+
+    Attributes
+    ----------
+    window : int
+        The window's index.
+    value : T or None
+        The result (None when the task failed).
+    error : str or None
+        ``Type: message`` of the failure.
+    seconds : float
+        Wall time of the task.
+    """
 
     window: int
-    choice: UniverseChoice | None
+    value: T | None
     error: str | None
     seconds: float
 
 
-def run_universe_task(task: UniverseTask) -> UniverseOutcome:
-    """Screens, raw pool and natural selection on the history cut at ``task.day``."""
+UniverseOutcome: TypeAlias = WindowOutcome[UniverseChoice]
+"""A universe chosen at a window's training end, or the error that prevented it."""
+DecideOutcome: TypeAlias = WindowOutcome[DecisionInputs]
+"""A window's decision, or the error that prevented it."""
+
+
+def _timed(window: int, work: Callable[[], T]) -> WindowOutcome[T]:
+    """Run ``work``: its result, or its failure recorded (the tournament goes on), timed."""
     started = time.perf_counter()
     try:
-        choice = choose_universe(task.history, task.day, task.settings)
-    except Exception as exc:  # a window that cannot choose is a recorded failure
-        return UniverseOutcome(task.window, None, error_text(exc), time.perf_counter() - started)
-    return UniverseOutcome(task.window, choice, None, time.perf_counter() - started)
+        value = work()
+    except Exception as exc:  # a window that cannot choose or decide is a recorded failure
+        return WindowOutcome(window, None, error_text(exc), time.perf_counter() - started)
+    return WindowOutcome(window, value, None, time.perf_counter() - started)
+
+
+def run_universe_task(task: UniverseTask) -> UniverseOutcome:
+    """Screens, raw pool and natural selection on the history cut at ``task.day``."""
+    return _timed(task.window, lambda: choose_universe(task.history, task.day, task.settings))
 
 
 @dataclass(frozen=True)
@@ -82,26 +110,14 @@ class DecideTask:
     universe_error: str | None = None
 
 
-@dataclass(frozen=True)
-class DecideOutcome:
-    """A window's decision, or the error that prevented it."""
-
-    window: int
-    decision: DecisionInputs | None
-    error: str | None
-    seconds: float
-
-
 def run_decide_task(task: DecideTask) -> DecideOutcome:
     """Decide a window on its training slice (and its point-in-time universe)."""
-    started = time.perf_counter()
     if task.universe_error is not None:
-        return DecideOutcome(task.window, None, task.universe_error, 0.0)
-    try:
-        decision = decide(task.train, task.directions, task.settings, universe=task.universe)
-    except Exception as exc:  # a window that cannot decide is a recorded failure
-        return DecideOutcome(task.window, None, error_text(exc), time.perf_counter() - started)
-    return DecideOutcome(task.window, decision, None, time.perf_counter() - started)
+        return WindowOutcome(task.window, None, task.universe_error, 0.0)
+    return _timed(
+        task.window,
+        lambda: decide(task.train, task.directions, task.settings, universe=task.universe),
+    )
 
 
 def history_cut(history: MarketHistory | None, window: Window, settings: Settings) -> MarketHistory:
@@ -136,10 +152,10 @@ def decide_task(
     if not universes:
         return DecideTask(window.index, train, directions, None, settings)
     outcome = universes[window.index // settings.backtest.reselect_every]
-    if outcome.choice is None:
+    if outcome.value is None:
         error = f"universe chosen at window {outcome.window} failed: {outcome.error}"
         return DecideTask(window.index, train, directions, None, settings, error)
     columns = [
-        c for c in train.columns if c in {*outcome.choice.symbols, settings.backtest.baseline}
+        c for c in train.columns if c in {*outcome.value.symbols, settings.backtest.baseline}
     ]
-    return DecideTask(window.index, train.loc[:, columns], directions, outcome.choice, settings)
+    return DecideTask(window.index, train.loc[:, columns], directions, outcome.value, settings)

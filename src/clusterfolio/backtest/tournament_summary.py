@@ -308,12 +308,12 @@ def window_docs(windows: list[Window], outcomes: list[DecideOutcome]) -> list[di
             "n_train": window.n_train,
             "n_test": window.n_test,
             "status": TournamentStatus.OK.value
-            if outcome.decision is not None
+            if outcome.value is not None
             else TournamentStatus.FAILED.value,
             "error": outcome.error,
         }
-        if outcome.decision is not None:
-            decision = outcome.decision.to_dict()
+        if outcome.value is not None:
+            decision = outcome.value.to_dict()
             decision.pop("train_start", None)
             decision.pop("train_end", None)
             doc["decision"] = decision
