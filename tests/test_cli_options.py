@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated
 
 import pytest
 import typer
@@ -59,6 +60,28 @@ def test_a_group_inside_a_group_is_expanded_and_rebuilt() -> None:
     result = CliRunner().invoke(app, ["command", "--run", "r1", "--root", "/tmp/x"])
     assert result.exit_code == 0, result.output
     assert seen == [_Target(run="r1", project=Project(root=Path("/tmp/x")))]
+
+
+@dataclass(frozen=True)
+class _Named:
+    """A group whose option has no default."""
+
+    name: Annotated[str, typer.Option("--name")]
+
+
+def test_a_field_without_a_default_is_a_required_option() -> None:
+    seen: list[_Named] = []
+
+    @grouped_options
+    def command(*, named: _Named) -> None:
+        seen.append(named)
+
+    app = typer.Typer()
+    app.command()(command)
+    app.command("other")(lambda: None)
+    assert CliRunner().invoke(app, ["command"]).exit_code == 2
+    assert CliRunner().invoke(app, ["command", "--name", "x"]).exit_code == 0
+    assert seen == [_Named(name="x")]
 
 
 def test_an_option_declared_twice_is_refused() -> None:

@@ -119,9 +119,10 @@ def _group_parameters(group: type) -> list[inspect.Parameter]:
     for f in dataclasses.fields(group):
         if _is_group(hints[f.name]):
             out += _group_parameters(hints[f.name])
-        else:
+        else:  # a field without a default is a required option
             kind = inspect.Parameter.KEYWORD_ONLY
-            out.append(inspect.Parameter(f.name, kind, default=f.default, annotation=hints[f.name]))
+            default = inspect.Parameter.empty if f.default is dataclasses.MISSING else f.default
+            out.append(inspect.Parameter(f.name, kind, default=default, annotation=hints[f.name]))
     return out
 
 
