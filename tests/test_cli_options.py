@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
@@ -13,6 +14,14 @@ from typer.testing import CliRunner
 from clusterfolio.cli_options import DEFAULT_MANIFEST, Project, QuietOpt, RunIdOpt, grouped_options
 
 
+def _app(command: Callable[..., None]) -> typer.Typer:
+    """An app holding ``command`` (and a second command, so its name is on the command line)."""
+    app = typer.Typer()
+    app.command()(command)
+    app.command("other")(lambda: None)
+    return app
+
+
 def test_a_group_becomes_its_options_after_the_commands_own() -> None:
     seen: list[tuple[bool, Project]] = []
 
@@ -20,9 +29,7 @@ def test_a_group_becomes_its_options_after_the_commands_own() -> None:
     def command(quiet: QuietOpt = False, *, project: Project) -> None:
         seen.append((quiet, project))
 
-    app = typer.Typer()
-    app.command()(command)
-    app.command("other")(lambda: None)
+    app = _app(command)
     runner = CliRunner()
     result = runner.invoke(app, ["command", "-q", "--root", "/tmp/x", "--manifest", "m.json"])
     assert result.exit_code == 0, result.output
@@ -41,47 +48,25 @@ class _AlsoRoot:
 
 @dataclass(frozen=True)
 class _Target:
-    """A group holding another: the run and the project it lives in."""
+    """A group holding another (the project), and an option without a default."""
 
+    name: Annotated[str, typer.Option("--name")]
     run: RunIdOpt = "latest"
     project: Project = field(default_factory=Project)
 
 
-def test_a_group_inside_a_group_is_expanded_and_rebuilt() -> None:
+def test_groups_nest_and_a_field_without_a_default_is_required() -> None:
     seen: list[_Target] = []
 
     @grouped_options
     def command(*, target: _Target) -> None:
         seen.append(target)
 
-    app = typer.Typer()
-    app.command()(command)
-    app.command("other")(lambda: None)
-    result = CliRunner().invoke(app, ["command", "--run", "r1", "--root", "/tmp/x"])
+    app = _app(command)
+    assert CliRunner().invoke(app, ["command", "--run", "r1"]).exit_code == 2  # --name missing
+    result = CliRunner().invoke(app, ["command", "--name", "x", "--run", "r1", "--root", "/tmp/x"])
     assert result.exit_code == 0, result.output
-    assert seen == [_Target(run="r1", project=Project(root=Path("/tmp/x")))]
-
-
-@dataclass(frozen=True)
-class _Named:
-    """A group whose option has no default."""
-
-    name: Annotated[str, typer.Option("--name")]
-
-
-def test_a_field_without_a_default_is_a_required_option() -> None:
-    seen: list[_Named] = []
-
-    @grouped_options
-    def command(*, named: _Named) -> None:
-        seen.append(named)
-
-    app = typer.Typer()
-    app.command()(command)
-    app.command("other")(lambda: None)
-    assert CliRunner().invoke(app, ["command"]).exit_code == 2
-    assert CliRunner().invoke(app, ["command", "--name", "x"]).exit_code == 0
-    assert seen == [_Named(name="x")]
+    assert seen == [_Target(name="x", run="r1", project=Project(root=Path("/tmp/x")))]
 
 
 def test_an_option_declared_twice_is_refused() -> None:
