@@ -16,8 +16,6 @@ from clusterfolio.manifest import RegimeSettings
 from clusterfolio.risk.regime import (
     CALIBRATED_THRESHOLDS,
     CALIBRATED_WEIGHTS,
-    DEFAULT_LEVEL_HISTORY,
-    DEFAULT_SHORT_WINDOW,
     FEATURES,
     PRIOR_DAILY_VOL,
     applied_thresholds,
@@ -36,6 +34,11 @@ from clusterfolio.risk.regime import (
 
 #: The calibrated detector (the values recommended as the manifest defaults).
 SETTINGS = RegimeSettings(weights=dict(CALIBRATED_WEIGHTS), **CALIBRATED_THRESHOLDS)
+
+
+def _with(**windows: int) -> RegimeSettings:
+    """:data:`SETTINGS` with other windows, unvalidated (so the detector's own checks run)."""
+    return SETTINGS.model_copy(update=windows)
 
 
 def _calm_then_violent(seed: int = 3, calm: int = 400, violent: int = 80) -> pd.Series:
@@ -173,7 +176,7 @@ def test_point_in_time() -> None:
 def test_series_rows_equal_single_date_detection() -> None:
     proxy = _calm_then_violent(seed=4)
     series = regime_series(proxy, SETTINGS, spectral=True)
-    assert series.index[0] == proxy.index[DEFAULT_SHORT_WINDOW - 1]
+    assert series.index[0] == proxy.index[SETTINGS.short_window - 1]
     for pos in (0, 1, 2, 3, 100, 190, 191, 192, 300, 350, 360, len(series) - 1):
         t = series.index[pos]
         one = detect_regime(proxy.loc[:t], SETTINGS, spectral=True)
@@ -188,7 +191,7 @@ def test_series_rows_equal_single_date_detection() -> None:
             "level_prior_weight",
             "dispersion_read",
         }
-        assert one.warming_up is (pos < SETTINGS.window - DEFAULT_SHORT_WINDOW)
+        assert one.warming_up is (pos < SETTINGS.window - SETTINGS.short_window)
         for key, value in one.features.items():
             expected = series.loc[t, key]
             if np.isnan(expected):  # no dispersion given: not read
@@ -204,12 +207,12 @@ def test_series_rows_equal_single_date_detection() -> None:
 def test_warm_up_uses_available_history() -> None:
     proxy = _calm_then_violent()
     series = regime_series(proxy, SETTINGS, spectral=True)
-    w, s = SETTINGS.window, DEFAULT_SHORT_WINDOW
+    w, s = SETTINGS.window, SETTINGS.short_window
     assert series.index[0] == proxy.index[s - 1]
     assert series["baseline_sessions"].iloc[0] == s
     assert series["baseline_sessions"].max() == SETTINGS.baseline
     assert series["level_sessions"].iloc[0] == 1
-    assert series["level_sessions"].iloc[-1] == min(len(series), DEFAULT_LEVEL_HISTORY)
+    assert series["level_sessions"].iloc[-1] == min(len(series), SETTINGS.level_history)
     # shorter windows while fewer than `window` returns exist, flagged
     assert (series["warming_up"].iloc[: w - s] == 1.0).all()
     assert (series["warming_up"].iloc[w - s :] == 0.0).all()
@@ -274,21 +277,21 @@ def test_persistence_changes_only_after_a_held_move(raw: list[int], persistence:
 def test_persistence_in_the_series_and_parameter_checks() -> None:
     proxy = _calm_then_violent(seed=5)
     held = regime_series(proxy, SETTINGS, spectral=True)
-    raw = regime_series(proxy, SETTINGS, spectral=True, persistence=1)
+    raw = regime_series(proxy, _with(persistence=1), spectral=True)
     assert (raw["label"] == raw["raw_label"]).all()
     assert (held["raw_label"] == raw["raw_label"]).all()
     changes = (held["label"] != held["label"].shift()).sum()
     assert changes < (raw["label"] != raw["label"].shift()).sum()
-    one = detect_regime(proxy, SETTINGS, spectral=True, persistence=1)
+    one = detect_regime(proxy, _with(persistence=1), spectral=True)
     assert one.label.value == raw["label"].iloc[-1]
     with pytest.raises(ConfigError, match="short_window"):
-        regime_series(proxy, SETTINGS, spectral=True, short_window=SETTINGS.window + 1)
+        regime_series(proxy, _with(short_window=SETTINGS.window + 1), spectral=True)
     with pytest.raises(ConfigError, match="persistence"):
-        detect_regime(proxy, SETTINGS, spectral=True, persistence=0)
+        detect_regime(proxy, _with(persistence=0), spectral=True)
     with pytest.raises(ConfigError, match="level_history"):
-        regime_series(proxy, SETTINGS, spectral=True, level_history=0)
+        regime_series(proxy, _with(level_history=0), spectral=True)
     # a shorter level history is a shorter median (the first rows agree)
-    short = regime_series(proxy, SETTINGS, spectral=True, level_history=100)
+    short = regime_series(proxy, _with(level_history=100), spectral=True)
     assert short["level_sessions"].max() == 100
     pd.testing.assert_series_equal(short["vol_level"].iloc[:100], held["vol_level"].iloc[:100])
 

@@ -32,9 +32,6 @@ market
 from __future__ import annotations
 
 from clusterfolio.risk.regime.detector import (
-    DEFAULT_LEVEL_HISTORY,
-    DEFAULT_PERSISTENCE,
-    DEFAULT_SHORT_WINDOW,
     RegimeResult,
     detect_regime,
     regime_series,
@@ -56,9 +53,6 @@ from clusterfolio.risk.regime.proxy import market_dispersion, market_proxy
 __all__ = [
     "CALIBRATED_THRESHOLDS",
     "CALIBRATED_WEIGHTS",
-    "DEFAULT_LEVEL_HISTORY",
-    "DEFAULT_PERSISTENCE",
-    "DEFAULT_SHORT_WINDOW",
     "FEATURES",
     "PRIOR_DAILY_VOL",
     "RegimeResult",

@@ -26,19 +26,10 @@ from clusterfolio.risk.regime.labels import (
 )
 
 __all__ = [
-    "DEFAULT_LEVEL_HISTORY",
-    "DEFAULT_PERSISTENCE",
-    "DEFAULT_SHORT_WINDOW",
     "RegimeResult",
     "detect_regime",
     "regime_series",
 ]
-
-#: Defaults of the settings ``RegimeSettings`` may not carry: the short window of the recent
-#: volatility, the number of dates of the volatility-level median and the persistence.
-DEFAULT_SHORT_WINDOW = 20
-DEFAULT_LEVEL_HISTORY = 1000
-DEFAULT_PERSISTENCE = 3
 
 #: The per-date bookkeeping columns a read records next to the features and their scores.
 _BOOKKEEPING: tuple[str, ...] = (
@@ -50,26 +41,15 @@ _BOOKKEEPING: tuple[str, ...] = (
 )
 
 
-def _setting(settings: RegimeSettings, name: str, given: int | None, default: int) -> int:
-    """An explicit keyword, else the settings field when the manifest has it, else the default."""
-    if given is not None:
-        return int(given)
-    return int(getattr(settings, name, default))
-
-
-def _params(
-    settings: RegimeSettings,
-    short_window: int | None,
-    level_history: int | None,
-    persistence: int | None,
-) -> _Params:
+def _params(settings: RegimeSettings) -> _Params:
+    """The windows of a read, checked (a settings copy made without validation included)."""
     window = int(settings.window)
     params = _Params(
         window=window,
-        short_window=_setting(settings, "short_window", short_window, DEFAULT_SHORT_WINDOW),
+        short_window=int(settings.short_window),
         baseline=max(int(settings.baseline), window),
-        level_history=_setting(settings, "level_history", level_history, DEFAULT_LEVEL_HISTORY),
-        persistence=_setting(settings, "persistence", persistence, DEFAULT_PERSISTENCE),
+        level_history=int(settings.level_history),
+        persistence=int(settings.persistence),
     )
     if not 2 <= params.short_window <= window:
         raise ConfigError(
@@ -151,10 +131,9 @@ def _series(
     proxy: pd.Series,
     settings: RegimeSettings,
     spectral: bool,
-    overrides: tuple[int | None, int | None, int | None],
     dispersion: pd.Series | None,
 ) -> pd.DataFrame:
-    params = _params(settings, *overrides)
+    params = _params(settings)
     clean = _clean_proxy(proxy, params)
     _weights(settings)
     _check_thresholds(settings)
@@ -184,9 +163,6 @@ def detect_regime(
     *,
     spectral: bool,
     dispersion: pd.Series | None = None,
-    short_window: int | None = None,
-    level_history: int | None = None,
-    persistence: int | None = None,
 ) -> RegimeResult:
     """Regime at the last date of ``proxy``, from the data up to that date.
 
@@ -199,7 +175,8 @@ def detect_regime(
         Market proxy returns in date order (see
         :func:`~clusterfolio.risk.regime.proxy.market_proxy`); NaN are dropped.
     settings : RegimeSettings
-        Window, baseline, thresholds and weights.
+        Windows (``window``, ``short_window``, ``baseline``, ``level_history``),
+        ``persistence``, thresholds and weights.
     spectral : bool
         The ``feat_spectral_regimes`` flag (whether ``TURBULENT`` exists).
     dispersion : pandas.Series, optional
@@ -208,10 +185,6 @@ def detect_regime(
         dates; dates after the proxy's last are ignored. Without it (or on a date where it is
         NaN) the ``dispersion`` feature is left out of the score, recorded as
         ``dispersion_read`` 0.
-    short_window, level_history, persistence : int, optional
-        Override the settings field of that name; when the settings lack it, the defaults
-        :data:`DEFAULT_SHORT_WINDOW`, :data:`DEFAULT_LEVEL_HISTORY` and
-        :data:`DEFAULT_PERSISTENCE` apply.
 
     Returns
     -------
@@ -224,8 +197,7 @@ def detect_regime(
     ConfigError
         On unknown weight keys, unordered thresholds or out-of-range windows.
     """
-    overrides = (short_window, level_history, persistence)
-    series = _series(proxy, settings, spectral, overrides, dispersion)
+    series = _series(proxy, settings, spectral, dispersion)
     last = series.iloc[-1]
     keys = [*FEATURES, *(f"{n}_score" for n in FEATURES), *_BOOKKEEPING]
     date = series.index[-1]
@@ -244,9 +216,6 @@ def regime_series(
     *,
     spectral: bool,
     dispersion: pd.Series | None = None,
-    short_window: int | None = None,
-    level_history: int | None = None,
-    persistence: int | None = None,
 ) -> pd.DataFrame:
     """Point-in-time regime for every date of the proxy.
 
@@ -259,12 +228,10 @@ def regime_series(
     proxy : pandas.Series
         Market proxy returns in date order; NaN are dropped.
     settings : RegimeSettings
-        Window, baseline, thresholds and weights.
+        As in :func:`detect_regime`.
     spectral : bool
         The ``feat_spectral_regimes`` flag.
     dispersion : pandas.Series, optional
-        As in :func:`detect_regime`.
-    short_window, level_history, persistence : int, optional
         As in :func:`detect_regime`.
 
     Returns
@@ -277,10 +244,7 @@ def regime_series(
 
     Raises
     ------
-    DataError
-        When fewer than ``short_window`` returns are available, or on infinite inputs.
-    ConfigError
-        On unknown weight keys, unordered thresholds or out-of-range windows.
+    DataError, ConfigError
+        As :func:`detect_regime` (whose read is this frame's last row).
     """
-    overrides = (short_window, level_history, persistence)
-    return _series(proxy, settings, spectral, overrides, dispersion)
+    return _series(proxy, settings, spectral, dispersion)
