@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from clusterfolio.backtest import simulators
 from clusterfolio.backtest.costs import CostModel
 from clusterfolio.backtest.simulators import (
     SimulationResult,
@@ -76,3 +77,27 @@ def test_idealized_equals_cvxportfolio_without_costs(
     ours = simulate_with(SimulatorName.IDEALIZED, weights, returns, cost_model=COSTS)
     ref = simulate_cvxportfolio(weights, returns, cost_model=None)
     assert_same(ours, ref)
+
+
+def test_cvxportfolio_turnover_sums_each_row_alone(
+    make_returns: MakeReturns, make_weights: MakeWeights, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The turnover read from cvxportfolio has the same bits on pandas 2 and 3."""
+    results: list[Any] = []
+    keep = simulators._cvx_result
+
+    def spy(plan: Any, result: Any, *args: Any, **kwargs: Any) -> SimulationResult:
+        results.append(result)
+        return keep(plan, result, *args, **kwargs)
+
+    monkeypatch.setattr(simulators, "_cvx_result", spy)
+    returns = make_returns(60)
+    ref = simulate_cvxportfolio(make_weights(returns, 15, short=True), returns, cost_model=COSTS)
+    (result,) = results
+    trades = np.abs(result.u.to_numpy(dtype=np.float64)[:, :-1])
+    by_row = [float(np.sum(np.nan_to_num(row))) for row in trades]  # each row contiguous
+    expected = pd.Series(by_row, index=result.u.index) / (2.0 * result.v.loc[result.u.index])
+    pd.testing.assert_series_equal(
+        ref.turnover, expected.reindex(ref.turnover.index), check_exact=True, check_names=False
+    )
+    np.testing.assert_allclose(ref.turnover, result.turnover.reindex(ref.turnover.index), 1e-14)

@@ -34,7 +34,7 @@ def candles(start: str = "2024-01-01", n: int = 5, base: float = 100.0) -> pd.Da
     close = base + np.arange(n, dtype="float64")
     return pd.DataFrame(
         {
-            "session": pd.date_range(start, periods=n, freq="D"),
+            "session": pd.date_range(start, periods=n, freq="D", unit="ns"),
             "open": close - 0.5,
             "high": close + 1.0,
             "low": close - 1.0,

@@ -109,7 +109,7 @@ def _bars_cached(symbol: str, as_of: date, n_bars: int, calendar: bool) -> tuple
     high = np.maximum(open_, close) * (1.0 + np.abs(rng.normal(0.0, 0.005, n_bars)))
     low = np.minimum(open_, close) * (1.0 - np.abs(rng.normal(0.0, 0.005, n_bars)))
     volume = np.round(rng.lognormal(12.0, 1.0, n_bars))
-    times = (days.asi8 // 10**9 + offset).tolist()
+    times = (days.as_unit("s").asi8 + offset).tolist()
     return tuple(
         (
             int(t),

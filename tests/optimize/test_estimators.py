@@ -21,6 +21,9 @@ def test_complete_panel_is_the_sample_covariance(make_returns: Any) -> None:
     )
     assert not estimate.pairwise and not estimate.repaired
     assert estimate.min_pair_observations == 200
+    # row-major on every pandas (pandas 3 copies a frame's array column-major by default,
+    # which changes the rounding of the products downstream)
+    assert estimate.matrix.to_numpy().flags.c_contiguous
 
 
 def test_pairwise_complete_matches_pandas(make_returns: Any) -> None:

@@ -400,6 +400,20 @@ def _cvx_inputs(plan: _Plan, returns: pd.DataFrame) -> tuple[pd.DataFrame, pd.Da
     return frame, targets
 
 
+def _cvx_turnover(result: Any) -> pd.Series:
+    """cvxportfolio's turnover ``||u_t||_1 / (2 v_t)`` (cash excluded), each row summed alone.
+
+    ``result.turnover`` sums the rows of a frame, which pandas 3 does column by column and
+    pandas 2 row by row (the last row, no trade, is NaN): the last bits differ. Summing each
+    row's contiguous copy gives the same bits on both.
+    """
+    trades = result.u
+    traded = np.nan_to_num(np.abs(trades.to_numpy(dtype=np.float64)[:, :-1]), nan=0.0)
+    l1 = np.ascontiguousarray(traded).sum(axis=1)
+    value = result.v.loc[trades.index].to_numpy(dtype=np.float64)
+    return pd.Series(l1 / (2.0 * value), index=trades.index, name="turnover")
+
+
 def _cvx_result(
     plan: _Plan, result: Any, frame: pd.DataFrame, value: float, *, paid_costs: bool
 ) -> SimulationResult:
@@ -416,7 +430,7 @@ def _cvx_result(
     pre_trade = path[positions]
     ends = np.searchsorted(plan.timeline, plan.stops - 1)
     window_returns = values[ends] / pre_trade - 1.0
-    turnover = result.turnover.reindex(plan.rebalance_dates).to_numpy(dtype=np.float64)
+    turnover = _cvx_turnover(result).reindex(plan.rebalance_dates).to_numpy(dtype=np.float64)
     if paid_costs:
         paid = next(iter(result.costs.values()))
         cost_paid = paid.reindex(plan.rebalance_dates).to_numpy(dtype=np.float64)

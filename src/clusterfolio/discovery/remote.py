@@ -185,8 +185,11 @@ def rows_frame(screen: Screen, rows: Sequence[Mapping[str, Any]]) -> pd.DataFram
         if not isinstance(symbol, str) or not symbol:
             raise DataError(f"scanner {screen.name}: a row has no symbol: {dict(row)!r:.120}")
         records.setdefault(symbol, {c: row.get(c) for c in columns})
-    frame = pd.DataFrame.from_records(
-        list(records.values()), index=pd.Index(list(records), name="symbol"), columns=columns
+    frame = pd.DataFrame(
+        list(records.values()),
+        index=pd.Index(list(records), name="symbol", dtype=object),
+        columns=columns,
+        dtype=object,
     )
     for name in columns:
         frame[name] = _normalise(frame[name])

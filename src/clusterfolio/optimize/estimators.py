@@ -264,7 +264,9 @@ def repaired_estimate(
             cov = fixed
             repaired = True
     return CovarianceEstimate(
-        matrix=pd.DataFrame(cov, index=columns, columns=columns),
+        # copy=False keeps the array's row-major layout on every pandas (pandas 3 copies into
+        # column-major by default, which changes the rounding of the products downstream)
+        matrix=pd.DataFrame(cov, index=columns, columns=columns, copy=False),
         min_pair_observations=min_obs,
         pairwise=pairwise,
         repaired=repaired,

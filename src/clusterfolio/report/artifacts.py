@@ -12,7 +12,6 @@ family, shared by the steps that write them and every reader).
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 from typing import Any
@@ -34,7 +33,7 @@ from clusterfolio.artifacts.tournament import (
     TOURNAMENT_SUMMARY,
 )
 from clusterfolio.errors import CorruptFileError, DataError
-from clusterfolio.io import read_json, read_parquet
+from clusterfolio.io import read_csv_exactly, read_json, read_parquet
 
 __all__ = [
     "ANTIFRAGILITY",
@@ -121,7 +120,7 @@ class RunArtifacts:
             value = read_parquet(path)
         elif kind == "csv":
             try:
-                value = pd.read_csv(io.StringIO(path.read_text(encoding="utf-8")))
+                value = read_csv_exactly(path.read_text(encoding="utf-8"))
             except (pd.errors.ParserError, UnicodeDecodeError) as exc:
                 raise CorruptFileError(f"{path}: not valid CSV ({exc})") from exc
             except pd.errors.EmptyDataError:
