@@ -197,9 +197,17 @@ def _riskfolio(p: _PeerProblem) -> np.ndarray:
     columns = list(p.returns.columns)
     if p.profile is ProfileName.HRP:
         hc = rp.HCPortfolio(returns=p.returns, w_max=p.asset_cap)
+        # riskfolio's own sample covariance, handed over column-major: its copy keeps that
+        # layout on pandas 2 and 3 alike, so the products on its blocks round the same
+        sample = p.returns.cov()
+        cov = pd.DataFrame(
+            np.asfortranarray(sample.to_numpy()), index=sample.index, columns=sample.columns
+        )
         frame = hc.optimization(
             model="HRP",
             codependence="pearson",
+            method_cov="custom_cov",
+            custom_cov=cov,
             rm="MV",
             rf=0,
             linkage=p.linkage_method,
