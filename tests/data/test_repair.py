@@ -21,7 +21,7 @@ from clusterfolio.errors import ProviderError
 from clusterfolio.io import canonical_json
 
 N_SESSIONS = 100
-CALENDAR = pd.bdate_range("2024-01-02", periods=N_SESSIONS, unit="ns")
+CALENDAR = pd.bdate_range("2024-01-02", periods=N_SESSIONS).as_unit("ns")
 SYMBOL = "NASDAQ:TEST"
 
 
@@ -277,7 +277,7 @@ def test_invalid_refetched_batch_is_rejected() -> None:
 
 
 def test_bars_outside_the_window_are_kept() -> None:
-    history = make_candles(pd.bdate_range("2023-06-01", CALENDAR[-1], unit="ns"))
+    history = make_candles(pd.bdate_range("2023-06-01", CALENDAR[-1]).as_unit("ns"))
     window = CALENDAR[-30:]
     stored = history.loc[history["session"] != window[5]]
     result = repair_listing(
