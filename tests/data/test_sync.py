@@ -98,7 +98,7 @@ def test_a_revised_stored_bar_is_a_reported_conflict_and_kept(tmp_path: Path) ->
 
 _KILLED = textwrap.dedent(
     """
-    import os, signal, sys
+    import os, signal, sys, threading
     from datetime import date
     from pathlib import Path
     from clusterfolio.data.lakehouse import Lakehouse
@@ -112,12 +112,14 @@ _KILLED = textwrap.dedent(
                                  n_forex=2, faults=quiet)
     moved = []
     real = Lakehouse._replace
+    lock = threading.Lock()  # the moves run in threads: count the completed ones exactly
 
     def replace(self, tmp, symbol):
-        if len(moved) == kill_after:
-            os.kill(os.getpid(), signal.SIGKILL)  # a kill mid-batch: no clean-up runs
-        moved.append(symbol)
-        real(self, tmp, symbol)
+        with lock:
+            if len(moved) == kill_after:
+                os.kill(os.getpid(), signal.SIGKILL)  # a kill mid-batch: no clean-up runs
+            real(self, tmp, symbol)
+            moved.append(symbol)
 
     Lakehouse._replace = replace
     provider = SyntheticProvider(settings, day)

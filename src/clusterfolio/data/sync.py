@@ -22,11 +22,14 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
+from clusterfolio.artifacts.encoding import record
 from clusterfolio.artifacts.state import SYNC_NOTES_FILE, SYNC_STATE_FILE
 from clusterfolio.data.calendars import sessions_back
-from clusterfolio.data.lakehouse import Coverage, Lakehouse, MergeReport
+from clusterfolio.data.lakehouse import Coverage, Lakehouse, MergeReport, coverage_of
 from clusterfolio.data.provider import Provider
 from clusterfolio.data.schema import Listing
 from clusterfolio.errors import CorruptFileError, DataError, ProviderError
@@ -53,20 +56,8 @@ class SyncOutcome:
     error: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {
-            "symbol": self.symbol,
-            "action": self.action,
-            "requests": [list(r) for r in self.requests],
-            "appended": self.appended,
-            "backfilled": self.backfilled,
-            "duplicates_collapsed": self.duplicates_collapsed,
-            "conflicts": self.conflicts,
-            "conflict_sessions": self.conflict_sessions,
-            "replaced_partial": self.replaced_partial,
-            "repairs": self.repairs,
-            "error": self.error,
-        }
+        """JSON-ready form (:func:`~clusterfolio.artifacts.encoding.record`)."""
+        return record(self)
 
 
 class SyncState:
@@ -165,7 +156,7 @@ def remembered_fetch(
 
 def collapse_duplicates(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """Keep the last bar of each duplicated session; return the collapsed sessions."""
-    if frame.empty:
+    if frame.empty or _strictly_ascending(frame):
         return frame, []
     dup = frame["session"].duplicated(keep=False)
     if not dup.any():
@@ -173,6 +164,17 @@ def collapse_duplicates(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     sessions = sorted({pd.Timestamp(s).date().isoformat() for s in frame.loc[dup, "session"]})
     out = frame.drop_duplicates("session", keep="last").sort_values("session", kind="mergesort")
     return out.reset_index(drop=True), sessions
+
+
+def _strictly_ascending(frame: pd.DataFrame) -> bool:
+    """Whether the sessions of ``frame`` are ``datetime64`` and strictly ascending (so unique):
+    the provider's usual answer, checked without building a pandas mask."""
+    if "session" not in frame.columns:
+        return False
+    ticks = frame["session"].to_numpy()
+    if ticks.dtype.kind != "M" or np.isnat(ticks).any():
+        return False
+    return bool((ticks[1:] > ticks[:-1]).all())
 
 
 def needed_window(listing: Listing, as_of: date, n_sessions: int) -> pd.DatetimeIndex:
@@ -200,16 +202,21 @@ def check_listing(lakehouse: Lakehouse, symbol: str, state: SyncState) -> list[s
     list of str
         One message per repair (empty when the state matches the file).
     """
-    return _checked_coverage(lakehouse, symbol, state)[0]
+    try:
+        read: Coverage | CorruptFileError = lakehouse.coverage(symbol)
+    except CorruptFileError as exc:
+        read = exc
+    return _checked_coverage(lakehouse, symbol, state, read)[0]
 
 
 def _checked_coverage(
-    lakehouse: Lakehouse, symbol: str, state: SyncState
+    lakehouse: Lakehouse, symbol: str, state: SyncState, read: Coverage | CorruptFileError
 ) -> tuple[list[str], Coverage]:
-    """:func:`check_listing`, and the listing's coverage after the repairs (one file read)."""
-    try:
-        cov = lakehouse.coverage(symbol)
-    except CorruptFileError as exc:
+    """:func:`check_listing` on the coverage just read (or the error reading it raised), and
+    the listing's coverage after the repairs."""
+    cov = read
+    if isinstance(cov, CorruptFileError):
+        exc = cov
         moved = lakehouse.quarantine(symbol, str(exc))
         state.forget(symbol)
         text = f"{symbol}: unreadable candle file quarantined to {moved} ({exc}); fetched again"
@@ -240,14 +247,16 @@ def plan_ranges(
     n_sessions: int,
     state: SyncState,
     coverage: Coverage | None = None,
+    window: tuple[date, date] | None = None,
 ) -> list[tuple[date, date]]:
     """The ranges :func:`sync_listing` would ask the provider for (empty when fresh).
 
-    ``coverage`` is the listing's stored coverage when the caller has just read it.
+    ``coverage`` is the listing's stored coverage when the caller has just read it, ``window``
+    the first and last session of :func:`needed_window` when the caller knows them (they
+    depend only on the calendar, ``as_of`` and ``n_sessions``).
     """
     symbol = listing.symbol
-    window = needed_window(listing, as_of, n_sessions)
-    need_start, expected_last = window[0].date(), window[-1].date()
+    need_start, expected_last = window or _window(listing, as_of, n_sessions)
     cov = lakehouse.coverage(symbol) if coverage is None else coverage
     ranges: list[tuple[date, date]] = []
     if cov.n == 0 or cov.first is None or cov.last is None:
@@ -259,6 +268,11 @@ def plan_ranges(
         if cov.first > need_start and not state.covers(symbol, need_start, cov.first):
             ranges.append((need_start, cov.first - timedelta(days=1)))
     return ranges
+
+
+def _window(listing: Listing, as_of: date, n_sessions: int) -> tuple[date, date]:
+    days = needed_window(listing, as_of, n_sessions)
+    return days[0].date(), days[-1].date()
 
 
 class _Prefetched:
@@ -300,6 +314,7 @@ class _Plan:
     outcome: SyncOutcome
     ranges: list[tuple[date, date]] = field(default_factory=list)
     coverage: Coverage = field(default_factory=lambda: Coverage(None, None, 0))
+    stored: pa.Table | None = None  # the stored table, kept for the merge when ranges are asked
     error: DataError | None = None
 
     def fail(self, exc: DataError) -> None:
@@ -309,12 +324,26 @@ class _Plan:
 
 
 def _plan(
-    lakehouse: Lakehouse, listing: Listing, *, as_of: date, n_sessions: int, state: SyncState
+    lakehouse: Lakehouse,
+    listing: Listing,
+    read: pa.Table | CorruptFileError | None,
+    *,
+    as_of: date,
+    n_sessions: int,
+    state: SyncState,
+    windows: dict[Any, tuple[date, date]],
 ) -> _Plan:
-    """Check one listing against the state and plan its ranges (one read of its file)."""
+    """Check one listing against the state and plan its ranges from its file as ``read``
+    (:meth:`Lakehouse.read_tables`); the table is kept for the merge when ranges are asked, so
+    the file is read once. ``windows`` caches the needed window per calendar."""
     plan = _Plan(listing, SyncOutcome(listing.symbol, "fresh"))
     try:
-        plan.outcome.repairs, plan.coverage = _checked_coverage(lakehouse, listing.symbol, state)
+        cov = read if isinstance(read, CorruptFileError) else coverage_of(read)
+        plan.outcome.repairs, plan.coverage = _checked_coverage(
+            lakehouse, listing.symbol, state, cov
+        )
+        if listing.calendar not in windows:
+            windows[listing.calendar] = _window(listing, as_of, n_sessions)
         plan.ranges = plan_ranges(
             lakehouse,
             listing,
@@ -322,9 +351,12 @@ def _plan(
             n_sessions=n_sessions,
             state=state,
             coverage=plan.coverage,
+            window=windows[listing.calendar],
         )
     except DataError as exc:
         plan.fail(exc)
+    if plan.ranges and plan.coverage.n and isinstance(read, pa.Table):
+        plan.stored = read
     return plan
 
 
@@ -400,7 +432,10 @@ def _apply(
         fetched[plan.listing.symbol] = plan
         if not frame.empty:
             frames[plan.listing.symbol] = frame
-    reports, failures = lakehouse.merge_batch(frames)
+    stored = {symbol: fetched[symbol].stored for symbol in frames}
+    reports, failures = lakehouse.merge_batch(frames, stored=stored)
+    for plan in plans:
+        plan.stored = None  # the batch is merged: let the tables go
     for symbol, plan in fetched.items():
         failure = failures.get(symbol)
         if isinstance(failure, DataError):
@@ -449,7 +484,10 @@ def sync_listing(
     DataError
         The provider or the merge failed (the message names the listing).
     """
-    plan = _plan(lakehouse, listing, as_of=as_of, n_sessions=n_sessions, state=state)
+    read = lakehouse.read_tables([listing.symbol])[0]
+    plan = _plan(
+        lakehouse, listing, read, as_of=as_of, n_sessions=n_sessions, state=state, windows={}
+    )
     if plan.error is None:
         _apply(lakehouse, provider, [plan], as_of=as_of, state=state, backfill=backfill)
     if plan.error is not None:
@@ -470,8 +508,8 @@ def sync_listings(
 ) -> list[SyncOutcome]:
     """Sync many listings (see :func:`sync_listing`); failures are recorded, not raised.
 
-    Listings go in batches of :data:`SYNC_BATCH`: every listing's file is read once to plan
-    it, the provider is asked once per distinct range (``candles_many`` where it has one), the
+    Listings go in batches of :data:`SYNC_BATCH`: every listing's file is read once (the batch
+    concurrently) to plan it, and the table read is the one merged, the provider is asked once per distinct range (``candles_many`` where it has one), the
     new bars of the whole batch are validated in one pass and committed to the lakehouse at
     once (:meth:`Lakehouse.merge_batch`: temporary files fsync-ed concurrently, moved into
     place, one folder fsync), then the sync state is written once. A sync killed mid-batch
@@ -482,11 +520,17 @@ def sync_listings(
     state = SyncState(state_dir / SYNC_STATE_FILE)
     outcomes: list[SyncOutcome] = []
     total = len(listings)
+    windows: dict[Any, tuple[date, date]] = {}
     for lo in range(0, total, SYNC_BATCH):
         chunk = listings[lo : lo + SYNC_BATCH]
+        reads = lakehouse.read_tables([x.symbol for x in chunk])
         plans = [
-            _plan(lakehouse, x, as_of=as_of, n_sessions=n_sessions, state=state) for x in chunk
+            _plan(
+                lakehouse, x, read, as_of=as_of, n_sessions=n_sessions, state=state, windows=windows
+            )
+            for x, read in zip(chunk, reads, strict=True)
         ]
+        del reads  # only the tables of listings to merge stay (on their plans)
         source = _Prefetched(provider)
         if backfill:
             batches: dict[tuple[date, date], list[str]] = {}
