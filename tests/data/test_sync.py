@@ -11,13 +11,16 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from clusterfolio.artifacts.state import SYNC_STATE_FILE as STATE_FILE
 from clusterfolio.data import sync as sync_module
 from clusterfolio.data.lakehouse import Lakehouse
-from clusterfolio.data.sync import SyncOutcome, SyncState, sync_listings
+from clusterfolio.data.sync import SyncOutcome, SyncState, collapse_duplicates, sync_listings
 from clusterfolio.data.synthetic import SyntheticProvider
 from clusterfolio.manifest import FaultSettings, SyntheticSettings
 
@@ -157,3 +160,53 @@ def test_a_kill_mid_batch_loses_and_corrupts_nothing(tmp_path: Path) -> None:
     _sync(clean, SyntheticProvider(SMALL, NEXT), NEXT, tmp_path / "c")
     for symbol, frame in clean.read_many(clean.symbols()).items():
         pd.testing.assert_frame_equal(lake.read(symbol), frame)
+
+
+def test_each_file_is_read_once_per_append(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    lake = Lakehouse(tmp_path / "lake")
+    _sync(lake, SyntheticProvider(SMALL, DAY), DAY, tmp_path)
+    reads: list[tuple[str, object]] = []
+    real_read = Lakehouse._read_table
+
+    def counted(self: Lakehouse, symbol: str, columns: Any = None) -> Any:
+        reads.append((symbol, columns))
+        return real_read(self, symbol, columns)
+
+    monkeypatch.setattr(Lakehouse, "_read_table", counted)
+    outcomes = _sync(lake, SyntheticProvider(SMALL, NEXT), NEXT, tmp_path)
+    assert all(o.appended == 1 for o in outcomes)
+    assert sorted(reads) == sorted((o.symbol, None) for o in outcomes)  # one whole read each
+
+
+def _reference_collapse(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rule spelled out in pandas (unique sessions: the frame as it is)."""
+    if not frame["session"].duplicated().any():
+        return frame
+    out = frame.drop_duplicates("session", keep="last").sort_values("session", kind="mergesort")
+    return out.reset_index(drop=True)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 12), max_size=12), st.booleans())
+def test_collapse_duplicates_keeps_the_last_bar_of_each_session(
+    days: list[int], ascending: bool
+) -> None:
+    days = sorted(set(days)) if ascending else days
+    sessions = pd.Timestamp("2025-01-01") + pd.to_timedelta(days, unit="D")
+    frame = pd.DataFrame({"session": sessions, "close": np.arange(len(days), dtype=float)})
+    out, collapsed = collapse_duplicates(frame)
+    if ascending:  # the provider's usual answer: returned as it is
+        assert out is frame and collapsed == []
+    else:
+        pd.testing.assert_frame_equal(out.reset_index(drop=True), _reference_collapse(frame))
+        repeated = sorted({d for d in days if days.count(d) > 1})
+        expected = [(pd.Timestamp("2025-01-01") + pd.Timedelta(days=d)).date() for d in repeated]
+        assert collapsed == [d.isoformat() for d in expected]
+
+
+def test_collapse_duplicates_of_sessions_with_a_missing_date_or_as_text() -> None:
+    text = pd.DataFrame({"session": ["2025-01-02", "2025-01-02"], "close": [1.0, 2.0]})
+    out, collapsed = collapse_duplicates(text)
+    assert collapsed == ["2025-01-02"] and out["close"].tolist() == [2.0]
+    nat = pd.DataFrame({"session": pd.to_datetime(["2025-01-02", None]), "close": [1.0, 2.0]})
+    assert collapse_duplicates(nat)[0] is nat  # nothing duplicated: the validation names the NaT

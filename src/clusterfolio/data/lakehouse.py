@@ -101,8 +101,8 @@ __all__ = [
 ]
 
 _TMP_PREFIX = ".tmp-"
-#: Threads writing and fsync-ing a batch's temporary files (the waits are on the disk).
-_WRITE_WORKERS = 16
+#: Threads moving a batch's temporary files into place (replacing a file waits on the disk).
+_MOVE_WORKERS = 16
 _T = TypeVar("_T")
 
 
@@ -608,7 +608,6 @@ class Lakehouse:
         if self.root:
             self.filesystem.create_dir(self.root, recursive=True)
         symbols = list(tables)
-        workers = min(_WRITE_WORKERS, len(symbols))
         temps: dict[str, str] = {}
 
         def write(symbol: str) -> None:
@@ -622,14 +621,15 @@ class Lakehouse:
             del temps[symbol]
             return None
 
-        with ThreadPoolExecutor(workers, thread_name_prefix="lakehouse-write") as pool:
-            try:
-                list(pool.map(write, symbols))
-                self._flush(list(temps.values()), pool)
-            except BaseException:
-                for tmp in temps.values():
-                    self._drop_temp(tmp)
-                raise
+        try:  # encoding and compressing: as many threads as the reads use
+            self._map(write, symbols)
+            self._flush(list(temps.values()))
+        except BaseException:
+            for tmp in temps.values():
+                self._drop_temp(tmp)
+            raise
+        workers = min(_MOVE_WORKERS, len(symbols))
+        with ThreadPoolExecutor(workers, thread_name_prefix="lakehouse-move") as pool:
             failed = [exc for exc in pool.map(move, symbols) if exc is not None]
         for tmp in temps.values():  # the moves that failed
             self._drop_temp(tmp)
@@ -637,14 +637,14 @@ class Lakehouse:
             raise failed[0]
         self._sync_root()
 
-    def _flush(self, paths: Sequence[str], pool: ThreadPoolExecutor) -> None:
+    def _flush(self, paths: Sequence[str]) -> None:
         """Make the written ``paths`` durable: one ``syncfs`` where available, else an fsync
         per file (concurrent); nothing on a remote filesystem or when not ``durable``."""
         if not self.durable or not isinstance(self.filesystem, pafs.LocalFileSystem):
             return
         if not paths or _syncfs(self.root or "/"):
             return
-        list(pool.map(self._fsync, paths))  # pragma: no cover - not Linux
+        self._map(self._fsync, paths)  # pragma: no cover - not Linux
 
     def write(self, symbol: str, new: pd.DataFrame) -> MergeReport:
         """Alias of :meth:`merge`: the lakehouse never overwrites stored history silently.

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from clusterfolio.artifacts.encoding import record
 from clusterfolio.data.schema import CANDLE_COLUMNS, CANDLE_SCHEMA, validate_candles
 from clusterfolio.errors import SchemaError
 
@@ -43,13 +44,8 @@ class MergeConflict:
     new: dict[str, float]
 
     def as_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready dictionary."""
-        return {
-            "symbol": self.symbol,
-            "session": self.session.isoformat(),
-            "stored": dict(self.stored),
-            "new": dict(self.new),
-        }
+        """Return a JSON-ready dictionary (:func:`~clusterfolio.artifacts.encoding.record`)."""
+        return record(self)
 
 
 @dataclass
@@ -92,20 +88,9 @@ class MergeReport:
         return bool(self.conflicts)
 
     def as_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready dictionary."""
-        return {
-            "symbol": self.symbol,
-            "rows_before": self.rows_before,
-            "rows_after": self.rows_after,
-            "appended": self.appended,
-            "backfilled": self.backfilled,
-            "unchanged": self.unchanged,
-            "replaced_partial": (
-                None if self.replaced_partial is None else self.replaced_partial.isoformat()
-            ),
-            "conflicts": [c.as_dict() for c in self.conflicts],
-            "written": self.written,
-        }
+        """Return a JSON-ready dictionary: the fields in order, dates as ISO text, conflicts
+        as their own dictionaries (:func:`~clusterfolio.artifacts.encoding.record`)."""
+        return record(self)
 
 
 # ----------------------------------------------------------------------------- validation
