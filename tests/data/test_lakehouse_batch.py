@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from clusterfolio.data import lakehouse as lakehouse_module
+from clusterfolio.data import atomic_files
 from clusterfolio.data.lakehouse import Coverage, Lakehouse, coverage_of
 from clusterfolio.errors import CorruptFileError
 
@@ -104,7 +104,7 @@ def test_a_durable_batch_is_flushed_once_before_any_move(
 ) -> None:
     lake = _stored(tmp_path, durable=True)
     events: list[str] = []
-    real_syncfs, real_replace = lakehouse_module._syncfs, Lakehouse._replace
+    real_syncfs, real_replace = atomic_files.syncfs, Lakehouse._replace
 
     def syncfs(folder: str) -> bool:
         events.append("flush")
@@ -115,7 +115,7 @@ def test_a_durable_batch_is_flushed_once_before_any_move(
         events.append("move")
         real_replace(self, tmp, symbol)
 
-    monkeypatch.setattr(lakehouse_module, "_syncfs", syncfs)
+    monkeypatch.setattr(atomic_files, "syncfs", syncfs)
     monkeypatch.setattr(Lakehouse, "_replace", replace)
     fsynced: list[str] = []
     real_fsync = Lakehouse._fsync
@@ -133,7 +133,7 @@ def test_without_syncfs_every_temporary_file_is_fsynced(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     lake = _stored(tmp_path, durable=True)
-    monkeypatch.setattr(lakehouse_module, "_syncfs", lambda folder: False)
+    monkeypatch.setattr(atomic_files, "syncfs", lambda folder: False)
     fsynced: list[str] = []
     monkeypatch.setattr(Lakehouse, "_fsync", lambda self, path: fsynced.append(path))
     lake.merge_many({s: candles("2024-01-06", 1) for s in SYMBOLS})
@@ -144,9 +144,9 @@ def test_without_syncfs_every_temporary_file_is_fsynced(
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="syncfs(2) is Linux only")
 def test_syncfs_flushes_the_filesystem_of_a_folder(tmp_path: Path) -> None:
-    assert lakehouse_module._syncfs(str(tmp_path)) is True
+    assert atomic_files.syncfs(str(tmp_path)) is True
     with pytest.raises(FileNotFoundError):
-        lakehouse_module._syncfs(str(tmp_path / "missing"))
+        atomic_files.syncfs(str(tmp_path / "missing"))
 
 
 def test_a_failed_move_keeps_that_file_and_the_other_moves_and_leaves_no_temporary(

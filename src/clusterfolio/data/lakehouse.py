@@ -30,7 +30,9 @@ Merging
 Writes are atomic: the new file is written to a hidden temporary file in the same folder and
 moved over the old one (``FileSystem.move``; on a local disk the data and the folder are also
 fsync-ed), so a crash leaves either the old or the new file, never a partial one, and a failed
-write removes its temporary file. One process should write a given lakehouse at a time.
+write removes its temporary file. One process should write a given lakehouse at a time. A batch
+(:meth:`Lakehouse.merge_batch`) writes every temporary file, makes them durable together (one
+``syncfs`` on Linux), then moves them; see :mod:`clusterfolio.data.atomic_files`.
 
 Sources
 -------
@@ -51,13 +53,9 @@ incremental download needs.
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import hashlib
 import json
 import os
-import sys
-import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
@@ -70,6 +68,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from clusterfolio.data.atomic_files import AtomicFiles, join_path
 from clusterfolio.data.filenames import FILE_SUFFIX, filename_to_symbol, symbol_to_filename
 from clusterfolio.data.merging import (
     MERGE_RTOL,
@@ -100,9 +99,6 @@ __all__ = [
     "symbol_to_filename",
 ]
 
-_TMP_PREFIX = ".tmp-"
-#: Threads moving a batch's temporary files into place (replacing a file waits on the disk).
-_MOVE_WORKERS = 16
 _T = TypeVar("_T")
 
 
@@ -143,12 +139,6 @@ def _resolve_root(root: str | Path) -> tuple[pafs.FileSystem, str]:
     return pafs.LocalFileSystem(), Path(text).expanduser().absolute().as_posix().rstrip("/") or "/"
 
 
-def _join(root: str, name: str) -> str:
-    if not root:
-        return name
-    return f"{root}/{name}" if root != "/" else f"/{name}"
-
-
 def _frame_from_table(table: pa.Table) -> pd.DataFrame:
     # the stored table carries no pandas metadata: a plain conversion with a RangeIndex
     # (timestamp[ns] -> datetime64[ns], float64 -> float64; about 3x faster than a dict of arrays)
@@ -164,32 +154,10 @@ def coverage_of(table: pa.Table | None) -> Coverage:
     return Coverage(pd.Timestamp(first).date(), pd.Timestamp(last).date(), table.num_rows)
 
 
-def _syncfs(folder: str) -> bool:
-    """Flush every written file of the filesystem holding ``folder`` to disk in one call.
-
-    Linux ``syncfs(2)`` (errors of the writeback are reported since Linux 5.8): one journal
-    commit and one disk flush for a whole batch instead of one per file. Returns ``False``
-    where it is not available (the caller then fsyncs file by file).
-    """
-    if not sys.platform.startswith("linux"):
-        return False
-    syncfs = getattr(ctypes.CDLL(None, use_errno=True), "syncfs", None)
-    if syncfs is None:  # pragma: no cover - a libc without syncfs
-        return False
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        if syncfs(fd) != 0:
-            err = ctypes.get_errno()
-            raise OSError(err, f"syncfs {folder}: {os.strerror(err)}")
-    finally:
-        os.close(fd)
-    return True
-
-
 # ----------------------------------------------------------------------------- the store
 
 
-class Lakehouse:
+class Lakehouse(AtomicFiles):
     """A folder of daily candle files, one per listing.
 
     Parameters
@@ -224,7 +192,7 @@ class Lakehouse:
         self.durable = durable
         self.source = source
         self.quarantine_root = (
-            _join(self.root, "quarantine")
+            join_path(self.root, "quarantine")
             if quarantine_root is None
             else _resolve_root(quarantine_root)[1]
         )
@@ -236,7 +204,7 @@ class Lakehouse:
 
     def path(self, symbol: str) -> str:
         """Return the filesystem path of ``symbol``'s file (always directly under the root)."""
-        return _join(self.root, symbol_to_filename(symbol))
+        return join_path(self.root, symbol_to_filename(symbol))
 
     def has(self, symbol: str) -> bool:
         """Whether a file is stored for ``symbol``."""
@@ -309,7 +277,7 @@ class Lakehouse:
             The path the file was moved to.
         """
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-        target = _join(self.quarantine_root, f"{symbol_to_filename(symbol)}.{stamp}")
+        target = join_path(self.quarantine_root, f"{symbol_to_filename(symbol)}.{stamp}")
         self.filesystem.create_dir(self.quarantine_root, recursive=True)
         with self.filesystem.open_output_stream(f"{target}.reason.txt") as sink:
             sink.write(f"{symbol}: {reason}\n".encode())
@@ -427,15 +395,6 @@ class Lakehouse:
 
     # -- writing -----------------------------------------------------------------------
 
-    def _fsync(self, path: str) -> None:
-        if not self.durable or not isinstance(self.filesystem, pafs.LocalFileSystem):
-            return
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
     def _stamped(self, table: pa.Table) -> pa.Table:
         """The table with its metadata: the source, and the last session when it may be partial."""
         meta = {META_SOURCE: self.source.encode("ascii")} if self.source else {}
@@ -444,51 +403,6 @@ class Lakehouse:
             if last >= _today():
                 meta[META_PARTIAL] = last.isoformat().encode("ascii")
         return table.replace_schema_metadata(meta or None)
-
-    def _write_temp(self, symbol: str, table: pa.Table, *, fsync: bool = True) -> str:
-        """Write ``table`` to a hidden temporary file beside ``symbol``'s file; fsync it unless
-        the caller flushes the whole batch itself (``fsync=False``)."""
-        name = symbol_to_filename(symbol)
-        tmp = _join(self.root, f"{_TMP_PREFIX}{uuid.uuid4().hex}-{name}.tmp")
-        try:
-            with self.filesystem.open_output_stream(tmp, compression=None) as sink:
-                pq.write_table(
-                    self._stamped(table),
-                    sink,
-                    compression="zstd",
-                    use_dictionary=False,
-                    write_statistics=True,
-                )
-            if fsync:
-                self._fsync(tmp)
-        except BaseException:
-            self._drop_temp(tmp)
-            raise
-        return tmp
-
-    def _drop_temp(self, tmp: str) -> None:
-        with contextlib.suppress(OSError):  # FileNotFoundError included
-            self.filesystem.delete_file(tmp)
-
-    def _replace(self, tmp: str, symbol: str) -> None:
-        """Move a complete temporary file over ``symbol``'s file (atomic on one filesystem)."""
-        self.filesystem.move(tmp, self.path(symbol))
-
-    def _sync_root(self) -> None:
-        if self.root:
-            with contextlib.suppress(OSError):  # some systems cannot fsync a folder
-                self._fsync(self.root)
-
-    def _atomic_write(self, symbol: str, table: pa.Table) -> None:
-        if self.root:
-            self.filesystem.create_dir(self.root, recursive=True)
-        tmp = self._write_temp(symbol, table)
-        try:
-            self._replace(tmp, symbol)
-        except BaseException:
-            self._drop_temp(tmp)
-            raise
-        self._sync_root()
 
     def merge(self, symbol: str, new: pd.DataFrame, *, partial_last: bool = True) -> MergeReport:
         """Merge new candles into ``symbol``'s history (see the module docstring).
@@ -575,76 +489,34 @@ class Lakehouse:
         checked, errors = check_new_many(frames)
         failures: dict[str, DataError | OSError] = dict(errors)
 
-        given = stored or {}
+        tables: dict[str, pa.Table | None] = dict(stored or {})
 
-        def plan(symbol: str) -> tuple[MergeReport, pa.Table | None] | DataError | OSError:
+        def read(symbol: str) -> pa.Table | DataError | OSError | None:
             try:
-                table = given[symbol] if symbol in given else self._read_table(symbol)
-                return plan_merge(symbol, table, checked[symbol], partial_last=partial_last)
+                return self._read_table(symbol)
             except (DataError, OSError) as exc:
                 return exc
 
-        planned: dict[str, tuple[MergeReport, pa.Table | None]] = {}
-        for symbol, outcome in zip(checked, self._map(plan, list(checked)), strict=True):
-            if isinstance(outcome, tuple):
-                planned[symbol] = outcome
+        unread = [s for s in checked if s not in tables]  # the reads wait: threads
+        for symbol, table in zip(unread, self._map(read, unread), strict=True):
+            if isinstance(table, DataError | OSError):
+                failures[symbol] = table
             else:
-                failures[symbol] = outcome
+                tables[symbol] = table
+        planned: dict[str, tuple[MergeReport, pa.Table | None]] = {}
+        for symbol in checked:  # the plans compute: one thread, no hand-offs
+            if symbol in failures:
+                continue
+            try:
+                planned[symbol] = plan_merge(
+                    symbol, tables[symbol], checked[symbol], partial_last=partial_last
+                )
+            except (DataError, OSError) as exc:
+                failures[symbol] = exc
         self._commit({s: t for s, (_, t) in planned.items() if t is not None})
         for report, table in planned.values():
             report.written = table is not None
         return {s: planned[s][0] for s in frames if s in planned}, failures
-
-    def _commit(self, tables: Mapping[str, pa.Table]) -> None:
-        """Write every table to a temporary file, flush them all, then move them into place.
-
-        Nothing is moved before every temporary file is durable; the moves run concurrently
-        (replacing a file waits on the disk), each one atomic, and the folder is fsync-ed once
-        at the end. A failure before the moves removes every temporary file; a failed move
-        removes the temporary files not moved and is raised.
-        """
-        if not tables:
-            return
-        if self.root:
-            self.filesystem.create_dir(self.root, recursive=True)
-        symbols = list(tables)
-        temps: dict[str, str] = {}
-
-        def write(symbol: str) -> None:
-            temps[symbol] = self._write_temp(symbol, tables[symbol], fsync=False)
-
-        def move(symbol: str) -> BaseException | None:
-            try:
-                self._replace(temps[symbol], symbol)
-            except BaseException as exc:  # reported after the other moves completed
-                return exc
-            del temps[symbol]
-            return None
-
-        try:  # encoding and compressing: as many threads as the reads use
-            self._map(write, symbols)
-            self._flush(list(temps.values()))
-        except BaseException:
-            for tmp in temps.values():
-                self._drop_temp(tmp)
-            raise
-        workers = min(_MOVE_WORKERS, len(symbols))
-        with ThreadPoolExecutor(workers, thread_name_prefix="lakehouse-move") as pool:
-            failed = [exc for exc in pool.map(move, symbols) if exc is not None]
-        for tmp in temps.values():  # the moves that failed
-            self._drop_temp(tmp)
-        if failed:
-            raise failed[0]
-        self._sync_root()
-
-    def _flush(self, paths: Sequence[str]) -> None:
-        """Make the written ``paths`` durable: one ``syncfs`` where available, else an fsync
-        per file (concurrent); nothing on a remote filesystem or when not ``durable``."""
-        if not self.durable or not isinstance(self.filesystem, pafs.LocalFileSystem):
-            return
-        if not paths or _syncfs(self.root or "/"):
-            return
-        self._map(self._fsync, paths)  # pragma: no cover - not Linux
 
     def write(self, symbol: str, new: pd.DataFrame) -> MergeReport:
         """Alias of :meth:`merge`: the lakehouse never overwrites stored history silently.
