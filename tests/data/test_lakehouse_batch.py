@@ -75,7 +75,7 @@ def test_merge_batch_merges_the_tables_the_caller_read(
 def test_a_conflict_against_a_given_table_is_reported_and_the_bar_kept(tmp_path: Path) -> None:
     lake = _stored(tmp_path)
     revised = candles("2024-01-05", 2)
-    revised.loc[0, "close"] += 1.0  # the stored bar of 2024-01-05 asked again, revised
+    revised["close"] = revised["close"] + np.array([1.0, 0.0])  # 2024-01-05 revised
     given = {SYMBOLS[0]: lake.read_tables([SYMBOLS[0]])[0]}
     reports, _ = lake.merge_batch({SYMBOLS[0]: revised}, stored=given)
     report = reports[SYMBOLS[0]]
@@ -119,9 +119,12 @@ def test_a_durable_batch_is_flushed_once_before_any_move(
     monkeypatch.setattr(Lakehouse, "_replace", replace)
     fsynced: list[str] = []
     real_fsync = Lakehouse._fsync
-    monkeypatch.setattr(
-        Lakehouse, "_fsync", lambda self, path: (fsynced.append(path), real_fsync(self, path))
-    )
+
+    def fsync(self: Lakehouse, path: str) -> None:
+        fsynced.append(path)
+        real_fsync(self, path)
+
+    monkeypatch.setattr(Lakehouse, "_fsync", fsync)
     lake.merge_many({s: candles("2024-01-06", 1) for s in SYMBOLS})
     assert events == ["flush"] + ["move"] * len(SYMBOLS)
     if sys.platform.startswith("linux"):  # one syncfs, then the folder: no fsync per file

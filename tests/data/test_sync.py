@@ -208,5 +208,5 @@ def test_collapse_duplicates_of_sessions_with_a_missing_date_or_as_text() -> Non
     text = pd.DataFrame({"session": ["2025-01-02", "2025-01-02"], "close": [1.0, 2.0]})
     out, collapsed = collapse_duplicates(text)
     assert collapsed == ["2025-01-02"] and out["close"].tolist() == [2.0]
-    nat = pd.DataFrame({"session": pd.to_datetime(["2025-01-02", None]), "close": [1.0, 2.0]})
+    nat = pd.DataFrame({"session": [pd.Timestamp("2025-01-02"), pd.NaT], "close": [1.0, 2.0]})
     assert collapse_duplicates(nat)[0] is nat  # nothing duplicated: the validation names the NaT
