@@ -32,6 +32,7 @@ from clusterfolio.data.calendars import sessions_back
 from clusterfolio.data.lakehouse import Coverage, Lakehouse, MergeReport, coverage_of
 from clusterfolio.data.provider import Provider
 from clusterfolio.data.schema import Listing
+from clusterfolio.enums import CalendarKind
 from clusterfolio.errors import CorruptFileError, DataError, ProviderError
 from clusterfolio.io import atomic_write_json, read_json
 
@@ -210,16 +211,14 @@ def check_listing(lakehouse: Lakehouse, symbol: str, state: SyncState) -> list[s
 
 
 def _checked_coverage(
-    lakehouse: Lakehouse, symbol: str, state: SyncState, read: Coverage | CorruptFileError
+    lakehouse: Lakehouse, symbol: str, state: SyncState, cov: Coverage | CorruptFileError
 ) -> tuple[list[str], Coverage]:
     """:func:`check_listing` on the coverage just read (or the error reading it raised), and
     the listing's coverage after the repairs."""
-    cov = read
     if isinstance(cov, CorruptFileError):
-        exc = cov
-        moved = lakehouse.quarantine(symbol, str(exc))
+        moved = lakehouse.quarantine(symbol, str(cov))
         state.forget(symbol)
-        text = f"{symbol}: unreadable candle file quarantined to {moved} ({exc}); fetched again"
+        text = f"{symbol}: unreadable candle file quarantined to {moved} ({cov}); fetched again"
         return [text], Coverage(None, None, 0)
     seen = state.stored_last(symbol)
     if not seen:
@@ -331,7 +330,7 @@ def _plan(
     as_of: date,
     n_sessions: int,
     state: SyncState,
-    windows: dict[Any, tuple[date, date]],
+    windows: dict[CalendarKind, tuple[date, date]],
 ) -> _Plan:
     """Check one listing against the state and plan its ranges from its file as ``read``
     (:meth:`Lakehouse.read_tables`); the table is kept for the merge when ranges are asked, so
@@ -520,7 +519,7 @@ def sync_listings(
     state = SyncState(state_dir / SYNC_STATE_FILE)
     outcomes: list[SyncOutcome] = []
     total = len(listings)
-    windows: dict[Any, tuple[date, date]] = {}
+    windows: dict[CalendarKind, tuple[date, date]] = {}
     for lo in range(0, total, SYNC_BATCH):
         chunk = listings[lo : lo + SYNC_BATCH]
         reads = lakehouse.read_tables([x.symbol for x in chunk])
