@@ -47,6 +47,7 @@ MONDAY = date(2026, 11, 23)  # the following Monday: weekend bars of 24/7 and 24
 YEARS_DAYS = 5 * 365
 GROUPS = (("NYSE", "XNYS", 3500), ("BINANCE", "24/7", 1400), ("FX_IDC", "24/5", 100))
 TARGET_S = 20.0
+KEEP_RUNS = 5  # earlier append runs kept beside the latest
 
 
 class _Market:
@@ -106,11 +107,11 @@ def _sync(root: Path, as_of: date) -> dict[str, Any]:
         n = len(sessions(group[0].calendar, DAY - pd.Timedelta(days=YEARS_DAYS), DAY))
         outcomes += sync_listings(
             lake,
-            market,
+            market,  # type: ignore[arg-type]  # a candle source without a screener
             group,
             as_of=as_of,
             n_sessions=n,
-            state_dir=root,  # type: ignore[arg-type]
+            state_dir=root,
         )
     wall, cpu = time.perf_counter() - start, time.process_time() - cpu
     actions: dict[str, int] = {}
@@ -175,11 +176,16 @@ def append_figures() -> dict[str, Any]:
 
 
 def record_append() -> dict[str, Any]:
-    """Run :func:`append_figures` and write them under ``append`` (other figures kept)."""
+    """Run :func:`append_figures` and write them under ``append``; the earlier append runs are
+    kept under ``append.previous`` (newest first, at most :data:`KEEP_RUNS`), the other
+    figures of the file as they are (the machine is shared: one run is one sample)."""
     result = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     figures = append_figures()
     if "append" in result:
-        figures["previous"] = {k: v for k, v in result["append"].items() if k != "previous"}
+        earlier = dict(result["append"])
+        older = earlier.pop("previous", [])
+        older = older if isinstance(older, list) else [older]
+        figures["previous"] = [earlier, *older][:KEEP_RUNS]
     result["append"] = figures
     RESULTS.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
     print(json.dumps(figures, indent=2, sort_keys=True))
