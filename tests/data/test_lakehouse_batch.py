@@ -17,6 +17,7 @@ import pytest
 from clusterfolio.data import atomic_files
 from clusterfolio.data.lakehouse import Coverage, Lakehouse, coverage_of
 from clusterfolio.errors import CorruptFileError
+from tests.fakes.spy import spy
 
 
 def candles(start: str, n: int) -> pd.DataFrame:
@@ -56,13 +57,7 @@ def test_merge_batch_merges_the_tables_the_caller_read(
     assert all(isinstance(t, pa.Table) for t in tables)
     given = dict(zip(SYMBOLS[:4], tables[:4], strict=True))
     read: list[str] = []
-    real_read = Lakehouse._read_table
-
-    def counted(self: Lakehouse, symbol: str, columns: object = None) -> object:
-        read.append(symbol)
-        return real_read(self, symbol, columns)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(Lakehouse, "_read_table", counted)
+    spy(monkeypatch, Lakehouse, "_read_table", lambda self, symbol, *_: read.append(symbol))
     new = {s: candles("2024-01-04", 3) for s in SYMBOLS}  # two bars asked again, one new
     reports, failures = lake.merge_batch(new, stored=given)
     assert failures == {} and read == [SYMBOLS[4]]  # only the table not given is read
@@ -103,30 +98,18 @@ def test_a_durable_batch_is_flushed_once_before_any_move(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     lake = _stored(tmp_path, durable=True)
-    events: list[str] = []
-    real_syncfs, real_replace = atomic_files.syncfs, Lakehouse._replace
-
-    def syncfs(folder: str) -> bool:
-        events.append("flush")
-        return real_syncfs(folder)
-
-    def replace(self: Lakehouse, tmp: str, symbol: str) -> None:
-        assert Path(tmp).exists()
-        events.append("move")
-        real_replace(self, tmp, symbol)
-
-    monkeypatch.setattr(atomic_files, "syncfs", syncfs)
-    monkeypatch.setattr(Lakehouse, "_replace", replace)
+    events: list[tuple[str, bool]] = []
     fsynced: list[str] = []
-    real_fsync = Lakehouse._fsync
-
-    def fsync(self: Lakehouse, path: str) -> None:
-        fsynced.append(path)
-        real_fsync(self, path)
-
-    monkeypatch.setattr(Lakehouse, "_fsync", fsync)
+    spy(monkeypatch, atomic_files, "syncfs", lambda folder: events.append(("flush", True)))
+    spy(
+        monkeypatch,
+        Lakehouse,
+        "_replace",
+        lambda self, tmp, symbol: events.append(("move", Path(tmp).exists())),
+    )
+    spy(monkeypatch, Lakehouse, "_fsync", lambda self, path: fsynced.append(path))
     lake.merge_many({s: candles("2024-01-06", 1) for s in SYMBOLS})
-    assert events == ["flush"] + ["move"] * len(SYMBOLS)
+    assert events == [("flush", True)] + [("move", True)] * len(SYMBOLS)
     if sys.platform.startswith("linux"):  # one syncfs, then the folder: no fsync per file
         assert fsynced == [lake.root]
     assert _leftovers(lake) == []

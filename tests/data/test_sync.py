@@ -23,6 +23,7 @@ from clusterfolio.data.lakehouse import Lakehouse
 from clusterfolio.data.sync import SyncOutcome, SyncState, collapse_duplicates, sync_listings
 from clusterfolio.data.synthetic import SyntheticProvider
 from clusterfolio.manifest import FaultSettings, SyntheticSettings
+from tests.fakes.spy import spy
 
 DAY = date(2025, 3, 3)  # a Monday: every calendar has a session on the next day
 NEXT = date(2025, 3, 4)
@@ -64,13 +65,7 @@ def test_next_day_appends_one_bar_with_one_state_write_and_one_folder_fsync(
 
     saves: list[Path] = []
     folder_syncs: list[str] = []
-    real_save = sync_module.atomic_write_json
-
-    def save(path: Path, obj: Any) -> None:
-        saves.append(path)
-        real_save(path, obj)
-
-    monkeypatch.setattr(sync_module, "atomic_write_json", save)
+    spy(monkeypatch, sync_module, "atomic_write_json", lambda path, obj: saves.append(path))
     monkeypatch.setattr(Lakehouse, "_sync_root", lambda self: folder_syncs.append(self.root))
     nxt = _sync(lake, SyntheticProvider(SMALL, NEXT), NEXT, tmp_path)
 
@@ -166,13 +161,7 @@ def test_each_file_is_read_once_per_append(tmp_path: Path, monkeypatch: pytest.M
     lake = Lakehouse(tmp_path / "lake")
     _sync(lake, SyntheticProvider(SMALL, DAY), DAY, tmp_path)
     reads: list[tuple[str, object]] = []
-    real_read = Lakehouse._read_table
-
-    def counted(self: Lakehouse, symbol: str, columns: Any = None) -> Any:
-        reads.append((symbol, columns))
-        return real_read(self, symbol, columns)
-
-    monkeypatch.setattr(Lakehouse, "_read_table", counted)
+    spy(monkeypatch, Lakehouse, "_read_table", lambda self, s, c=None: reads.append((s, c)))
     outcomes = _sync(lake, SyntheticProvider(SMALL, NEXT), NEXT, tmp_path)
     assert all(o.appended == 1 for o in outcomes)
     assert sorted(reads) == sorted((o.symbol, None) for o in outcomes)  # one whole read each
