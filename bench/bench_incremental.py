@@ -16,8 +16,9 @@ Run: ``.venv/bin/python bench/bench_incremental.py``.
 ``--append`` measures the append alone (a few minutes instead of the full run): one cold sync
 builds the five-year lakehouse, two copies of it are synced to the next day (Thursday to
 Friday, one new bar per listing) and then to the following Monday (the weekend's crypto and
-forex bars too), by the merge-base code and by this branch's code in turn, each in a child
-process, alternating so both see the same load. Each figure carries its wall time, the CPU
+forex bars too), then once more on that Monday (nothing to append), by the merge-base code
+and by this branch's code in turn, each in a child process, alternating so both see the same
+load. Each figure carries its wall time, the CPU
 seconds of its process and the load average; written under ``append`` in the same results
 file, the other figures kept.
 """
@@ -152,7 +153,8 @@ def append_figures() -> dict[str, Any]:
     sys.path.insert(0, str(REPO / "bench"))
     from _machine import machine_info
 
-    runs: dict[str, dict[str, Any]] = {"next_day": {}, "following_monday": {}}
+    days = (("next_day", NEXT), ("following_monday", MONDAY), ("same_day_again", MONDAY))
+    runs: dict[str, dict[str, Any]] = {label: {} for label, _ in days}
     with tempfile.TemporaryDirectory(prefix="bench-append-") as tmp:
         cold = Path(tmp) / "cold"
         cold.mkdir()
@@ -162,7 +164,7 @@ def append_figures() -> dict[str, Any]:
         for root in roots.values():
             shutil.copytree(cold, root)
         os.sync()  # neither side flushes the other's copy
-        for label, day in (("next_day", NEXT), ("following_monday", MONDAY)):
+        for label, day in days:
             for name in ("before", "ours"):
                 runs[label][name] = _child(code[name], roots[name], day)
     return {
