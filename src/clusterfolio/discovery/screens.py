@@ -39,7 +39,6 @@ body captured from TradingView round-trips unchanged (up to key order).
 from __future__ import annotations
 
 import copy
-import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -48,7 +47,8 @@ from typing import Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from clusterfolio.enums import AssetClass, Direction
-from clusterfolio.errors import ConfigError
+from clusterfolio.errors import ConfigError, CorruptFileError
+from clusterfolio.io import read_json
 
 #: Filter operations understood by TradingView's scanner and by the local evaluator.
 OPERATIONS: frozenset[str] = frozenset(
@@ -415,11 +415,11 @@ def merge_screen_dicts(base: Mapping[str, Any], update: Mapping[str, Any]) -> di
 
 def _read_json(path: Path) -> dict[str, Any]:
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw = read_json(path)
     except FileNotFoundError as exc:
         raise ConfigError(f"screen file not found: {path}") from exc
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"screen file {path}: not valid JSON ({exc})") from exc
+    except CorruptFileError as exc:  # names the file: "<path>: not valid JSON (...)"
+        raise ConfigError(f"screen file {exc}") from exc
     if not isinstance(raw, dict):
         raise ConfigError(f"screen file {path}: must hold a JSON object")
     return raw
