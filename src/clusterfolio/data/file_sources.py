@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from clusterfolio.artifacts.encoding import record
 from clusterfolio.data.formats import (
     FileIssue,
     SourceFormat,
@@ -60,16 +61,7 @@ class FileReport:
 
     def as_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dictionary."""
-        return {
-            "file": self.file,
-            "symbol": self.symbol,
-            "format": self.format,
-            "status": self.status,
-            "rows": self.rows,
-            "first": None if self.first is None else self.first.isoformat(),
-            "last": None if self.last is None else self.last.isoformat(),
-            "issues": [i.as_dict() for i in self.issues],
-        }
+        return record(self)
 
 
 @dataclass

@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from clusterfolio.artifacts.encoding import record
 from clusterfolio.discovery.columns import previous_column
 from clusterfolio.discovery.screens import (
     Filter2Expression,
@@ -114,17 +115,7 @@ class ScanExport:
 
     def meta(self) -> dict[str, Any]:
         """The export's meta data (JSON-safe)."""
-        return {
-            "scanner": self.scanner,
-            "asset_class": str(self.asset_class) if self.asset_class is not None else None,
-            "direction": str(self.direction),
-            "as_of": self.as_of.isoformat(),
-            "run_id": self.run_id,
-            "status": str(self.status),
-            "error": self.error,
-            "source": self.source,
-            "n_rows": self.n_rows,
-        }
+        return record(self, drop=("rows",), n_rows=self.n_rows)
 
     def to_frame(self) -> pd.DataFrame:
         """Rows with the meta data as columns (``symbol`` as a column, for Parquet)."""

@@ -31,7 +31,8 @@ Every decision is a dict ``{subject, action, reason, details}`` in :attr:`RawPoo
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, cast
 
@@ -115,18 +116,61 @@ class PoolAction(StrEnum):
     DROPPED_CLASS_CAP = "dropped_class_cap"
 
 
-def _decision(subject: str, action: PoolAction, reason: str, **details: Any) -> dict[str, Any]:
-    return {"subject": subject, "action": str(action), "reason": reason, "details": details}
+def _decide(
+    decisions: list[dict[str, Any]], subject: str, action: PoolAction, reason: str, **details: Any
+) -> None:
+    """Append one decision ``{subject, action, reason, details}`` to the trail."""
+    decisions.append(
+        {"subject": subject, "action": str(action), "reason": reason, "details": details}
+    )
+
+
+@dataclass(frozen=True)
+class _RowRule:
+    """A decision taken once per row of a frame.
+
+    ``subject`` is the column naming the subject, ``details`` maps each detail (a column of the
+    same name) to its type, ``reason`` tells the reason from the row (details converted).
+    """
+
+    subject: str
+    details: Mapping[str, Callable[[Any], Any]]
+    reason: Callable[[dict[str, Any]], str]
+
+
+_ROW_RULES: dict[PoolAction, _RowRule] = {
+    PoolAction.LEAD: _RowRule(
+        "identity",
+        {"symbol": str, "asset_class": str, "direction": str, "score": float},
+        lambda r: (
+            f"lead listing {r['symbol']} (best score among {int(r['n_listings'])} listing(s))"
+        ),
+    ),
+    PoolAction.MERGED: _RowRule(
+        "symbol",
+        {"identity": str, "lead": str, "score": float, "asset_class": str},
+        lambda r: f"merged into {r['identity']} (lead {r['lead']})",
+    ),
+    PoolAction.DROPPED_CLASS_CAP: _RowRule(
+        "identity",
+        {"asset_class": str, "lead": str, "score": float, "rank": int, "cap": int},
+        lambda r: f"rank {r['rank']} in {r['asset_class']} exceeds the cap {r['cap']}",
+    ),
+}
+
+
+def _decide_rows(decisions: list[dict[str, Any]], action: PoolAction, rows: pd.DataFrame) -> None:
+    """One decision per row of ``rows`` by the rule of ``action`` (:data:`_ROW_RULES`)."""
+    rule = _ROW_RULES[action]
+    for rec in _records(rows):
+        details = {key: kind(rec[key]) for key, kind in rule.details.items()}
+        reason = rule.reason({**rec, **details})
+        _decide(decisions, str(rec[rule.subject]), action, reason, **details)
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows of ``frame`` as dicts with string keys (the index kept under ``_index``)."""
-    out = []
-    for idx, rec in zip(frame.index, frame.to_dict(orient="records"), strict=True):
-        row = {str(k): v for k, v in rec.items()}
-        row["_index"] = idx
-        out.append(row)
-    return out
+    """Rows of ``frame`` as dicts with string keys."""
+    return [{str(k): v for k, v in rec.items()} for rec in frame.to_dict(orient="records")]
 
 
 def _empty_pool(decisions: list[dict[str, Any]], xs_momentum: bool) -> RawPool:
@@ -142,13 +186,12 @@ def _collect_hits(exports: Sequence[ScanExport], decisions: list[dict[str, Any]]
     frames = []
     for export in sorted(exports, key=lambda e: e.scanner):
         if export.status is ScanStatus.FAILED:
-            decisions.append(
-                _decision(
-                    export.scanner,
-                    PoolAction.SKIPPED_SCANNER,
-                    "scanner failed; its candidates are not in the pool",
-                    error=export.error,
-                )
+            _decide(
+                decisions,
+                export.scanner,
+                PoolAction.SKIPPED_SCANNER,
+                "scanner failed; its candidates are not in the pool",
+                error=export.error,
             )
             continue
         if export.rows.empty:
@@ -183,14 +226,13 @@ def _dedupe(hits: pd.DataFrame, decisions: list[dict[str, Any]]) -> pd.DataFrame
     for key, names in scanners.items():
         symbol, direction = cast(tuple[str, str], key)
         if len(names) > 1:
-            decisions.append(
-                _decision(
-                    str(symbol),
-                    PoolAction.DUPLICATE_HIT,
-                    f"found {direction} by {len(names)} scanners; kept once",
-                    scanners=list(names),
-                    direction=str(direction),
-                )
+            _decide(
+                decisions,
+                str(symbol),
+                PoolAction.DUPLICATE_HIT,
+                f"found {direction} by {len(names)} scanners; kept once",
+                scanners=list(names),
+                direction=str(direction),
             )
     return first.reset_index()
 
@@ -214,13 +256,12 @@ def _identify(
         else:
             raw = str(export_class.get(symbol, ""))
             klass = AssetClass(raw) if raw else None
-            decisions.append(
-                _decision(
-                    symbol,
-                    PoolAction.NO_LISTING,
-                    "no listing metadata; asset class taken from the scanner",
-                    asset_class=raw or None,
-                )
+            _decide(
+                decisions,
+                symbol,
+                PoolAction.NO_LISTING,
+                "no listing metadata; asset class taken from the scanner",
+                asset_class=raw or None,
             )
         try:
             parsed = parse_symbol(
@@ -235,13 +276,12 @@ def _identify(
         except SymbolParseError as exc:
             identity, kind = symbol.upper(), ""
             exchange = symbol.upper().split(":", 1)[0] if ":" in symbol else ""
-            decisions.append(
-                _decision(
-                    symbol,
-                    PoolAction.UNPARSABLE,
-                    "symbol does not follow its grammar; kept as its own identity",
-                    error=str(exc),
-                )
+            _decide(
+                decisions,
+                symbol,
+                PoolAction.UNPARSABLE,
+                "symbol does not follow its grammar; kept as its own identity",
+                error=str(exc),
             )
         info[symbol] = {
             "identity": identity,
@@ -262,14 +302,13 @@ def _apply_floor(
     low = ~(value >= min_value_traded)
     for rec in _records(cands.loc[low].assign(_vt=value.loc[low])):
         vt = float(rec["_vt"])
-        decisions.append(
-            _decision(
-                str(rec["symbol"]),
-                PoolAction.DROPPED_LIQUIDITY,
-                f"Value.Traded below the floor {min_value_traded:g}",
-                value_traded=vt if np.isfinite(vt) else None,
-                direction=str(rec["direction"]),
-            )
+        _decide(
+            decisions,
+            str(rec["symbol"]),
+            PoolAction.DROPPED_LIQUIDITY,
+            f"Value.Traded below the floor {min_value_traded:g}",
+            value_traded=vt if np.isfinite(vt) else None,
+            direction=str(rec["direction"]),
         )
     return cands.loc[~low]
 
@@ -300,16 +339,15 @@ def _resolve_directions(cands: pd.DataFrame, decisions: list[dict[str, Any]]) ->
             if kept
             else "LONG and SHORT candidates with equal best scores; identity dropped"
         )
-        decisions.append(
-            _decision(
-                str(identity),
-                PoolAction.DIRECTION_CONFLICT,
-                reason,
-                asset_class=str(klass),
-                long_score=long_s,
-                short_score=short_s,
-                kept=kept,
-            )
+        _decide(
+            decisions,
+            str(identity),
+            PoolAction.DIRECTION_CONFLICT,
+            reason,
+            asset_class=str(klass),
+            long_score=long_s,
+            short_score=short_s,
+            kept=kept,
         )
     if not resolved:
         return cands
@@ -401,76 +439,54 @@ def _mark_leads(cands: pd.DataFrame, decisions: list[dict[str, Any]]) -> pd.Data
     leads = cands.loc[cands["is_lead"]].copy()
     leads["n_alternatives"] = leads["n_listings"] - 1
     leads = leads.join(scanners.rename("all_scanners"), on=["asset_class", "identity"])
-    lead_of: dict[tuple[str, str], str] = {}
-    for rec in _records(leads):
-        lead_of[(str(rec["asset_class"]), str(rec["identity"]))] = str(rec["symbol"])
-        decisions.append(
-            _decision(
-                str(rec["identity"]),
-                PoolAction.LEAD,
-                f"lead listing {rec['symbol']} (best score among "
-                f"{int(rec['n_listings'])} listing(s))",
-                symbol=str(rec["symbol"]),
-                asset_class=str(rec["asset_class"]),
-                direction=str(rec["direction"]),
-                score=float(rec["score"]),
-            )
-        )
-    for rec in _records(cands.loc[~cands["is_lead"]]):
-        lead = lead_of[(str(rec["asset_class"]), str(rec["identity"]))]
-        decisions.append(
-            _decision(
-                str(rec["symbol"]),
-                PoolAction.MERGED,
-                f"merged into {rec['identity']} (lead {lead})",
-                identity=str(rec["identity"]),
-                lead=lead,
-                score=float(rec["score"]),
-                asset_class=str(rec["asset_class"]),
-            )
-        )
+    _decide_rows(decisions, PoolAction.LEAD, leads)
+    lead = leads.set_index(["asset_class", "identity"])["symbol"].rename("lead")
+    merged = cands.loc[~cands["is_lead"]].join(lead, on=["asset_class", "identity"])
+    _decide_rows(decisions, PoolAction.MERGED, merged)
     return leads
 
 
 def _pool_frame(leads: pd.DataFrame) -> pd.DataFrame:
     """The pool: one row per kept identity (its lead listing), by class then score."""
-    frame = pd.DataFrame(
-        {
-            "identity": leads["identity"].astype(str),
-            "lead_symbol": leads["symbol"].astype(str),
-            "asset_class": leads["asset_class"].astype(str),
-            "direction": leads["direction"].astype(str),
-            "score": leads["score"].astype(float),
-            **{c: leads[c].astype(float) for c in COMPONENTS},
-            "n_alternatives": leads["n_alternatives"].astype(int),
-            "value_traded": pd.to_numeric(leads["Value.Traded"], errors="coerce"),
-            "kind": leads["kind"].astype(str),
-            "exchange": leads["exchange"].astype(str),
-            "scanners": [",".join(s) for s in leads["all_scanners"]],
-        }
+    rows = leads.assign(lead_symbol=leads["symbol"], scanners=leads["all_scanners"])
+    return (
+        _typed(rows, POOL_COLUMNS)
+        .sort_values(
+            ["asset_class", "score", "identity"], ascending=[True, False, True], kind="mergesort"
+        )
+        .reset_index(drop=True)
     )
-    return frame.sort_values(
-        ["asset_class", "score", "identity"], ascending=[True, False, True], kind="mergesort"
-    ).reset_index(drop=True)
 
 
 def _alternatives_frame(alt: pd.DataFrame) -> pd.DataFrame:
     """Every listing of the kept identities, the lead marked."""
-    return pd.DataFrame(
-        {
-            "identity": alt["identity"].astype(str),
-            "asset_class": alt["asset_class"].astype(str),
-            "symbol": alt["symbol"].astype(str),
-            "exchange": alt["exchange"].astype(str),
-            "kind": alt["kind"].astype(str),
-            "direction": alt["direction"].astype(str),
-            "is_lead": alt["is_lead"].astype(bool),
-            "score": alt["score"].astype(float),
-            "volume": pd.to_numeric(alt["volume"], errors="coerce"),
-            "value_traded": pd.to_numeric(alt["Value.Traded"], errors="coerce"),
-            "scanners": [",".join(s) for s in alt["scanners"]],
-        }
-    ).reset_index(drop=True)
+    return _typed(alt, ALTERNATIVE_COLUMNS).reset_index(drop=True)
+
+
+#: Types of the pool's and the alternatives' columns other than text (the default).
+_TYPES: dict[str, type] = {
+    "score": float,
+    **dict.fromkeys(COMPONENTS, float),
+    "n_alternatives": int,
+    "is_lead": bool,
+}
+#: Columns read from a column of another name.
+_SOURCES = {"value_traded": "Value.Traded"}
+
+
+def _typed(rows: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """``columns`` of ``rows`` in that order and typed (:data:`_TYPES`, else text):
+    ``value_traded`` and ``volume`` numeric (unknown: NaN), ``scanners`` joined by commas."""
+    out: dict[str, Any] = {}
+    for name in columns:
+        values = rows[_SOURCES.get(name, name)]
+        if name == "scanners":
+            out[name] = [",".join(s) for s in values]
+        elif name in ("value_traded", "volume"):
+            out[name] = pd.to_numeric(values, errors="coerce")
+        else:
+            out[name] = values.astype(_TYPES.get(name, str))
+    return pd.DataFrame(out)
 
 
 def _apply_caps(
@@ -491,18 +507,6 @@ def _apply_caps(
     ordered["_rank"] = ordered.groupby("asset_class", sort=False).cumcount() + 1
     ordered["_cap"] = ordered["asset_class"].map(caps)
     over = ordered["_cap"].notna() & (ordered["_rank"] > ordered["_cap"].fillna(np.inf))
-    for rec in _records(ordered.loc[over]):
-        decisions.append(
-            _decision(
-                str(rec["identity"]),
-                PoolAction.DROPPED_CLASS_CAP,
-                f"rank {int(rec['_rank'])} in {rec['asset_class']} exceeds the cap "
-                f"{int(rec['_cap'])}",
-                asset_class=str(rec["asset_class"]),
-                lead=str(rec["symbol"]),
-                score=float(rec["score"]),
-                rank=int(rec["_rank"]),
-                cap=int(rec["_cap"]),
-            )
-        )
+    capped = ordered.loc[over].rename(columns={"symbol": "lead", "_rank": "rank", "_cap": "cap"})
+    _decide_rows(decisions, PoolAction.DROPPED_CLASS_CAP, capped)
     return ordered.loc[~over].drop(columns=["_vt", "_rank", "_cap"])

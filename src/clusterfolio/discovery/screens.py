@@ -39,7 +39,6 @@ body captured from TradingView round-trips unchanged (up to key order).
 from __future__ import annotations
 
 import copy
-import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -48,7 +47,8 @@ from typing import Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from clusterfolio.enums import AssetClass, Direction
-from clusterfolio.errors import ConfigError
+from clusterfolio.errors import ConfigError, CorruptFileError
+from clusterfolio.io import read_json
 
 #: Filter operations understood by TradingView's scanner and by the local evaluator.
 OPERATIONS: frozenset[str] = frozenset(
@@ -323,23 +323,29 @@ class Screen(_Model):
             Unknown keys, unknown operations or malformed values (message names ``source`` or
             ``name`` and the key).
         """
-        where = source or f"request {name!r}"
-        try:
-            request = ScanRequest.model_validate(dict(body))
-        except ValidationError as exc:
-            raise ConfigError(_format_errors(exc, where, dict(body))) from exc
-        timeframes = sorted(
-            {"1D", *(_timeframe(c) for c in _all_columns(request))},
-            key=lambda t: (t != "1D", t),
-        )
+        request = _validate_request(body, source or f"request {name!r}")
         return cls(
             name=name,
             asset_class=asset_class,
             direction=direction,
-            timeframes=timeframes,
+            timeframes=_used_timeframes(request),
             source=source,
             request=request,
         )
+
+
+def _validate_request(body: Mapping[str, Any], where: str) -> ScanRequest:
+    """Validate a ``/scan`` body, the :class:`ConfigError` naming ``where`` and the key."""
+    try:
+        return ScanRequest.model_validate(dict(body))
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(exc, where, dict(body))) from exc
+
+
+def _used_timeframes(request: ScanRequest) -> list[str]:
+    """The timeframes the request's columns use, ``1D`` first (always there)."""
+    used = {"1D", *(_timeframe(c) for c in _all_columns(request))}
+    return sorted(used, key=lambda t: (t != "1D", t))
 
 
 def _timeframe(column: str) -> str:
@@ -415,11 +421,11 @@ def merge_screen_dicts(base: Mapping[str, Any], update: Mapping[str, Any]) -> di
 
 def _read_json(path: Path) -> dict[str, Any]:
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw = read_json(path)
     except FileNotFoundError as exc:
         raise ConfigError(f"screen file not found: {path}") from exc
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"screen file {path}: not valid JSON ({exc})") from exc
+    except CorruptFileError as exc:  # names the file: "<path>: not valid JSON (...)"
+        raise ConfigError(f"screen file {exc}") from exc
     if not isinstance(raw, dict):
         raise ConfigError(f"screen file {path}: must hold a JSON object")
     return raw
@@ -475,10 +481,7 @@ def screen_from_dict(
     """
     meta = {k: raw[k] for k in raw if k in META_KEYS and k != "extends"}
     body = {k: v for k, v in raw.items() if k not in META_KEYS}
-    try:
-        request = ScanRequest.model_validate(body)
-    except ValidationError as exc:
-        raise ConfigError(_format_errors(exc, source, body)) from exc
+    request = _validate_request(body, source)
     meta.setdefault("name", default_name)
     if "asset_class" not in meta:
         if default_class is None:

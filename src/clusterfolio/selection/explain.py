@@ -3,6 +3,7 @@ the winners and the summary."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -61,61 +62,60 @@ def _baseline_reason(row: dict[str, Any], baseline: str) -> str:
     )
 
 
-def _ranked_reason(
-    row: dict[str, Any],
-    fate: SelectionFate,
-    settings: SelectionSettings,
-    leaders: dict[tuple[int, str], list[str]],
-) -> str:
-    direction = str(row["direction"])
-    group = (
-        f"rank {int(row['rank'])} of {int(row['group_size'])} {direction} candidates in "
-        f"cluster {int(row['cluster'])} (execution score "
-        f"{_score(float(row['execution_score']))})"
-    )
-    if fate is SelectionFate.SELECTED:
-        return f"{group}: within top_n={settings.top_n}"
-    if fate is SelectionFate.BELOW_TOP_N:
-        names = ", ".join(leaders.get((int(row["cluster"]), direction), [])) or "none"
-        return f"{group}: beyond top_n={settings.top_n} (kept: {names})"
-    return (
-        f"{group}: within top_n={settings.top_n} but beyond the global cap "
-        f"max_winners={settings.max_winners} (kept by asset-class floor, rank, then global score "
-        f"{_score(float(row['global_score']))})"
-    )
+@dataclass(frozen=True)
+class _Reasons:
+    """What a candidate's reason is told against: the settings, the market baseline and the
+    selected symbols of each ``(cluster, direction)`` (:func:`_leaders`)."""
 
+    settings: SelectionSettings
+    baseline: str
+    leaders: dict[tuple[int, str], list[str]]
 
-def _reason(
-    row: dict[str, Any],
-    settings: SelectionSettings,
-    baseline: str,
-    leaders: dict[tuple[int, str], list[str]],
-) -> str:
-    """The reason of one candidate, naming the rule and the numbers behind its fate."""
-    fate = SelectionFate(str(row["fate"]))
-    if fate is SelectionFate.DUPLICATE_IDENTITY:
-        return (
-            f"identity {row['identity']} ({row['asset_class']}) already represented by "
-            f"{row['kept_listing']}: one listing per identity"
+    def of(self, row: dict[str, Any]) -> str:
+        """The reason of one candidate, naming the rule and the numbers behind its fate."""
+        fate = SelectionFate(str(row["fate"]))
+        if fate is SelectionFate.DUPLICATE_IDENTITY:
+            return (
+                f"identity {row['identity']} ({row['asset_class']}) already represented by "
+                f"{row['kept_listing']}: one listing per identity"
+            )
+        if fate is SelectionFate.INSUFFICIENT_HISTORY:
+            return _history_reason(row, self.settings)
+        if fate is SelectionFate.MOMENTUM_GATE:
+            held = "synthetic-long " if str(row["direction"]) == str(Direction.SHORT) else ""
+            return (
+                f"{int(row['n_obs'])}-session {held}return {_pct(float(row['total_return']))} "
+                f"is below the momentum gate {_pct(float(self.settings.momentum_gate))} "
+                f"(cluster {int(row['cluster'])})"
+            )
+        if fate is SelectionFate.BASELINE:
+            return _baseline_reason(row, self.baseline)
+        return self._ranked(row, fate)
+
+    def _ranked(self, row: dict[str, Any], fate: SelectionFate) -> str:
+        direction = str(row["direction"])
+        top_n = self.settings.top_n
+        group = (
+            f"rank {int(row['rank'])} of {int(row['group_size'])} {direction} candidates in "
+            f"cluster {int(row['cluster'])} (execution score "
+            f"{_score(float(row['execution_score']))})"
         )
-    if fate is SelectionFate.INSUFFICIENT_HISTORY:
-        return _history_reason(row, settings)
-    if fate is SelectionFate.MOMENTUM_GATE:
-        held = "synthetic-long " if str(row["direction"]) == str(Direction.SHORT) else ""
+        if fate is SelectionFate.SELECTED:
+            return f"{group}: within top_n={top_n}"
+        if fate is SelectionFate.BELOW_TOP_N:
+            names = ", ".join(self.leaders.get((int(row["cluster"]), direction), [])) or "none"
+            return f"{group}: beyond top_n={top_n} (kept: {names})"
         return (
-            f"{int(row['n_obs'])}-session {held}return {_pct(float(row['total_return']))} is "
-            f"below the momentum gate {_pct(float(settings.momentum_gate))} "
-            f"(cluster {int(row['cluster'])})"
+            f"{group}: within top_n={top_n} but beyond the global cap "
+            f"max_winners={self.settings.max_winners} (kept by asset-class floor, rank, then "
+            f"global score {_score(float(row['global_score']))})"
         )
-    if fate is SelectionFate.BASELINE:
-        return _baseline_reason(row, baseline)
-    return _ranked_reason(row, fate, settings, leaders)
 
 
 def _reasons(cand: pd.DataFrame, settings: SelectionSettings, baseline: str) -> list[str]:
     """One reason per candidate, naming the rule and the numbers behind its fate."""
-    leaders = _leaders(cand)
-    return [_reason(row, settings, baseline, leaders) for row in records(cand)]
+    reasons = _Reasons(settings, baseline, _leaders(cand))
+    return [reasons.of(row) for row in records(cand)]
 
 
 def _ordered(cand: pd.DataFrame) -> pd.DataFrame:

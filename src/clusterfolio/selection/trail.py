@@ -15,7 +15,7 @@ the raw pool merged into an identity (their fate is the identity's).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -174,11 +174,8 @@ def audit_markdown(
         "",
         "## Fates",
         "",
-        "| fate | candidates |",
-        "|---|---:|",
+        *_table("fate | candidates", "lr", summary.get("fates", {}).items()),
     ]
-    for fate, n in summary.get("fates", {}).items():
-        lines.append(f"| {fate} | {n} |")
     lines += _winner_lines(result.winners)
     lines += _candidate_lines(result.candidates)
     lines += _cluster_lines(result.clusters)
@@ -186,55 +183,76 @@ def audit_markdown(
     return "\n".join(lines) + "\n"
 
 
+def _table(head: str, align: str, rows: Iterable[Sequence[Any]]) -> list[str]:
+    """A Markdown table: the header (cells joined by ``" | "``), the alignment row (``align``:
+    ``l`` or ``r`` per column) and a line per row of cells."""
+    marks = {"l": "---", "r": "---:"}
+    rule = "|" + "".join(f"{marks[a]}|" for a in align)
+    return [f"| {head} |", rule, *(_table_row(r) for r in rows)]
+
+
+def _table_row(cells: Sequence[Any]) -> str:
+    return "| " + " | ".join(str(c) for c in cells) + " |"
+
+
 def _winner_lines(winners: Sequence[Mapping[str, Any]]) -> list[str]:
-    lines = [
-        "",
-        "## Winners",
-        "",
-        "| cluster | rank | symbol | identity | class | direction | execution score | alpha |",
-        "|---:|---:|---|---|---|---|---:|---:|",
-    ]
-    for w in winners:
-        rank = "baseline" if w["baseline"] else _int(w["rank"])
-        lines.append(
-            f"| {_int(w['cluster'])} | {rank} | {w['symbol']} | {w['identity']} | "
-            f"{w['asset_class']} | {w['direction']} | {_num(w['execution_score'])} | "
-            f"{_num(w['alpha_score'])} |"
+    head = "cluster | rank | symbol | identity | class | direction | execution score | alpha"
+    rows = [
+        (
+            _int(w["cluster"]),
+            "baseline" if w["baseline"] else _int(w["rank"]),
+            w["symbol"],
+            w["identity"],
+            w["asset_class"],
+            w["direction"],
+            _num(w["execution_score"]),
+            _num(w["alpha_score"]),
         )
-    return lines
+        for w in winners
+    ]
+    return ["", "## Winners", "", *_table(head, "rrllllrr", rows)]
 
 
 def _candidate_lines(cand: pd.DataFrame) -> list[str]:
-    comp_head = " | ".join(EXECUTION_COMPONENTS)
-    lines = [
+    components = " | ".join(EXECUTION_COMPONENTS)
+    head = f"cluster | rank | symbol | direction | return | {components} | score | fate | reason"
+    align = "rrllr" + "r" * len(EXECUTION_COMPONENTS) + "rll"
+    rows = [
+        (
+            _int(rec["cluster"]),
+            _int(rec["rank"]),
+            rec["symbol"],
+            rec["direction"],
+            _num(rec["total_return"], "+.1%"),
+            *(_num(rec[c], "+.2f") for c in EXECUTION_COMPONENTS),
+            _num(rec["execution_score"]),
+            rec["fate"],
+            _cell(rec["reason"]),
+        )
+        for rec in records(cand)
+    ]
+    return [
         "",
         "## Every candidate",
         "",
         "Components are normalised (see `clusterfolio.selection.execution`); `return` is the "
         "synthetic-long window return.",
         "",
-        f"| cluster | rank | symbol | direction | return | {comp_head} | score | fate | reason |",
-        "|---:|---:|---|---|---:|" + "---:|" * len(EXECUTION_COMPONENTS) + "---:|---|---|",
+        *_table(head, align, rows),
     ]
-    for rec in records(cand):
-        comps = " | ".join(_num(rec[c], "+.2f") for c in EXECUTION_COMPONENTS)
-        lines.append(
-            f"| {_int(rec['cluster'])} | {_int(rec['rank'])} | {rec['symbol']} | "
-            f"{rec['direction']} | {_num(rec['total_return'], '+.1%')} | {comps} | "
-            f"{_num(rec['execution_score'])} | {rec['fate']} | {_cell(rec['reason'])} |"
-        )
-    return lines
 
 
 def _cluster_lines(clusters: pd.DataFrame) -> list[str]:
-    lines = ["", "## Clusters", "", "| cluster | size | mean correlation | selected |"]
-    lines.append("|---:|---:|---:|---|")
-    for rec in records(clusters):
-        lines.append(
-            f"| {rec['cluster']} | {rec['size']} | {_num(rec['mean_correlation'], '.2f')} | "
-            f"{rec['selected'] or '-'} |"
-        )
-    return lines
+    rows = [
+        (r["cluster"], r["size"], _num(r["mean_correlation"], ".2f"), r["selected"] or "-")
+        for r in records(clusters)
+    ]
+    return [
+        "",
+        "## Clusters",
+        "",
+        *_table("cluster | size | mean correlation | selected", "rrrl", rows),
+    ]
 
 
 def _removed_lines(
@@ -242,23 +260,21 @@ def _removed_lines(
 ) -> list[str]:
     lines = ["", "## Merged listings", ""]
     if absorbed:
-        lines += ["| listing | identity | lead | identity's fate |", "|---|---|---|---|"]
-        for d in absorbed:
-            det = d["details"]
-            lines.append(
-                f"| {d['subject']} | {det['identity']} | {det['lead'] or '-'} | "
-                f"{det['identity_fate']} |"
-            )
+        merged = [_merged_row(d["subject"], d["details"]) for d in absorbed]
+        lines += _table("listing | identity | lead | identity's fate", "llll", merged)
     else:
         lines.append("No listing was merged into another.")
     lines += ["", "## Removed before natural selection (raw pool)", ""]
     if upstream:
-        lines += ["| subject | action | reason |", "|---|---|---|"]
-        for d in upstream:
-            lines.append(f"| {d['subject']} | {d['action']} | {_cell(d['reason'])} |")
+        removed = [(d["subject"], d["action"], _cell(d["reason"])) for d in upstream]
+        lines += _table("subject | action | reason", "lll", removed)
     else:
         lines.append("Nothing.")
     return lines
+
+
+def _merged_row(listing: str, det: Mapping[str, Any]) -> tuple[str, str, str, str]:
+    return (listing, det["identity"], det["lead"] or "-", det["identity_fate"])
 
 
 # ---------------------------------------------------------------------------------- explain

@@ -6,6 +6,10 @@ protocol
     Chart framing ``~m~<len>~m~<payload>``, heartbeats and session messages.
 fields
     Scanner field lists per market and request validation.
+client
+    What the scanner client and the provider share: ``with`` closes, warnings logged once.
+retry
+    The retry policy of the scanner and the chart clients (tenacity).
 scanner
     ``POST /<market>/scan`` client: paging, rate limit, retries.
 chart

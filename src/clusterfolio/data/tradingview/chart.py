@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import os
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -51,7 +50,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
-from tenacity import AsyncRetrying, retry_if_exception_type
+from tenacity import AsyncRetrying
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
@@ -59,11 +58,9 @@ from clusterfolio.data.schema import empty_candles, validate_candles
 from clusterfolio.data.tradingview import protocol
 from clusterfolio.data.tradingview.protocol import Bar, FrameError
 from clusterfolio.data.tradingview.ratelimit import TokenBucket
-from clusterfolio.data.tradingview.retry import TransientError, backoff_wait, stop_policy
+from clusterfolio.data.tradingview.retry import TransientError, retry_options
 from clusterfolio.errors import ConfigError, ProviderError, SchemaError, UnknownSymbolError
 from clusterfolio.manifest import TradingViewSettings
-
-logger = logging.getLogger(__name__)
 
 SERIES_ID = "sds_1"
 SYMBOL_ID = "sds_sym_1"
@@ -92,6 +89,10 @@ class ChartStats:
     retries: int = 0
     heartbeats: int = 0
     bars: int = 0
+
+    def count_retry(self) -> None:
+        """Count one retry (called by the retry policy before it sleeps)."""
+        self.retries += 1
 
 
 @dataclass(frozen=True)
@@ -316,22 +317,13 @@ class ChartClient:
                 f"{symbol}: cannot connect to {self.url} ({type(exc).__name__}: {exc})"
             ) from exc
 
-    def _on_retry(self, state: Any) -> None:
-        self.stats.retries += 1
-        exc = state.outcome.exception() if state.outcome is not None else None
-        logger.info("chart retry %d after: %s", state.attempt_number, exc)
-
     async def _fetch_with_retries(
         self, slot: _Slot, symbol: str, start: date, end: date
     ) -> SeriesResult:
         attempts = 0
         state = _SeriesState()
         retrying = AsyncRetrying(
-            stop=stop_policy(self.settings),
-            wait=backoff_wait(self.settings),
-            retry=retry_if_exception_type(TransientError),
-            before_sleep=self._on_retry,
-            reraise=True,
+            **retry_options(self.settings, label="chart", on_retry=self.stats.count_retry)
         )
         try:
             async for attempt in retrying:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import logging
 from collections.abc import Coroutine, Mapping, Sequence
 from datetime import date
 from pathlib import Path
@@ -27,6 +26,7 @@ import pandas as pd
 from clusterfolio.data.provider import ProviderStats
 from clusterfolio.data.schema import Listing, empty_candles
 from clusterfolio.data.tradingview.chart import ChartClient, SeriesResult
+from clusterfolio.data.tradingview.client import WarningsClient
 from clusterfolio.data.tradingview.fields import load_catalog
 from clusterfolio.data.tradingview.listing import (
     listing_from_row,
@@ -40,7 +40,6 @@ from clusterfolio.enums import ProviderName
 from clusterfolio.errors import ProviderError, UnknownSymbolError
 from clusterfolio.manifest import TradingViewSettings
 
-logger = logging.getLogger(__name__)
 #: Endpoints probed by :attr:`TradingViewProvider.reachability`.
 SCANNER, CHART = 0, 1
 
@@ -70,7 +69,7 @@ def _run(coro: Coroutine[Any, Any, _T]) -> _T:
     return box[0]
 
 
-class TradingViewProvider:
+class TradingViewProvider(WarningsClient):
     """Provider backed by TradingView's scanner (HTTP) and chart (websocket) protocols.
 
     Parameters
@@ -142,17 +141,6 @@ class TradingViewProvider:
     def close(self) -> None:
         """Release the HTTP connection pool."""
         self.scanner.close()
-
-    def __enter__(self) -> TradingViewProvider:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def _warn(self, message: str) -> None:
-        if message not in self.warnings:
-            self.warnings.append(message)
-            logger.warning(message)
 
     # -- screens and metadata ----------------------------------------------------------------
 

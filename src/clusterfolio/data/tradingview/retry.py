@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Callable
+from typing import Any
 
-from tenacity import RetryCallState, stop_after_attempt
+from tenacity import RetryCallState, retry_if_exception_type, stop_after_attempt
 from tenacity.stop import stop_base
 
 from clusterfolio.errors import ProviderError
 from clusterfolio.manifest import TradingViewSettings
+
+logger = logging.getLogger(__name__)
 
 
 class TransientError(ProviderError):
@@ -52,3 +56,27 @@ def backoff_wait(settings: TradingViewSettings) -> Callable[[RetryCallState], fl
 def stop_policy(settings: TradingViewSettings) -> stop_base:
     """Stop after ``max_retries`` retries (``max_retries + 1`` attempts)."""
     return stop_after_attempt(settings.max_retries + 1)
+
+
+def retry_options(
+    settings: TradingViewSettings, *, label: str, on_retry: Callable[[], None]
+) -> dict[str, Any]:
+    """Return the keyword arguments of ``tenacity.Retrying`` and ``AsyncRetrying``.
+
+    Retries :class:`TransientError` only, waits :func:`backoff_wait`, stops at
+    :func:`stop_policy` and re-raises the last error. Before each sleep, ``on_retry()`` counts
+    the retry and it is logged at INFO as ``"<label> retry <n> after: <error>"``.
+    """
+
+    def before_sleep(state: RetryCallState) -> None:
+        on_retry()
+        exc = state.outcome.exception() if state.outcome is not None else None
+        logger.info("%s retry %d after: %s", label, state.attempt_number, exc)
+
+    return {
+        "stop": stop_policy(settings),
+        "wait": backoff_wait(settings),
+        "retry": retry_if_exception_type(TransientError),
+        "before_sleep": before_sleep,
+        "reraise": True,
+    }

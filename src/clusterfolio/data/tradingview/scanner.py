@@ -23,22 +23,20 @@ Policy
 from __future__ import annotations
 
 import copy
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from tenacity import Retrying, retry_if_exception_type
+from tenacity import Retrying
 
+from clusterfolio.data.tradingview.client import WarningsClient
 from clusterfolio.data.tradingview.fields import FieldCatalog
 from clusterfolio.data.tradingview.ratelimit import TokenBucket
-from clusterfolio.data.tradingview.retry import TransientError, backoff_wait, stop_policy
+from clusterfolio.data.tradingview.retry import TransientError, retry_options
 from clusterfolio.errors import ConfigError, ProviderError
 from clusterfolio.manifest import TradingViewSettings
-
-logger = logging.getLogger(__name__)
 
 _HEADERS = {
     "Content-Type": "application/json",
@@ -127,7 +125,7 @@ def _window(request: Mapping[str, Any]) -> tuple[int, int | None]:
     return int(window[0]), int(window[1])
 
 
-class ScannerClient:
+class ScannerClient(WarningsClient):
     """HTTP client of ``/<market>/scan`` with validation, paging, rate limit and retries.
 
     Parameters
@@ -171,17 +169,6 @@ class ScannerClient:
     def close(self) -> None:
         """Close the HTTP connection pool."""
         self._client.close()
-
-    def __enter__(self) -> ScannerClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def _warn(self, message: str) -> None:
-        if message not in self.warnings:
-            self.warnings.append(message)
-            logger.warning(message)
 
     def validate(self, request: Mapping[str, Any], market: str) -> None:
         """Check the fields of ``request`` for ``market`` (and every market it lists).
@@ -263,11 +250,7 @@ class ScannerClient:
         """
         url = f"{self.base_url}/{market}/scan"
         retrying = Retrying(
-            stop=stop_policy(self.settings),
-            wait=backoff_wait(self.settings),
-            retry=retry_if_exception_type(TransientError),
-            before_sleep=self._count_retry,
-            reraise=True,
+            **retry_options(self.settings, label="scanner", on_retry=self._count_retry)
         )
         try:
             for attempt in retrying:
@@ -278,10 +261,8 @@ class ScannerClient:
             raise ProviderError(f"scanner {url}: failed after {attempts} attempts: {exc}") from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _count_retry(self, state: Any) -> None:
+    def _count_retry(self) -> None:
         self.retries += 1
-        exc = state.outcome.exception() if state.outcome is not None else None
-        logger.info("scanner retry %d after: %s", state.attempt_number, exc)
 
     def _post(self, url: str, body: Mapping[str, Any], n_columns: int) -> ScanPage:
         self.limiter.acquire()
