@@ -21,6 +21,8 @@ PROVIDER      ?=
 # A folder of daily prices for the files provider (relative to the current directory).
 DATA          ?=
 RUN           ?= latest
+# FRESH=1: recompute every step of the day's run (no reuse of the steps whose inputs did not change).
+FRESH         ?=
 
 bool = $(if $(filter 1 true yes on,$(1)),true,false)
 
@@ -73,8 +75,8 @@ steps: install ## List the 13 steps
 schema: install ## Regenerate configs/manifest.schema.json from the models
 	$(CF) config schema --write configs/manifest.schema.json
 
-daily-run: install ## The daily incremental run (PROVIDER=files DATA=folder: your own prices)
-	$(CF) run $(COMMON)
+daily-run: install ## The daily run: reuses what did not change (FRESH=1 recomputes; PROVIDER=files DATA=folder)
+	$(CF) run $(COMMON) $(if $(filter 1 true yes on,$(FRESH)),--fresh)
 
 clean-run: install ## Full reset (cache, state, runs, summaries), then the whole pipeline
 	$(CF) clean --full --yes

@@ -130,6 +130,9 @@ def run(
     only: Annotated[
         str | None, typer.Option("--only", help="Run only these steps (comma-separated).")
     ] = None,
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="Recompute every step (no reuse of this day's run).")
+    ] = False,
     sets: SetOpt = None,
     quiet: QuietOpt = False,
     as_json: Annotated[
@@ -152,6 +155,7 @@ def run(
         only=only,
         as_json=as_json,
         verbose=level > 0,
+        fresh=fresh,
     )
 
 
@@ -228,6 +232,7 @@ def _orchestrate(
     recover: bool = False,
     as_json: bool = False,
     verbose: bool = False,
+    fresh: bool = False,
 ) -> None:
     """Build the orchestrator and run; shared by ``run`` and the staged commands."""
     try:
@@ -248,7 +253,7 @@ def _orchestrate(
             config_root=_config_root(project),
         )
         try:
-            ledger = orchestrator.run(resume=resume, from_step=from_step, only=only)
+            ledger = orchestrator.run(resume=resume, from_step=from_step, only=only, fresh=fresh)
         finally:
             for notice in orchestrator.notices:
                 typer.secho(f"note: {notice}", fg=typer.colors.YELLOW, err=True)
@@ -263,7 +268,8 @@ def _orchestrate(
 
         typer.echo(json.dumps(headline(run_dir, summaries).to_json_dict(), indent=2, default=str))
         return
-    typer.echo(f"run {ledger.run_id}: {ledger.status.value} ({run_dir})")
+    reused = f", {len(orchestrator.reused)} steps reused" if orchestrator.reused else ""
+    typer.echo(f"run {ledger.run_id}: {ledger.status.value}{reused} ({run_dir})")
     _echo_source_problems(ledger)
     if not quiet:
         from clusterfolio.report.headline import echo_headline

@@ -104,15 +104,15 @@ def test_the_ledger_hashes_every_external_input(tmp_path: Path) -> None:
     inputs = ledger.steps["cleanup"].inputs
     assert set(inputs) == {"@accepted_state", "@manifest", "@lakehouse"}
     assert inputs["@accepted_state"] == inputs["@lakehouse"] == "absent"
-    before, _ = orchestrator.input_hash(step, tmp_path)
+    before, _ = orchestrator.inputs.input_hash(step, tmp_path)
 
-    lake = orchestrator.external_path(External.LAKEHOUSE)
+    lake = orchestrator.inputs.external_path(External.LAKEHOUSE)
     atomic_write_json(lake, {"listings": {}})
-    after, reads = orchestrator.input_hash(step, tmp_path)
+    after, reads = orchestrator.inputs.input_hash(step, tmp_path)
     assert reads["@lakehouse"] != "absent" and after == before  # recorded, not compared
 
-    atomic_write_json(orchestrator.external_path(External.ACCEPTED_STATE), {"weights": {}})
-    changed, _ = orchestrator.input_hash(step, tmp_path)
+    atomic_write_json(orchestrator.inputs.external_path(External.ACCEPTED_STATE), {"weights": {}})
+    changed, _ = orchestrator.inputs.input_hash(step, tmp_path)
     assert changed != before
     saved = read_json(tmp_path / "data" / "runs" / ledger.run_id / "run_manifest.json")
     assert saved["steps"]["cleanup"]["inputs"]["@manifest"] == inputs["@manifest"]

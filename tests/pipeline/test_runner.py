@@ -89,18 +89,20 @@ def test_resume_skips_unchanged_and_reruns_changed(tmp_path: Path) -> None:
     CALLS.clear()
     orchestrator(tmp_path).run(resume=first.run_id)
     assert CALLS == []
-    # a tampered artifact no longer matches the ledger: its step reruns and restores it,
-    # and every later step reruns too
+    # a tampered artifact no longer matches the ledger: its step reruns and restores it; the
+    # step after it reads the same bytes again and is reused
     run_dir = tmp_path / "data" / "runs" / first.run_id
     atomic_write_json(run_dir / "b.json", {"double": 100})
     orchestrator(tmp_path).run(resume="latest")
-    assert CALLS == ["discovery", "aggregation"]
+    assert CALLS == ["discovery"]
     assert read_json(run_dir / "c.json") == {"triple": 18}
-    # a deleted output reruns its step and those after it
+    # a deleted output reruns its step
     CALLS.clear()
     (run_dir / "b.json").unlink()
-    orchestrator(tmp_path).run(resume="latest")
-    assert CALLS == ["discovery", "aggregation"]
+    ledger = orchestrator(tmp_path).run(resume="latest")
+    assert CALLS == ["discovery"]
+    assert sorted(ledger.reused_steps) == ["aggregation", "cleanup"]
+    assert ledger.status is StepStatus.COMPLETED
 
 
 def test_config_change_on_resume_reruns_dependent_step(tmp_path: Path) -> None:

@@ -254,9 +254,17 @@ def plan_ranges(
     the first and last session of :func:`needed_window` when the caller knows them (they
     depend only on the calendar, ``as_of`` and ``n_sessions``).
     """
-    symbol = listing.symbol
     need_start, expected_last = window or _window(listing, as_of, n_sessions)
-    cov = lakehouse.coverage(symbol) if coverage is None else coverage
+    cov = lakehouse.coverage(listing.symbol) if coverage is None else coverage
+    return missing_ranges(listing.symbol, cov, need_start, expected_last, as_of, state)
+
+
+def missing_ranges(
+    symbol: str, cov: Coverage, need_start: date, expected_last: date, as_of: date, state: SyncState
+) -> list[tuple[date, date]]:
+    """The ranges a sync of ``[need_start, expected_last]`` asks for, given what is stored
+    (``cov``) and what was already asked (``state``): empty when the window needs no provider
+    call (the rule of :func:`plan_ranges`, for a window already computed)."""
     ranges: list[tuple[date, date]] = []
     if cov.n == 0 or cov.first is None or cov.last is None:
         if not state.covers(symbol, need_start, as_of):

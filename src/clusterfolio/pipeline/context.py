@@ -9,9 +9,11 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from clusterfolio.artifacts.encoding import record
 from clusterfolio.artifacts.fallbacks import Fallback
 from clusterfolio.io import atomic_write_text, canonical_json
 from clusterfolio.manifest import ResolvedManifest, Settings
+from clusterfolio.pipeline.reads import ReadSet
 
 if TYPE_CHECKING:
     from clusterfolio.data.provider import Provider
@@ -29,14 +31,8 @@ class Decision:
     details: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready dictionary."""
-        return {
-            "step": self.step,
-            "subject": self.subject,
-            "action": self.action,
-            "reason": self.reason,
-            "details": self.details,
-        }
+        """Return a JSON-ready dictionary (its fields in order)."""
+        return record(self)
 
 
 @dataclass
@@ -84,6 +80,10 @@ class RunContext:
         The run's logger (also writes ``run.log``).
     provider_factory : callable
         Builds the provider on first use (so steps that need none never touch it).
+    reads : ReadSet
+        What the step read from the lakehouse (windows per listing, gaps asked): recorded by the
+        data steps, signed into the ledger, checked by a same-day rerun
+        (:mod:`clusterfolio.pipeline.reads`).
     """
 
     manifest: ResolvedManifest
@@ -97,6 +97,7 @@ class RunContext:
     progress: Callable[[str, int, int], None] | None = None
     data_signature: str = ""
     config_root: Path | None = None
+    reads: ReadSet = field(default_factory=ReadSet)
     _provider: Provider | None = None
 
     @property

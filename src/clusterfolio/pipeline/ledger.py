@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from clusterfolio.artifacts.encoding import record
 from clusterfolio.artifacts.fallbacks import Fallback, fallbacks_of
 from clusterfolio.artifacts.ledger import LEDGER as LEDGER_NAME
 from clusterfolio.enums import StepStatus
@@ -29,13 +30,15 @@ class StepRecord:
     fallbacks: list[Fallback] = field(default_factory=list)
     error: str = ""
     resumed: bool = False
+    reads: dict[str, Any] = field(default_factory=dict)
+    """What the step read from the lakehouse and its signature
+    (:meth:`~clusterfolio.pipeline.reads.ReadSet.to_record`; empty: it read no candles)."""
+    reused: str = ""
+    """Why a rerun reused the step instead of running it (empty: it ran)."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
-        out = asdict(self)
-        out["status"] = self.status.value
-        out["fallbacks"] = [f.to_record() for f in self.fallbacks]
-        return out
+        return record(self, fallbacks=[f.to_record() for f in self.fallbacks])
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> StepRecord:
@@ -68,24 +71,12 @@ class RunLedger:
     steps: dict[str, StepRecord] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return {
-            "run_id": self.run_id,
-            "profile": self.profile,
-            "as_of": self.as_of,
-            "seed": self.seed,
-            "config_hash": self.config_hash,
-            "settings": self.settings,
-            "overrides": self.overrides,
-            "code_version": self.code_version,
-            "command": self.command,
-            "data_signature": self.data_signature,
-            **({"derived_from": self.derived_from} if self.derived_from else {}),
-            "status": self.status.value,
-            "started_at": self.started_at,
-            "finished_at": self.finished_at,
-            "steps": {name: rec.to_dict() for name, rec in self.steps.items()},
-        }
+        """JSON-ready form (``derived_from`` only for a derived run)."""
+        return record(
+            self,
+            drop=() if self.derived_from else ("derived_from",),
+            steps={name: rec.to_dict() for name, rec in self.steps.items()},
+        )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunLedger:
@@ -132,6 +123,11 @@ class RunLedger:
             return cls.from_dict(read_json(path))
         except (DataError, KeyError, ValueError, TypeError) as exc:
             raise PipelineError(f"{path}: unreadable run ledger ({exc})") from exc
+
+    @property
+    def reused_steps(self) -> list[str]:
+        """Steps this run reused from an earlier run of the same id (their inputs unchanged)."""
+        return [n for n, r in self.steps.items() if r.reused]
 
     @property
     def stale_steps(self) -> list[str]:

@@ -26,8 +26,9 @@ class External(StrEnum):
     LAKEHOUSE = "lakehouse"
     """The candle files of the run's source, hashed as their sync state
     (``<lakehouse>/<source>/_sync_state.json``). Steps write it as they go (it is append-only and
-    read as of the run's date), so its hash is recorded, not compared on resume: the as-of date is
-    the input that stands for it."""
+    read as of the run's date), so its hash is recorded, not compared on resume: the as-of date and
+    the step's read set stand for it (the windows of stored bars it read, signed when it finished,
+    and the syncs it made: :mod:`clusterfolio.pipeline.reads`)."""
     MANIFEST = "manifest"
     """The resolved settings of the step's ``config_sections`` (hashed as canonical JSON)."""
     SCANNERS = "scanners"
@@ -80,6 +81,13 @@ class Step:
     optional_writes : tuple of str
         Artifacts the step writes only when they apply (``slippage_decay.json`` ...): a later
         step may read them when present.
+    reads_trail : bool
+        The step reads the decision trail and the ledger records of the steps before it (not
+        declared: they change at the end of every run), so it reruns whenever an earlier step
+        ran.
+    on_reuse : callable, optional
+        ``on_reuse(ctx)`` when a rerun reuses the step: re-applies what it does outside the run
+        folder (reporting: ``summaries/``).
     """
 
     name: StepName
@@ -92,6 +100,8 @@ class Step:
     optional_reads: tuple[str, ...] = field(default=())
     external_reads: tuple[External, ...] = field(default=())
     optional_writes: tuple[str, ...] = field(default=())
+    reads_trail: bool = False
+    on_reuse: StepFn | None = None
 
 
 def _produced(name: str, written: list[str] | tuple[str, ...]) -> bool:

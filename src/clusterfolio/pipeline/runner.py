@@ -1,9 +1,15 @@
-"""The orchestrator: runs registered steps in order with a ledger, resume and crash safety.
+"""The orchestrator: runs registered steps in order with a ledger, reuse, resume and crash safety.
 
-Resume rule: a step is skipped when the ledger says it completed, its recorded input hash equals
-the hash of its inputs now (the artifacts it reads, the settings sections it depends on, and the
-as-of date for data steps), and every artifact it wrote is still there with the recorded hash.
-The first step that fails this check, and every step after it, runs again.
+Reuse rule (a plain rerun of the same run id, and ``--resume``): a step is reused (not run) when
+the ledger says it completed, its recorded input hash equals the hash of its inputs now (the
+artifacts it reads, the settings sections it depends on, and the as-of date for data steps),
+every artifact it wrote is still there with the recorded hash, and, for a step that read candles,
+its read set would read the same bars without asking the provider for anything
+(:mod:`clusterfolio.pipeline.reads`). Every step is checked on its own: a step that runs again
+and writes the same bytes leaves the steps after it reused; one whose artifacts change reruns the
+steps that read them (their input hash changed). A step that reads the decision trail
+(:attr:`Step.reads_trail`, reporting) reruns whenever an earlier step ran. A plain rerun reuses
+only a run made by the same code version; ``--fresh`` recomputes every step.
 
 Crash safety: artifacts are written atomically, and the ledger is rewritten atomically before and
 after each step, so a run killed at any instant resumes to byte-identical artifacts.
@@ -18,24 +24,26 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from clusterfolio._version import __version__
 from clusterfolio.artifacts.ledger import DECISION_LOG, DECISIONS_DIR
 from clusterfolio.artifacts.ledger import RUN_LOG as LOG_NAME
-from clusterfolio.artifacts.state import ACCEPTED_STATE_FILE, SYNC_STATE_FILE
 from clusterfolio.enums import StepStatus
 from clusterfolio.errors import ClusterfolioError, PipelineError
-from clusterfolio.io import atomic_write_text, canonical_json, sha256_file, sha256_text
+from clusterfolio.io import atomic_write_text
 from clusterfolio.manifest import ResolvedManifest
 from clusterfolio.pipeline.context import RunContext, StepRecorder, write_decisions
+from clusterfolio.pipeline.inputs import StepInputs, artifact_hashes
 from clusterfolio.pipeline.ledger import LEDGER_NAME, RunLedger, StepRecord
 from clusterfolio.pipeline.lock import ProjectLock
-from clusterfolio.pipeline.registry import External, Step, StepRegistry
+from clusterfolio.pipeline.reads import ReadSet
+from clusterfolio.pipeline.registry import Step, StepRegistry
 from clusterfolio.pipeline.runs import (
     LATEST,
     derive_run,
     drop_previous,
+    keep_copy,
     point_latest,
     refresh_latest,
     resolve_run_dir,
@@ -100,27 +108,6 @@ def code_version() -> str:
 def make_run_id(as_of: date, profile: str, config_hash: str) -> str:
     """Deterministic run id: as-of date, profile and resolved-config hash."""
     return f"{as_of.isoformat()}_{profile}_{config_hash[:10]}"
-
-
-def _hash_path(path: Path) -> str:
-    if path.is_dir():
-        parts = []
-        for child in sorted(
-            p for p in path.rglob("*") if p.is_file() and not p.name.startswith(".")
-        ):
-            parts.append(f"{child.relative_to(path).as_posix()}:{sha256_file(child)}")
-        return sha256_text("\n".join(parts))
-    return sha256_file(path)
-
-
-def artifact_hashes(run_dir: Path, names: tuple[str, ...]) -> dict[str, str]:
-    """Hash each existing artifact (a folder hashes its files in sorted order)."""
-    out = {}
-    for name in names:
-        path = run_dir / name.rstrip("/")
-        if path.exists():
-            out[name] = _hash_path(path)
-    return out
 
 
 class RunHooks:
@@ -191,77 +178,18 @@ class Orchestrator:
         self.runs_dir = self.project_root / manifest.settings.run.runs_dir
         self.run_id = make_run_id(as_of, manifest.profile, manifest.config_hash)
         self.notices: list[str] = []
+        self.reused: list[str] = []
+        self._inputs: StepInputs | None = None
 
     # ------------------------------------------------------------------ inputs
-    def input_hash(self, step: Step, run_dir: Path) -> tuple[str, dict[str, str]]:
-        """Hash of a step's inputs now, and the per-input hashes it is made of.
-
-        The per-input hashes (the ledger's ``inputs``) hold every artifact read and every external
-        input (``@<name>``); the input hash covers all of them but the externals that are not
-        :attr:`External.resumable` (the lakehouse: the as-of date stands for it).
-        """
-        reads = artifact_hashes(run_dir, step.reads + step.optional_reads)
-        missing = [r for r in step.reads if r not in reads]
-        settings = self.manifest.settings.model_dump(mode="json")
-        config = {s: settings[s] for s in step.config_sections}
-        hashed = dict(reads)
-        for external in step.external_reads:
-            digest = self.external_hash(external, config)
-            reads[f"@{external.value}"] = digest
-            if external.resumable and external is not External.MANIFEST:
-                hashed[f"@{external.value}"] = digest
-        payload: dict[str, Any] = {
-            "step": step.name.value,
-            "reads": hashed,
-            "missing": missing,
-            "config": config,
-        }
-        if step.uses_data:
-            payload["as_of"] = self.as_of.isoformat()
-        return sha256_text(canonical_json(payload)), reads
-
-    def external_hash(self, external: External, config: dict[str, Any]) -> str:
-        """The hash of an external input (``absent`` for a file that does not exist).
-
-        ``config`` is the step's settings sections (the :attr:`External.MANIFEST` input; the
-        input hash holds them in full).
-        """
-        if external is External.MANIFEST:
-            return sha256_text(canonical_json(config))
-        path = self.external_path(external)
-        return _hash_path(path) if path.exists() else "absent"
-
-    def external_path(self, external: External) -> Path:
-        """Where an external input lives (the manifest: the project's manifest folder)."""
-        from clusterfolio.data.source import source_identity
-
-        settings = self.manifest.settings
-        if external is External.SCANNERS:
-            folder = Path(settings.discovery.scanners_dir)
-            base = self.config_root or self.project_root
-            return folder if folder.is_absolute() else base / folder
-        lake = Path(settings.data.lakehouse)
-        lake = lake if lake.is_absolute() else self.project_root / lake
-        if external is External.LAKEHOUSE:
-            source = source_identity(settings.data, self._resolve)
-            return lake / source.namespace / SYNC_STATE_FILE
-        if external is External.MANIFEST:
-            return self.config_root or self.project_root
-        return lake / ACCEPTED_STATE_FILE
-
-    def _resolve(self, value: str | Path) -> Path:
-        path = Path(value)
-        return path if path.is_absolute() else self.project_root / path
-
-    def _is_fresh(self, step: Step, record: StepRecord | None, run_dir: Path) -> bool:
-        if record is None or record.status is not StepStatus.COMPLETED:
-            return False
-        current, _ = self.input_hash(step, run_dir)
-        if current != record.input_hash:
-            return False
-        return artifact_hashes(run_dir, step.writes) == record.outputs and len(
-            record.outputs
-        ) == len(step.writes)
+    @property
+    def inputs(self) -> StepInputs:
+        """The steps' inputs for this run's manifest and as-of date."""
+        if self._inputs is None or self._inputs.as_of != self.as_of:
+            self._inputs = StepInputs(
+                self.manifest, self.project_root, self.as_of, self.config_root
+            )
+        return self._inputs
 
     # ------------------------------------------------------------------ running
     def new_ledger(self) -> RunLedger:
@@ -298,6 +226,7 @@ class Orchestrator:
         resume: str | None = None,
         from_step: str | None = None,
         only: str | None = None,
+        fresh: bool = False,
     ) -> RunLedger:
         """Run the pipeline, holding the project lock (see :mod:`clusterfolio.pipeline.lock`).
 
@@ -305,14 +234,18 @@ class Orchestrator:
         ----------
         resume : str, optional
             A run id (or ``latest``) to resume; completed steps whose inputs are unchanged are
-            skipped. Without it, a run of the same id starts over (a complete one is kept aside
-            until the new one completes).
+            reused. Without it, a run of the same id made by the same code version is rerun in
+            place, reusing every step whose inputs did not change (a complete one is kept as
+            ``<run_id>.previous`` until the rerun completes).
         from_step : str, optional
             Rerun from this step on (earlier steps must be complete in the resumed run).
         only : str, optional
             Run just these steps (comma-separated) inside the resumed (or this id's) run: a
             staged command. With other settings than the run's, it works in a derived run
             ``<run_id>+<label>``; completed steps whose inputs it changed become stale.
+        fresh : bool
+            Recompute every step: a run of the same id is moved aside to ``<run_id>.previous``
+            and deleted once the new one completes.
 
         Returns
         -------
@@ -323,9 +256,9 @@ class Orchestrator:
         with ProjectLock(self.project_root, what, resume or self.run_id) as lock:
             if lock.notice:
                 self.notices.append(lock.notice)
-            return self._run_locked(resume=resume, from_step=from_step, only=only)
+            return self._run_locked(resume=resume, from_step=from_step, only=only, fresh=fresh)
 
-    def _open(self, resume: str | None, staged: bool) -> tuple[Path, RunLedger]:
+    def _open(self, resume: str | None, staged: bool, fresh: bool) -> tuple[Path, RunLedger]:
         """The run folder and ledger to work in (resumed, derived, or fresh)."""
         if resume is not None:
             run_dir = resolve_run_dir(self.runs_dir, resume)
@@ -352,6 +285,18 @@ class Orchestrator:
         if staged and (run_dir / LEDGER_NAME).exists():
             return run_dir, RunLedger.load(run_dir)
         self.runs_dir.mkdir(parents=True, exist_ok=True)
+        earlier = None if fresh else self._reusable(run_dir)
+        if earlier is not None:
+            if keep_copy(self.runs_dir, run_dir) is not None:
+                self.notices.append(
+                    f"run {self.run_id} exists: rerunning only the steps whose inputs changed "
+                    f"(`--fresh` recomputes all; the complete run is kept as "
+                    f"{self.run_id}.previous until this one completes)"
+                )
+            earlier.command = self.command or earlier.command
+            earlier.overrides = list(self.manifest.overrides)
+            earlier.started_at = ""
+            return run_dir, earlier
         if set_aside(self.runs_dir, run_dir) is not None:
             self.notices.append(
                 f"the complete run {self.run_id} is kept as {self.run_id}.previous until "
@@ -359,8 +304,25 @@ class Orchestrator:
             )
         return run_dir, self.new_ledger()
 
+    def _reusable(self, run_dir: Path) -> RunLedger | None:
+        """The ledger of an earlier run of this id by this code version (``None``: none)."""
+        if not (run_dir / LEDGER_NAME).is_file():
+            return None
+        try:
+            ledger = RunLedger.load(run_dir)
+        except PipelineError:
+            return None
+        version = code_version()
+        if ledger.code_version != version or ledger.config_hash != self.manifest.config_hash:
+            self.notices.append(
+                f"run {self.run_id} was made by code version {ledger.code_version or 'unknown'}, "
+                f"not {version}: every step is recomputed"
+            )
+            return None
+        return ledger
+
     def _run_locked(
-        self, *, resume: str | None, from_step: str | None, only: str | None
+        self, *, resume: str | None, from_step: str | None, only: str | None, fresh: bool
     ) -> RunLedger:
         steps = self.registry.steps()
         if from_step is not None:
@@ -368,7 +330,7 @@ class Orchestrator:
         wanted = None if only is None else {n.strip() for n in only.split(",") if n.strip()}
         for name in wanted or ():
             self.registry.get(name)
-        run_dir, ledger = self._open(resume, wanted is not None or from_step is not None)
+        run_dir, ledger = self._open(resume, wanted is not None or from_step is not None, fresh)
         run_dir.mkdir(parents=True, exist_ok=True)
         hooks = self.hooks
         hooks.before_ledger()
@@ -383,12 +345,18 @@ class Orchestrator:
             for notice in self.notices:
                 logger.warning("%s", notice)
             try:
-                self._steps(steps, run_dir, ledger, logger, hooks, wanted, from_step, resume, ran)
+                self._steps(steps, run_dir, ledger, logger, hooks, wanted, from_step, fresh, ran)
             except BaseException as exc:
                 failed = exc
             _write_decision_log(run_dir)
             self._finish(steps, run_dir, ledger, ran, failed)
-            logger.info("run %s ended: %s", ledger.run_id, ledger.status.value)
+            logger.info(
+                "run %s ended: %s (%d steps ran, %d reused)",
+                ledger.run_id,
+                ledger.status.value,
+                len(ran),
+                len(self.reused),
+            )
         self.progress.close()
         if failed is not None:
             raise failed
@@ -403,12 +371,13 @@ class Orchestrator:
         hooks: RunHooks,
         wanted: set[str] | None,
         from_step: str | None,
-        resume: str | None,
+        fresh: bool,
         ran: set[str],
     ) -> None:
-        """Run (or skip) each step in order; ``ran`` collects the steps that ran."""
+        """Run (or reuse) each step in order; ``ran`` collects the steps that ran."""
         total = len(steps)
-        force = resume is None and wanted is None and from_step is None
+        force = fresh
+        view = self.inputs.lake_view()
         for index, step in enumerate(steps, start=1):
             name = step.name.value
             if wanted is not None and name not in wanted:
@@ -416,17 +385,45 @@ class Orchestrator:
             if from_step is not None and name == from_step:
                 force = True
             record = ledger.steps.get(name)
-            if wanted is None and not force and self._is_fresh(step, record, run_dir):
-                assert record is not None
-                record.resumed = True
-                logger.info("step %s skipped: inputs unchanged", name)
-                self.progress.start_step(index, total, name)
-                self.progress.end_step(name, StepStatus.SKIPPED, 0.0)
-                continue
-            if wanted is None:
-                force = True  # everything after a rerun step reruns too
+            if wanted is None and not force:
+                why = self.inputs.why_rerun(step, record, run_dir, view)
+                if not why and step.reads_trail and ran:
+                    why = f"it reads the decision trail of the steps that ran ({sorted(ran)})"
+                if not why:
+                    assert record is not None
+                    self._reuse(step, record, index, total, run_dir, ledger, logger)
+                    continue
+                logger.info("step %s runs: %s", name, why)
             ran.add(name)
             self._run_step(step, index, total, run_dir, ledger, logger, hooks)
+            view = self.inputs.lake_view()  # the step may have changed the lakehouse
+
+    def _reuse(
+        self,
+        step: Step,
+        record: StepRecord,
+        index: int,
+        total: int,
+        run_dir: Path,
+        ledger: RunLedger,
+        logger: logging.Logger,
+    ) -> None:
+        """Keep a step's recorded run (its ``on_reuse`` re-applies what it did outside)."""
+        name = step.name.value
+        n = len(ReadSet.from_record(record.reads).symbols())
+        record.resumed = True
+        record.reused = "inputs and artifacts unchanged" + (
+            f"; the stored bars of the {n} listings it read unchanged, nothing to fetch"
+            if n
+            else ""
+        )
+        self.reused.append(name)
+        logger.info("step %s reused: %s", name, record.reused)
+        self.progress.start_step(index, total, name)
+        if step.on_reuse is not None:
+            recorder = StepRecorder(name)
+            step.on_reuse(self._context(ledger, run_dir, logger, recorder, lambda *_: None))
+        self.progress.end_step(name, StepStatus.SKIPPED, 0.0)
 
     def _finish(
         self,
@@ -437,14 +434,16 @@ class Orchestrator:
         failed: BaseException | None,
     ) -> None:
         """Mark what the steps that ran made stale, set the status, keep ``latest`` right."""
-        for step in steps:
+        view = self.inputs.lake_view()
+        for step in steps if ran else ():  # nothing ran: nothing changed since the checks
             name = step.name.value
             record = ledger.steps.get(name)
             if name in ran or record is None or record.status is not StepStatus.COMPLETED:
                 continue
-            if not self._is_fresh(step, record, run_dir):
+            why = self.inputs.why_rerun(step, record, run_dir, view)
+            if why:
                 record.status = StepStatus.STALE
-                record.warnings.append(f"stale: its inputs changed after it ran ({sorted(ran)})")
+                record.warnings.append(f"stale: {why} after it ran ({sorted(ran)})")
         statuses = [ledger.steps.get(s.name.value, StepRecord()).status for s in steps]
         if failed is not None:
             ledger.status = StepStatus.FAILED
@@ -456,6 +455,11 @@ class Orchestrator:
             ledger.status = StepStatus.PENDING
         ledger.finished_at = _now()
         ledger.save(run_dir)
+        if self.reused:
+            self.notices.append(
+                f"{len(self.reused)} of {len(steps)} steps reused (inputs and the stored bars "
+                f"they read unchanged): {', '.join(self.reused)}"
+            )
         if ledger.status is StepStatus.COMPLETED and not ledger.derived_from:
             point_latest(self.runs_dir, run_dir)
             drop_previous(self.runs_dir, run_dir)
@@ -508,6 +512,11 @@ class Orchestrator:
             raise
         record.status = StepStatus.COMPLETED
         record.outputs = artifact_hashes(run_dir, step.writes)
+        # inputs as the step left them: an optional input it wrote itself (reporting's audit.json)
+        # is its own, not a change
+        record.input_hash, record.inputs = self.inputs.input_hash(step, run_dir)
+        if ctx.reads:
+            record.reads = ctx.reads.to_record(self.inputs.lake_view().signature(ctx.reads))
         _close_record(record, recorder, started)
         record.counts = dict(recorder.counts)
         if ctx.data_signature:
@@ -521,7 +530,7 @@ class Orchestrator:
     def _open_record(self, step: Step, run_dir: Path, ledger: RunLedger) -> StepRecord:
         """Check the step's inputs are there and save it as running, with their hashes."""
         name = step.name.value
-        input_hash, reads = self.input_hash(step, run_dir)
+        input_hash, reads = self.inputs.input_hash(step, run_dir)
         missing = [r for r in step.reads if r not in reads]
         if missing:
             raise PipelineError(

@@ -6,8 +6,12 @@
 - A staged command with other settings than its run's (``TOP_N=2``, a subset of engines) works
   in a *derived run* ``<run_id>+<label>`` (:func:`derive_run`): a copy of the run whose ledger
   names the production run it came from; the production run's artifacts are never touched.
-- A rerun of a complete run first moves it aside to ``<run_id>.previous`` (``latest`` follows it)
-  and deletes it only once the new run completed (:func:`set_aside`, :func:`drop_previous`).
+- A fresh rerun (``--fresh``) of a complete run first moves it aside to ``<run_id>.previous``
+  (``latest`` follows it) and deletes it only once the new run completed (:func:`set_aside`,
+  :func:`drop_previous`). A plain rerun works in the run's own folder, reusing the steps whose
+  inputs did not change; it first keeps a hard-linked copy as ``<run_id>.previous``
+  (:func:`keep_copy`: no bytes copied, the artifacts are replaced by rename, never rewritten in
+  place), deleted once the rerun completed.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from clusterfolio.artifacts.ledger import RUN_LOG
 from clusterfolio.enums import StepStatus
 from clusterfolio.errors import PipelineError
 from clusterfolio.io import canonical_json, sha256_text
@@ -29,6 +34,7 @@ __all__ = [
     "derive_label",
     "derive_run",
     "drop_previous",
+    "keep_copy",
     "point_latest",
     "refresh_latest",
     "resolve_run_dir",
@@ -122,6 +128,44 @@ def set_aside(runs_dir: Path, run_dir: Path) -> Path | None:
     if previous.exists():
         shutil.rmtree(previous)
     os.replace(run_dir, previous)
+    link = runs_dir / LATEST
+    if link.is_symlink() and Path(os.readlink(link)).name == run_dir.name:
+        point_latest(runs_dir, previous)
+    return previous
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+    """Hard-link ``src`` (copy the run log, which is appended in place, or across devices)."""
+    if Path(src).name != RUN_LOG:
+        try:
+            os.link(src, dst)
+            return
+        except OSError:
+            pass
+    shutil.copy2(src, dst)
+
+
+def keep_copy(runs_dir: Path, run_dir: Path) -> Path | None:
+    """Before a rerun that works in ``run_dir`` itself: keep a complete run as ``.previous``.
+
+    The copy is hard-linked (every artifact and the ledger are written to a temporary file and
+    renamed, so the rerun never changes the copy's bytes); ``latest`` follows it until the rerun
+    completes (:func:`drop_previous`). An incomplete run is left as it is (nothing to keep).
+
+    Returns
+    -------
+    Path or None
+        The copy (``None`` when the run is not a complete production run).
+    """
+    if not is_complete_production(run_dir):
+        return None
+    previous = run_dir.with_name(run_dir.name + PREVIOUS_SUFFIX)
+    tmp = runs_dir / f".{previous.name}.tmp"
+    for path in (previous, tmp):
+        if path.exists():
+            shutil.rmtree(path)
+    shutil.copytree(run_dir, tmp, symlinks=True, copy_function=_link_or_copy)
+    os.replace(tmp, previous)
     link = runs_dir / LATEST
     if link.is_symlink() and Path(os.readlink(link)).name == run_dir.name:
         point_latest(runs_dir, previous)

@@ -101,7 +101,9 @@ def _local_table(ctx: RunContext, screens: list[Any]) -> pd.DataFrame:
         if kind not in windows:
             n = max(len(sessions(kind, start, ctx.as_of)), 2)
             windows[kind] = sessions_back(kind, ctx.as_of, n)
-        if _spans(stored[symbol], windows[kind]):
+        window = windows[kind]
+        ctx.reads.window([symbol], window[0].date(), window[-1].date(), synced=True)
+        if _spans(stored[symbol], window):
             candles[symbol] = stored[symbol]  # type: ignore[assignment]
         else:
             stale.setdefault(kind, []).append(listings[symbol])
@@ -162,6 +164,7 @@ def run_discovery(ctx: RunContext) -> None:
     if not screens:
         raise DataError(f"no screens in {ctx.settings.discovery.scanners_dir}")
     if has_remote_scanner(ctx.provider):
+        ctx.reads.ask_live("the provider's remote screener")
         exports, table = remote_exports_for(ctx, screens)
     else:
         table = _local_table(ctx, screens)

@@ -21,7 +21,6 @@ import pandas as pd
 
 from clusterfolio.artifacts.health import HEALTH_JSON, HEALTH_MD, UNIVERSE
 from clusterfolio.artifacts.matrices import DEEP_SYNC, PRICES, RETURNS
-from clusterfolio.artifacts.state import SYNC_STATE_FILE
 from clusterfolio.data.calendars import sessions_back
 from clusterfolio.data.health import (
     HealthReport,
@@ -32,13 +31,12 @@ from clusterfolio.data.health import (
 from clusterfolio.data.repair import RepairAction, recover
 from clusterfolio.data.returns import build_matrices
 from clusterfolio.data.source_health import source_markdown, source_report
-from clusterfolio.data.sync import SyncState, remembered_fetch
 from clusterfolio.enums import HealthStatus, StepName
 from clusterfolio.errors import HealthError
 from clusterfolio.io import atomic_write_json, atomic_write_parquet, atomic_write_text, read_json
 from clusterfolio.pipeline.context import RunContext
 from clusterfolio.pipeline.registry import External, Step
-from clusterfolio.pipeline.steps._common import lakehouse, listings_for
+from clusterfolio.pipeline.steps._common import gap_fetch, lakehouse, listings_for, record_windows
 
 
 def run(ctx: RunContext) -> None:
@@ -69,6 +67,7 @@ def _universe(ctx: RunContext) -> _Universe:
     n = int(deep["n_sessions"])
     listings = listings_for(ctx, symbols)
     lake = lakehouse(ctx)
+    record_windows(ctx, listings.values(), n + 1, synced=False)  # the deep pass synced them
     return _Universe(
         symbols=symbols,
         n=n,
@@ -120,12 +119,10 @@ def _audit(
     def store(symbol: str, frame: pd.DataFrame) -> None:
         u.frames[symbol] = frame
 
-    state = SyncState(ctx.candle_root / SYNC_STATE_FILE)
-    fetch = ctx.provider.candles if force_refetch else remembered_fetch(ctx.provider, state)
     outcome = recover(
         u.symbols,
         lambda s: u.frames[s],
-        fetch,
+        gap_fetch(ctx, again=force_refetch),
         lambda s: u.expected[s],
         audit,
         store,

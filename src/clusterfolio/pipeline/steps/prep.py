@@ -27,16 +27,18 @@ from clusterfolio.artifacts.state import SYNC_STATE_FILE
 from clusterfolio.data.calendars import sessions_back
 from clusterfolio.data.repair import repair_listing
 from clusterfolio.data.returns import build_matrices
-from clusterfolio.data.sync import SyncState, remembered_fetch, sync_listings
+from clusterfolio.data.sync import SyncState, sync_listings
 from clusterfolio.enums import StepName
 from clusterfolio.io import atomic_write_json, atomic_write_parquet
 from clusterfolio.pipeline.context import RunContext
 from clusterfolio.pipeline.registry import External, Step
 from clusterfolio.pipeline.steps._common import (
+    gap_fetch,
     lakehouse,
     listings_for,
     provider_universe,
     raw_pool_symbols,
+    record_windows,
     winner_symbols,
     with_baseline,
 )
@@ -78,7 +80,7 @@ def _refetch_gaps(
     ctx: RunContext, lake: Any, listings: dict[str, Any], symbols: list[str], n_sessions: int
 ) -> None:
     """Ask the provider again for the missing sessions of each stored listing (no fills)."""
-    fetch = remembered_fetch(ctx.provider, SyncState(ctx.candle_root / SYNC_STATE_FILE))
+    fetch = gap_fetch(ctx)
     for symbol in symbols:
         expected = sessions_back(listings[symbol].calendar, ctx.as_of, n_sessions + 1)
         stored = lake.read(symbol, missing_ok=True)
@@ -113,6 +115,7 @@ def _pass(ctx: RunContext, symbols: list[str], n_sessions: int, *, repair: bool)
         tick=ctx.tick,
     )
     _record_outcomes(ctx, outcomes)
+    record_windows(ctx, listings.values(), n_sessions + 1, synced=True)
     if repair and data.gapfill and data.backfill:
         _refetch_gaps(ctx, lake, listings, symbols, n_sessions)
     candles = lake.read_many(symbols, missing_ok=True)

@@ -11,14 +11,16 @@ tournament, audit). Publishing to the Gist is not part of the step (``clusterfol
 
 The reports carry no wall-clock time: the same inputs give byte-identical reports. The decision
 trail is read from ``decisions/`` (the reporting step's own decisions excluded); it is not
-declared as an input because it changes at the end of every run, and any upstream change that
-reruns a step reruns this one anyway.
+declared as an input because it changes at the end of every run: the step reruns whenever an
+earlier step ran (``reads_trail``). When a rerun reuses it, ``summaries/`` is refreshed from the
+run's golden artifacts (``on_reuse``).
 """
 
 from __future__ import annotations
 
 from clusterfolio.enums import StepName
 from clusterfolio.errors import AuditError
+from clusterfolio.io import read_json
 from clusterfolio.pipeline.context import RunContext
 from clusterfolio.pipeline.registry import External, Step
 from clusterfolio.report import artifacts as A
@@ -115,6 +117,16 @@ def run(ctx: RunContext) -> None:
     )
 
 
+def republish(ctx: RunContext) -> None:
+    """A rerun reused the step: copy the run's golden artifacts to ``summaries/`` again (another
+    run may have replaced them since; the list is the run's ``ESSENTIAL.json``)."""
+    from clusterfolio.report.build import ESSENTIAL
+    from clusterfolio.report.summaries import sync_summaries
+
+    files = read_json(ctx.artifact(ESSENTIAL)).get("files", [])
+    sync_summaries(ctx.run_dir, files, ctx.resolve_path(ctx.settings.run.summaries_dir))
+
+
 STEP = Step(
     name=StepName.REPORTING,
     reads=REQUIRED,
@@ -127,4 +139,6 @@ STEP = Step(
     run=run,
     config_sections=("risk", "backtest", "tournament", "features", "run"),
     description="Reports, tear sheets, pictures; golden artifacts copied to summaries/.",
+    reads_trail=True,
+    on_reuse=republish,
 )

@@ -63,6 +63,7 @@ from clusterfolio.pipeline.steps._common import (
     lakehouse,
     listings_for,
     raw_pool_symbols,
+    record_windows,
     with_baseline,
 )
 from clusterfolio.pipeline.steps.risk import directions_of, winner_table
@@ -170,12 +171,14 @@ def market_history(ctx: RunContext) -> MarketHistory:
     for listing in listings.values():
         by_calendar.setdefault(listing.calendar, []).append(listing)
     for kind, group in sorted(by_calendar.items()):
+        n_sessions = len(sessions(kind, start, ctx.as_of))
+        record_windows(ctx, group, n_sessions, synced=True)
         outcomes = sync_listings(
             lake,
             ctx.provider,
             group,
             as_of=ctx.as_of,
-            n_sessions=len(sessions(kind, start, ctx.as_of)),
+            n_sessions=n_sessions,
             state_dir=ctx.candle_root,
             backfill=settings.data.backfill,
             tick=ctx.tick,
