@@ -162,21 +162,29 @@ class StepInputs:
         return LakeView(Lakehouse(state.parent, source=source.key), state, self.as_of)
 
     def why_rerun(
-        self, step: Step, record: StepRecord | None, run_dir: Path, view: LakeView
+        self, step: Step, record: StepRecord | None, run_dir: Path, view: LakeView | None
     ) -> str:
-        """Why ``step`` must run again (``""``: its recorded run can be reused as it is)."""
+        """Why ``step`` must run again (``""``: its recorded run can be reused as it is).
+
+        ``view``: the lakehouse its read set is checked against (``None``: not checked, as for
+        a step checked at the end of a run: what a later step of the same run added to its
+        windows is seen by the next run, as for a step that ran).
+        """
         if record is None or record.status is not StepStatus.COMPLETED:
             return "it has not completed" if record is None else f"it is {record.status.value}"
         current, inputs = self.input_hash(step, run_dir)
         if current != record.input_hash:
+            lake = f"@{External.LAKEHOUSE.value}"  # not part of the hash: the read set is
             changed = sorted(
-                k for k in {*inputs, *record.inputs} if inputs.get(k) != record.inputs.get(k)
+                k
+                for k in {*inputs, *record.inputs} - {lake}
+                if inputs.get(k) != record.inputs.get(k)
             )
             return f"its inputs changed ({', '.join(changed) or 'settings or as-of date'})"
         outputs = artifact_hashes(run_dir, step.writes)
         if outputs != record.outputs or len(outputs) != len(step.writes):
             return "an artifact it wrote is missing or changed"
-        return view.why_changed(record.reads) if record.reads else ""
+        return view.why_changed(record.reads) if record.reads and view is not None else ""
 
 
 def _size_time(path: Path) -> tuple[int, int]:

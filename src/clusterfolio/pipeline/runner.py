@@ -434,13 +434,12 @@ class Orchestrator:
         failed: BaseException | None,
     ) -> None:
         """Mark what the steps that ran made stale, set the status, keep ``latest`` right."""
-        view = self.inputs.lake_view()
         for step in steps if ran else ():  # nothing ran: nothing changed since the checks
             name = step.name.value
             record = ledger.steps.get(name)
             if name in ran or record is None or record.status is not StepStatus.COMPLETED:
                 continue
-            why = self.inputs.why_rerun(step, record, run_dir, view)
+            why = self.inputs.why_rerun(step, record, run_dir, None)
             if why:
                 record.status = StepStatus.STALE
                 record.warnings.append(f"stale: {why} after it ran ({sorted(ran)})")
