@@ -51,14 +51,8 @@ class StepInputs:
 
     Parameters
     ----------
-    manifest : ResolvedManifest
-        Resolved profile.
-    project_root : Path
-        Relative manifest paths resolve against it.
-    as_of : date
-        Decision date.
-    config_root : Path, optional
-        The project the manifest belongs to (scanner paths resolve against it).
+    manifest, project_root, as_of, config_root
+        As the :class:`~clusterfolio.pipeline.runner.Orchestrator` of the run holds them.
     """
 
     def __init__(

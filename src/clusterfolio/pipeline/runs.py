@@ -128,10 +128,7 @@ def set_aside(runs_dir: Path, run_dir: Path) -> Path | None:
     if previous.exists():
         shutil.rmtree(previous)
     os.replace(run_dir, previous)
-    link = runs_dir / LATEST
-    if link.is_symlink() and Path(os.readlink(link)).name == run_dir.name:
-        point_latest(runs_dir, previous)
-    return previous
+    return _latest_follows(runs_dir, run_dir, previous)
 
 
 def _link_or_copy(src: str, dst: str) -> None:
@@ -166,6 +163,11 @@ def keep_copy(runs_dir: Path, run_dir: Path) -> Path | None:
             shutil.rmtree(path)
     shutil.copytree(run_dir, tmp, symlinks=True, copy_function=_link_or_copy)
     os.replace(tmp, previous)
+    return _latest_follows(runs_dir, run_dir, previous)
+
+
+def _latest_follows(runs_dir: Path, run_dir: Path, previous: Path) -> Path:
+    """Point ``latest`` at ``previous`` when it named ``run_dir``; return ``previous``."""
     link = runs_dir / LATEST
     if link.is_symlink() and Path(os.readlink(link)).name == run_dir.name:
         point_latest(runs_dir, previous)
