@@ -95,6 +95,9 @@ def _run(root: Path, profile: str, as_of: str) -> dict[str, Any]:
     ledger = json.loads(ledgers[-1].read_text())
     steps: dict[str, dict[str, float]] = {}
     for name, entry in ledger["steps"].items():
+        if entry.get("reused"):  # its record is the earlier run's: it took no time in this one
+            steps[name] = {"s": 0.0, "peak_rss_mib": 0.0, "reused": True}
+            continue
         lo, hi = _when(entry["started_at"]) - 1.0, _when(entry["finished_at"]) + 1.0
         peak = max((m for t, m in sampler.samples if lo <= t <= hi), default=0.0)
         steps[name] = {"s": round(float(entry["duration_s"]), 3), "peak_rss_mib": round(peak, 1)}

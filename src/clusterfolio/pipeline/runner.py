@@ -31,7 +31,7 @@ from clusterfolio.artifacts.ledger import DECISION_LOG, DECISIONS_DIR
 from clusterfolio.artifacts.ledger import RUN_LOG as LOG_NAME
 from clusterfolio.enums import StepStatus
 from clusterfolio.errors import ClusterfolioError, PipelineError
-from clusterfolio.io import atomic_write_text
+from clusterfolio.io import atomic_write_text, sha256_file, sha256_text
 from clusterfolio.manifest import ResolvedManifest
 from clusterfolio.pipeline.context import RunContext, StepRecorder, write_decisions
 from clusterfolio.pipeline.inputs import StepInputs, artifact_hashes
@@ -89,20 +89,36 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def code_version() -> str:
-    """Package version plus the git commit of the source checkout when there is one."""
-    source = Path(__file__).resolve().parent
+def _git(folder: Path, *args: str) -> str:
+    """Output of ``git -C folder args`` (``""`` without git or outside a checkout)."""
     try:
-        commit = subprocess.run(
-            ["git", "-C", str(source), "rev-parse", "--short=12", "HEAD"],
+        out = subprocess.run(
+            ["git", "-C", str(folder), *args],
             capture_output=True,
             text=True,
             timeout=5,
             check=False,
-        ).stdout.strip()
+        )
     except (OSError, subprocess.SubprocessError):
-        commit = ""
-    return f"{__version__}+{commit}" if commit else __version__
+        return ""
+    return out.stdout.strip() if out.returncode == 0 else ""
+
+
+def code_version() -> str:
+    """Package version plus the git commit of the source checkout when there is one.
+
+    When the package's files differ from that commit, a hash of its sources is appended
+    (``+<commit>.dirty-<sha>``): a same-day rerun reuses no step that other code made.
+    """
+    package = Path(__file__).resolve().parents[1]
+    commit = _git(package, "rev-parse", "--short=12", "HEAD")
+    if not commit:
+        return __version__
+    if _git(package, "status", "--porcelain", "--untracked-files=all", "--", "."):
+        files = sorted(package.rglob("*.py"))
+        digest = sha256_text("\n".join(f"{f.relative_to(package)}:{sha256_file(f)}" for f in files))
+        return f"{__version__}+{commit}.dirty-{digest[:12]}"
+    return f"{__version__}+{commit}"
 
 
 def make_run_id(as_of: date, profile: str, config_hash: str) -> str:
