@@ -122,7 +122,7 @@ def test_a_rerun_keeps_the_complete_run_until_it_completes(tmp_path: Path) -> No
     complete = fingerprint(runs / first.run_id)
     FAIL["on"] = True
     with pytest.raises(DataError):
-        toy(tmp_path).run()
+        toy(tmp_path).run(fresh=True)  # a plain rerun would reuse every step: nothing changed
     kept = runs / f"{first.run_id}.previous"
     assert fingerprint(kept) == complete
     assert (runs / "latest").resolve() == kept  # latest names the complete run, never the failed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -150,3 +151,29 @@ def test_same_inputs_byte_identical(tmp_path: Path) -> None:
         pa = tmp_path / "a" / "data" / "runs" / a.run_id / name
         pb = tmp_path / "b" / "data" / "runs" / b.run_id / name
         assert pa.read_bytes() == pb.read_bytes()
+
+
+def _broken(ctx: RunContext) -> None:
+    CALLS.append("aggregation")
+    raise DataError("broken on the rerun")
+
+
+def test_a_plain_rerun_that_fails_keeps_the_complete_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = orchestrator(tmp_path).run()
+    runs = tmp_path / "data" / "runs"
+    (runs / first.run_id / "c.json").unlink()  # aggregation must run again
+    monkeypatch.setattr(sys.modules[__name__], "_third", _broken)
+    with pytest.raises(DataError, match="broken"):
+        orchestrator(tmp_path).run()
+    kept = runs / f"{first.run_id}.previous"
+    assert (runs / "latest").resolve() == kept
+    # the copy is hard-linked: the rerun's ledger, rewritten by rename, left the copy's alone
+    assert RunLedger.load(kept).status is StepStatus.COMPLETED
+    assert RunLedger.load(runs / first.run_id).status is StepStatus.FAILED
+    monkeypatch.undo()
+    CALLS.clear()
+    ledger = orchestrator(tmp_path).run()
+    assert CALLS == ["aggregation"] and sorted(ledger.reused_steps) == ["cleanup", "discovery"]
+    assert not kept.exists() and (runs / "latest").resolve() == runs / first.run_id
