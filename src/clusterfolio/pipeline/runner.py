@@ -303,12 +303,16 @@ class Orchestrator:
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         earlier = None if fresh else self._reusable(run_dir)
         if earlier is not None:
-            if keep_copy(self.runs_dir, run_dir) is not None:
-                self.notices.append(
-                    f"run {self.run_id} exists: rerunning only the steps whose inputs changed "
-                    f"(`--fresh` recomputes all; the complete run is kept as "
-                    f"{self.run_id}.previous until this one completes)"
+            kept = keep_copy(self.runs_dir, run_dir)
+            self.notices.append(
+                f"run {self.run_id} exists ({earlier.status.value}): rerunning only the steps "
+                "whose inputs changed (`--fresh` recomputes all"
+                + (
+                    f"; the complete run is kept as {kept.name} until this one completes)"
+                    if kept
+                    else ")"
                 )
+            )
             earlier.command = self.command or earlier.command
             earlier.overrides = list(self.manifest.overrides)
             earlier.started_at = ""
