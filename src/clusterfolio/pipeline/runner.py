@@ -18,7 +18,6 @@ after each step, so a run killed at any instant resumes to byte-identical artifa
 from __future__ import annotations
 
 import logging
-import subprocess
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,12 +25,11 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from clusterfolio._version import __version__
 from clusterfolio.artifacts.ledger import DECISION_LOG, DECISIONS_DIR
 from clusterfolio.artifacts.ledger import RUN_LOG as LOG_NAME
 from clusterfolio.enums import StepStatus
 from clusterfolio.errors import ClusterfolioError, PipelineError
-from clusterfolio.io import atomic_write_text, sha256_file, sha256_text
+from clusterfolio.io import atomic_write_text
 from clusterfolio.manifest import ResolvedManifest
 from clusterfolio.pipeline.context import RunContext, StepRecorder, write_decisions
 from clusterfolio.pipeline.inputs import StepInputs, artifact_hashes
@@ -49,6 +47,7 @@ from clusterfolio.pipeline.runs import (
     resolve_run_dir,
     set_aside,
 )
+from clusterfolio.pipeline.version import code_version
 
 if TYPE_CHECKING:
     from clusterfolio.data.provider import Provider
@@ -87,38 +86,6 @@ class StepProgress:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def _git(folder: Path, *args: str) -> str:
-    """Output of ``git -C folder args`` (``""`` without git or outside a checkout)."""
-    try:
-        out = subprocess.run(
-            ["git", "-C", str(folder), *args],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    return out.stdout.strip() if out.returncode == 0 else ""
-
-
-def code_version() -> str:
-    """Package version plus the git commit of the source checkout when there is one.
-
-    When the package's files differ from that commit, a hash of its sources is appended
-    (``+<commit>.dirty-<sha>``): a same-day rerun reuses no step that other code made.
-    """
-    package = Path(__file__).resolve().parents[1]
-    commit = _git(package, "rev-parse", "--short=12", "HEAD")
-    if not commit:
-        return __version__
-    if _git(package, "status", "--porcelain", "--untracked-files=all", "--", "."):
-        files = sorted(package.rglob("*.py"))
-        digest = sha256_text("\n".join(f"{f.relative_to(package)}:{sha256_file(f)}" for f in files))
-        return f"{__version__}+{commit}.dirty-{digest[:12]}"
-    return f"{__version__}+{commit}"
 
 
 def make_run_id(as_of: date, profile: str, config_hash: str) -> str:
