@@ -220,22 +220,26 @@ def _checked_coverage(
         state.forget(symbol)
         text = f"{symbol}: unreadable candle file quarantined to {moved} ({cov}); fetched again"
         return [text], Coverage(None, None, 0)
-    seen = state.stored_last(symbol)
-    if not seen:
+    if not stored_bars_lost(symbol, cov, state):
         return [], cov
-    if cov.last is None:
-        state.forget(symbol)
-        return [
-            f"{symbol}: sync state says bars through {seen} are stored but the file is "
-            f"missing ({lakehouse.path(symbol)}); fetched again"
-        ], cov
-    if cov.last.isoformat() < seen:
-        state.forget(symbol)
-        return [
-            f"{symbol}: sync state says bars through {seen} are stored but the file ends "
-            f"on {cov.last}; fetched again"
-        ], cov
-    return [], cov
+    seen = state.stored_last(symbol)
+    state.forget(symbol)
+    lost = (
+        f"the file is missing ({lakehouse.path(symbol)})"
+        if cov.last is None
+        else f"the file ends on {cov.last}"
+    )
+    return [
+        f"{symbol}: sync state says bars through {seen} are stored but {lost}; fetched again"
+    ], cov
+
+
+def stored_bars_lost(symbol: str, cov: Coverage, state: SyncState) -> bool:
+    """Whether the file of ``symbol`` lost bars the sync state says were stored (missing, or
+    ending before the state's last stored session): a sync forgets the state and fetches the
+    listing again."""
+    seen = state.stored_last(symbol)
+    return bool(seen) and (cov.last is None or cov.last.isoformat() < seen)
 
 
 def plan_ranges(

@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from clusterfolio.data.lakehouse import Coverage, Lakehouse
-from clusterfolio.data.sync import SyncState, missing_ranges
+from clusterfolio.data.sync import SyncState, missing_ranges, stored_bars_lost
 from clusterfolio.errors import DataError
 from clusterfolio.io import canonical_json, sha256_text
 
@@ -192,9 +192,8 @@ class LakeView:
     def _would_fetch(self, symbol: str, start: str, last: str) -> bool:
         """Whether a sync of ``symbol`` over ``[start, last]`` would ask the provider."""
         cov = self._coverage(symbol)
-        seen = self.state.stored_last(symbol)
-        if seen and (cov.last is None or cov.last.isoformat() < seen):
-            return True  # the file lost bars the state says were stored: fetched again
+        if stored_bars_lost(symbol, cov, self.state):
+            return True  # a sync forgets the state and fetches the listing again
         a, b = date.fromisoformat(start), date.fromisoformat(last)
         return bool(missing_ranges(symbol, cov, a, b, self.as_of, self.state))
 
