@@ -86,6 +86,21 @@ class HealthStatus(StrEnum):
     ANOMALOUS = "ANOMALOUS"
 
 
+class CheckSeverity(StrEnum):
+    """How serious a breach of a portfolio audit check is."""
+
+    FAIL = "fail"
+    WARN = "warn"
+
+
+class CheckStatus(StrEnum):
+    """Outcome of an audit check: it passed, or it did not and is a warning or a failure."""
+
+    PASS = "pass"
+    WARN = "warn"
+    FAIL = "fail"
+
+
 class Regime(StrEnum):
     """Market regime labels, calmest first."""
 

@@ -13,8 +13,8 @@ import pytest
 
 from clusterfolio.audit.checks import (
     AuditReport,
+    CheckSeverity,
     CheckStatus,
-    Severity,
     audit_portfolio,
     market_beta,
 )
@@ -211,7 +211,7 @@ def test_recorded_relaxation_passes_with_a_warning() -> None:
     report = run_audit(af.with_profile(af.portfolio(), "hrp", new))
     c = check(report, "hrp", "asset_cap")
     assert c.status is CheckStatus.WARN
-    assert c.severity is Severity.WARN
+    assert c.severity is CheckSeverity.WARN
     assert c.evidence["relaxed_cap"] == pytest.approx(0.21)
     assert report.passed
     assert [w.label for w in report.warnings] == ["hrp/asset_cap"]

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from clusterfolio.data.health import ListingHealth, audit_listing
-from clusterfolio.data.repair import (
+from clusterfolio.data.health.repair import (
     RecoveryStop,
     RepairAction,
     recover,

@@ -13,8 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from clusterfolio.data.files import FilesProvider
-from clusterfolio.data.formats import FileFormatError, IssueKind
-from clusterfolio.data.layouts import Layout, detect_layout
+from clusterfolio.data.formats import FileFormatError, IssueKind, Layout, detect_layout
 from clusterfolio.data.naming import name_from_file
 from clusterfolio.enums import AssetClass, CalendarKind
 from clusterfolio.manifest import FilesSettings

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from clusterfolio.report.markdown import (
     BAR_UNIT,
     Markdown,
+    MetricKind,
     bar,
     cell,
     fmt_float,
@@ -68,7 +69,7 @@ def test_not_available_and_document() -> None:
 
 
 def test_metric_cells_follow_their_kind() -> None:
-    assert fmt_metric(0.1234, "pct") == "12.34%"
-    assert fmt_metric(0.98765, "prob") == "0.988"
-    assert fmt_metric(1.23456, "ratio") == "1.23"
-    assert fmt_metric(math.nan, "pct") == "n/a"
+    assert fmt_metric(0.1234, MetricKind.PCT) == "12.34%"
+    assert fmt_metric(0.98765, MetricKind.PROB) == "0.988"
+    assert fmt_metric(1.23456, MetricKind.RATIO) == "1.23"
+    assert fmt_metric(math.nan, MetricKind.PCT) == "n/a"

@@ -73,8 +73,6 @@ from clusterfolio.audit.findings import (
     SUM_TOL,
     AuditCheck,
     AuditReport,
-    CheckStatus,
-    Severity,
 )
 from clusterfolio.audit.market_checks import barbell_checks, check_beta, check_market, market_beta
 from clusterfolio.audit.profile_view import (
@@ -85,7 +83,7 @@ from clusterfolio.audit.profile_view import (
     num,
     recorded_relaxations,
 )
-from clusterfolio.enums import Direction, HealthStatus, ProfileName
+from clusterfolio.enums import CheckSeverity, CheckStatus, Direction, HealthStatus, ProfileName
 from clusterfolio.manifest import Settings
 
 __all__ = [
@@ -97,8 +95,8 @@ __all__ = [
     "SUM_TOL",
     "AuditCheck",
     "AuditReport",
+    "CheckSeverity",
     "CheckStatus",
-    "Severity",
     "audit_portfolio",
     "market_beta",
 ]
@@ -296,7 +294,7 @@ def _cap_check(
         f"{over} above the configured cap {cap:.6g} but within the recorded relaxation "
         f"{relaxed:.6g}",
         evidence,
-        Severity.WARN,
+        CheckSeverity.WARN,
     )
 
 
@@ -388,7 +386,7 @@ def _check_health(
                 if not touched
                 else f"held assets with forward-filled sessions: {sorted(touched)}",
                 {"forward_filled_sessions": touched},
-                Severity.WARN,
+                CheckSeverity.WARN,
             )
         )
     return checks

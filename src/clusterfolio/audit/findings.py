@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
 from typing import Any
 
 from clusterfolio.artifacts.encoding import record
+from clusterfolio.enums import CheckSeverity, CheckStatus
 
 SUM_TOL = 1e-6
 """Tolerance of the sums: gross weights, exposures, cluster totals, aggressor share."""
@@ -30,21 +30,6 @@ DOCUMENT = "*"
 """The ``profile`` of checks about the whole document."""
 
 
-class Severity(StrEnum):
-    """How serious a breach of a check is."""
-
-    FAIL = "fail"
-    WARN = "warn"
-
-
-class CheckStatus(StrEnum):
-    """Outcome of a check: it passed, or it did not and is a warning or a failure."""
-
-    PASS = "pass"
-    WARN = "warn"
-    FAIL = "fail"
-
-
 @dataclass(frozen=True)
 class AuditCheck:
     """One check of the audit.
@@ -55,7 +40,7 @@ class AuditCheck:
         The check (``asset_cap``, ``cluster_cap`` ...).
     profile : str
         The profile it is about, or :data:`DOCUMENT`.
-    severity : Severity
+    severity : CheckSeverity
         How serious a breach is (a recorded cap relaxation downgrades ``fail`` to ``warn``).
     passed : bool
         Whether the condition holds.
@@ -67,7 +52,7 @@ class AuditCheck:
 
     name: str
     profile: str
-    severity: Severity
+    severity: CheckSeverity
     passed: bool
     message: str
     evidence: dict[str, Any] = field(default_factory=dict)
@@ -77,7 +62,7 @@ class AuditCheck:
         """``pass``, or ``warn`` / ``fail`` by severity when the check did not pass."""
         if self.passed:
             return CheckStatus.PASS
-        return CheckStatus.WARN if self.severity is Severity.WARN else CheckStatus.FAIL
+        return CheckStatus.WARN if self.severity is CheckSeverity.WARN else CheckStatus.FAIL
 
     @property
     def label(self) -> str:

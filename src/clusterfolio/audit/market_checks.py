@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 
 from clusterfolio.artifacts.fallbacks import FallbackKind
-from clusterfolio.audit.findings import MIN_BETA_SESSIONS, SUM_TOL, AuditCheck, Severity
+from clusterfolio.audit.findings import MIN_BETA_SESSIONS, SUM_TOL, AuditCheck
 from clusterfolio.audit.profile_view import Asset, fallbacks_in, held_assets, make_check, num
-from clusterfolio.enums import Regime
+from clusterfolio.enums import CheckSeverity, Regime
 from clusterfolio.manifest import Settings
 
 
@@ -111,7 +111,7 @@ def _aggressor_share(
     }
     if reductions:
         evidence["recorded_reductions"] = reductions
-    severity = Severity.FAIL
+    severity = CheckSeverity.FAIL
     if not math.isfinite(expected):
         ok, message = False, f"no configured aggressor share for regime {regime!r}"
     elif not abs(recorded - share) <= SUM_TOL:
@@ -121,7 +121,7 @@ def _aggressor_share(
     elif abs(share - expected) <= SUM_TOL:
         ok, message = True, f"aggressor share {share:.6g} = configured {expected:.6g} ({regime})"
     elif share < expected and reductions:
-        ok, severity = False, Severity.WARN
+        ok, severity = False, CheckSeverity.WARN
         message = f"aggressor share {share:.6g} below configured {expected:.6g}: reduction recorded"
     else:
         ok = False
@@ -200,7 +200,7 @@ def check_beta(
             False,
             "no returns matrix: the market beta could not be measured",
             {"threshold": threshold},
-            Severity.WARN,
+            CheckSeverity.WARN,
         )
     estimate = market_beta({a.symbol: a.net for a in held_assets(assets)}, returns, market)
     beta = estimate["beta"]
@@ -213,7 +213,7 @@ def check_beta(
             False,
             f"market beta not measurable: {estimate.get('reason')}",
             evidence,
-            Severity.WARN,
+            CheckSeverity.WARN,
         )
     ok = beta <= threshold and not estimate["missing"]
     message = f"beta to {market} {beta:.3f} (threshold {threshold:.3g})"
@@ -221,7 +221,7 @@ def check_beta(
         message += ": above the threshold"
     if estimate["missing"]:
         message += f"; held without returns: {estimate['missing']}"
-    return make_check("market_beta", profile, ok, message, evidence, Severity.WARN)
+    return make_check("market_beta", profile, ok, message, evidence, CheckSeverity.WARN)
 
 
 def check_market(profile: str, assets: Sequence[Asset], baseline: str) -> AuditCheck:

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from clusterfolio.artifacts.fallbacks import Fallback, FallbackKind, fallbacks_of
-from clusterfolio.audit.findings import AuditCheck, Severity
-from clusterfolio.enums import Direction
+from clusterfolio.audit.findings import AuditCheck
+from clusterfolio.enums import CheckSeverity, Direction
 
 
 def num(value: Any) -> float:
@@ -92,7 +92,7 @@ def make_check(
     passed: bool,
     message: str,
     evidence: dict[str, Any],
-    severity: Severity = Severity.FAIL,
+    severity: CheckSeverity = CheckSeverity.FAIL,
 ) -> AuditCheck:
     """An :class:`AuditCheck` (severity ``fail`` unless told)."""
     return AuditCheck(name, profile, severity, bool(passed), message, evidence)

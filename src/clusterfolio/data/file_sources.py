@@ -10,9 +10,9 @@ from typing import Any
 from clusterfolio.artifacts.encoding import record
 from clusterfolio.data.formats import (
     FileIssue,
+    LayoutInfo,
     SourceFormat,
 )
-from clusterfolio.data.layouts import LayoutInfo
 from clusterfolio.data.naming import NameGuess
 from clusterfolio.data.schema import Listing
 from clusterfolio.enums import CalendarKind

@@ -29,7 +29,7 @@ Symbols
 ``yahoo_fx`` (``forex/yahoo/EURUSD=X.csv.gz``)
     ``FX_IDC:<PAIR>``, forex, 24/5 calendar.
 Any other file (``AAPL.csv``, ``AAPL_1d.parquet``, ``NYSE_AAPL_1d.csv``, ``NYSE:AAPL.csv``)
-    Its layout is detected (:mod:`clusterfolio.data.layouts`: one listing, a long file with a
+    Its layout is detected (:mod:`clusterfolio.data.formats.layouts`: one listing, a long file with a
     symbol column, or a wide file of closes) and recorded. The exchange and the ticker come
     from the file name or the key (:mod:`clusterfolio.data.naming`), completed by a metadata
     sidecar ``listings.csv`` in the folder or above it (:mod:`clusterfolio.data.sidecar`),
@@ -63,15 +63,18 @@ from clusterfolio.data.formats import (
     FileFormatError,
     FileIssue,
     IssueKind,
+    Layout,
+    LayoutInfo,
     ParsedFile,
     Severity,
     SourceFormat,
     detect_format,
+    detect_layout,
     generic_header,
     read_candle_file,
+    read_multi,
 )
 from clusterfolio.data.inference import infer_listing
-from clusterfolio.data.layouts import Layout, LayoutInfo, detect_layout, read_multi
 from clusterfolio.data.naming import DATA_SUFFIXES, NameGuess, name_from_file, strip_data_suffixes
 from clusterfolio.data.provider import ProviderStats
 from clusterfolio.data.schema import Listing, empty_candles

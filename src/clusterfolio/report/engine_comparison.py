@@ -12,7 +12,7 @@ from clusterfolio.enums import SimulatorName
 from clusterfolio.report.artifacts import TOURNAMENT_RESULTS, RunArtifacts
 from clusterfolio.report.config import ReportConfig
 from clusterfolio.report.jsonview import json_to_markdown
-from clusterfolio.report.markdown import Markdown, fmt_float, fmt_metric, fmt_pct
+from clusterfolio.report.markdown import Markdown, MetricKind, fmt_float, fmt_metric, fmt_pct
 from clusterfolio.report.tournament import (
     _ABSENT_STATUS,
     _BAD_STATUS,
@@ -83,8 +83,8 @@ def _engine_row(
         f"{r.get('engine')}{short_mark(summary, r)}",
         fmt_pct(_metric(r, "cagr"), 2),
         fmt_float(_metric(r, "sharpe"), 2),
-        fmt_metric(_metric(r, "dsr"), "prob"),
-        fmt_metric(_metric(r, "psr"), "prob"),
+        fmt_metric(_metric(r, "dsr"), MetricKind.PROB),
+        fmt_metric(_metric(r, "psr"), MetricKind.PROB),
         fmt_pct(_metric(r, "max_drawdown"), 2),
         fmt_float(_metric(r, "turnover"), 2),
         fmt_pct(_metric(r, "costs"), 2),

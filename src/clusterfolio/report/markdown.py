@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from typing import Any
+from enum import StrEnum
+from typing import Any, NamedTuple
 
 __all__ = [
     "BAR_UNIT",
     "NOT_AVAILABLE",
     "Markdown",
+    "MetricColumn",
+    "MetricKind",
     "bar",
     "cell",
     "fmt_float",
@@ -33,6 +36,22 @@ __all__ = [
 BAR_UNIT = 0.05
 _EIGHTHS = ("", "▏", "▎", "▍", "▌", "▋", "▊", "▉")
 NOT_AVAILABLE = "not available in this run"
+
+
+class MetricKind(StrEnum):
+    """How a metric is shown: a percentage, a probability (three decimals), a ratio (two)."""
+
+    PCT = "pct"
+    PROB = "prob"
+    RATIO = "ratio"
+
+
+class MetricColumn(NamedTuple):
+    """One row or column of a metric table: the metric's key, its title and how it is shown."""
+
+    key: str
+    title: str
+    kind: MetricKind
 
 
 def is_number(value: Any) -> bool:
@@ -62,15 +81,11 @@ def fmt_float(value: Any, digits: int = 2, *, signed: bool = False) -> str:
     return format(float(value), spec)
 
 
-def fmt_metric(value: Any, kind: str) -> str:
-    """A metric by its kind: ``pct`` a percentage, ``prob`` three decimals, else two decimals.
-
-    The kinds are those of the metric tables ``(key, title, kind)`` of the tear sheets and the
-    tournament reports.
-    """
-    if kind == "pct":
+def fmt_metric(value: Any, kind: MetricKind) -> str:
+    """A metric by its :class:`MetricKind`: a percentage, three decimals, or two decimals."""
+    if kind == MetricKind.PCT:
         return fmt_pct(value, 2)
-    if kind == "prob":
+    if kind == MetricKind.PROB:
         return fmt_float(value, 3)
     return fmt_float(value, 2)
 

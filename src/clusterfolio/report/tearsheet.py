@@ -43,7 +43,14 @@ import pandas as pd
 
 from clusterfolio.data.calendars import EXCHANGE_PERIODS_PER_YEAR
 from clusterfolio.report import analytics
-from clusterfolio.report.markdown import Markdown, fmt_metric, fmt_pct, is_number
+from clusterfolio.report.markdown import (
+    Markdown,
+    MetricColumn,
+    MetricKind,
+    fmt_metric,
+    fmt_pct,
+    is_number,
+)
 
 __all__ = [
     "BENCHMARK_PERIODS",
@@ -68,29 +75,30 @@ def tearsheet_name(engine: str, profile: str, simulator: str) -> str:
     return f"{engine}_{profile}_{simulator}.md"
 
 
-#: (key, title, kind) of the tear-sheet metric rows; kind ``pct`` or ``ratio``.
-METRICS: tuple[tuple[str, str, str], ...] = (
-    ("total_return", "Cumulative return", "pct"),
-    ("cagr", "CAGR", "pct"),
-    ("volatility", "Volatility (annualised)", "pct"),
-    ("sharpe", "Sharpe", "ratio"),
-    ("sortino", "Sortino", "ratio"),
-    ("calmar", "Calmar", "ratio"),
-    ("max_drawdown", "Max drawdown", "pct"),
-    ("skew", "Skew", "ratio"),
-    ("kurtosis", "Kurtosis", "ratio"),
-    ("var_95", "Daily VaR (95%)", "pct"),
-    ("cvar_95", "Daily CVaR (95%)", "pct"),
-    ("win_rate", "Win rate (sessions)", "pct"),
-    ("best", "Best session", "pct"),
-    ("worst", "Worst session", "pct"),
+#: The tear-sheet metric rows (strategy beside benchmark).
+METRICS: tuple[MetricColumn, ...] = (
+    MetricColumn("total_return", "Cumulative return", MetricKind.PCT),
+    MetricColumn("cagr", "CAGR", MetricKind.PCT),
+    MetricColumn("volatility", "Volatility (annualised)", MetricKind.PCT),
+    MetricColumn("sharpe", "Sharpe", MetricKind.RATIO),
+    MetricColumn("sortino", "Sortino", MetricKind.RATIO),
+    MetricColumn("calmar", "Calmar", MetricKind.RATIO),
+    MetricColumn("max_drawdown", "Max drawdown", MetricKind.PCT),
+    MetricColumn("skew", "Skew", MetricKind.RATIO),
+    MetricColumn("kurtosis", "Kurtosis", MetricKind.RATIO),
+    MetricColumn("var_95", "Daily VaR (95%)", MetricKind.PCT),
+    MetricColumn("cvar_95", "Daily CVaR (95%)", MetricKind.PCT),
+    MetricColumn("win_rate", "Win rate (sessions)", MetricKind.PCT),
+    MetricColumn("best", "Best session", MetricKind.PCT),
+    MetricColumn("worst", "Worst session", MetricKind.PCT),
 )
-RELATIVE: tuple[tuple[str, str, str], ...] = (
-    ("beta", "Beta", "ratio"),
-    ("alpha", "Alpha (annualised)", "pct"),
-    ("correlation", "Correlation", "ratio"),
-    ("r_squared", "R²", "ratio"),
-    ("information_ratio", "Information ratio", "ratio"),
+#: The tear-sheet rows against the benchmark (beta, alpha ...).
+RELATIVE: tuple[MetricColumn, ...] = (
+    MetricColumn("beta", "Beta", MetricKind.RATIO),
+    MetricColumn("alpha", "Alpha (annualised)", MetricKind.PCT),
+    MetricColumn("correlation", "Correlation", MetricKind.RATIO),
+    MetricColumn("r_squared", "R²", MetricKind.RATIO),
+    MetricColumn("information_ratio", "Information ratio", MetricKind.RATIO),
 )
 
 

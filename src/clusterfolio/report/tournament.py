@@ -38,7 +38,15 @@ from clusterfolio.report.artifacts import (
 )
 from clusterfolio.report.config import ReportConfig
 from clusterfolio.report.jsonview import scalar
-from clusterfolio.report.markdown import Markdown, fmt_float, fmt_metric, fmt_pct, is_number
+from clusterfolio.report.markdown import (
+    Markdown,
+    MetricColumn,
+    MetricKind,
+    fmt_float,
+    fmt_metric,
+    fmt_pct,
+    is_number,
+)
 from clusterfolio.report.tournament_evidence import (
     convention,
     render_plausibility,
@@ -57,19 +65,19 @@ __all__ = [
     "render_backtest_comparison",
 ]
 
-#: Metrics of a tournament row shown in the reports: (key, title, kind).
-METRIC_COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("cagr", "CAGR", "pct"),
-    ("volatility", "Volatility", "pct"),
-    ("sharpe", "Sharpe", "ratio"),
-    ("dsr", "DSR", "prob"),
-    ("psr", "PSR", "prob"),
-    ("sortino", "Sortino", "ratio"),
-    ("calmar", "Calmar", "ratio"),
-    ("max_drawdown", "Max drawdown", "pct"),
-    ("turnover", "Turnover (annual)", "ratio"),
-    ("costs", "Costs (total)", "pct"),
-    ("win_rate", "Win rate", "pct"),
+#: Metrics of a tournament row shown in the reports.
+METRIC_COLUMNS: tuple[MetricColumn, ...] = (
+    MetricColumn("cagr", "CAGR", MetricKind.PCT),
+    MetricColumn("volatility", "Volatility", MetricKind.PCT),
+    MetricColumn("sharpe", "Sharpe", MetricKind.RATIO),
+    MetricColumn("dsr", "DSR", MetricKind.PROB),
+    MetricColumn("psr", "PSR", MetricKind.PROB),
+    MetricColumn("sortino", "Sortino", MetricKind.RATIO),
+    MetricColumn("calmar", "Calmar", MetricKind.RATIO),
+    MetricColumn("max_drawdown", "Max drawdown", MetricKind.PCT),
+    MetricColumn("turnover", "Turnover (annual)", MetricKind.RATIO),
+    MetricColumn("costs", "Costs (total)", MetricKind.PCT),
+    MetricColumn("win_rate", "Win rate", MetricKind.PCT),
 )
 _BAD_STATUS = frozenset(
     {
@@ -179,7 +187,7 @@ def _sharpe_key(row: dict[str, Any]) -> tuple[int, float, float, str]:
     return (0 if is_ok(row) else 1, -first, -value, str(row.get("engine")))
 
 
-def _metric_cells(row: dict[str, Any] | None, keys: Sequence[tuple[str, str, str]]) -> list[str]:
+def _metric_cells(row: dict[str, Any] | None, keys: Sequence[MetricColumn]) -> list[str]:
     return [fmt_metric(_metric(row, k), kind) for k, _, kind in keys]
 
 

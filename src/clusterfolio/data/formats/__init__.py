@@ -57,6 +57,7 @@ from clusterfolio.data.formats.issues import (
     Severity,
     SourceFormat,
 )
+from clusterfolio.data.formats.layouts import Layout, LayoutInfo, detect_layout, read_multi
 from clusterfolio.data.formats.readers import read_candle_file
 from clusterfolio.data.formats.text import detect_format, generic_header
 
@@ -64,10 +65,14 @@ __all__ = [
     "FileFormatError",
     "FileIssue",
     "IssueKind",
+    "Layout",
+    "LayoutInfo",
     "ParsedFile",
     "Severity",
     "SourceFormat",
     "detect_format",
+    "detect_layout",
     "generic_header",
     "read_candle_file",
+    "read_multi",
 ]

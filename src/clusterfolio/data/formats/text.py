@@ -96,7 +96,7 @@ def detect_format(
 
     Generic files are also checked for the required columns (after ``column_map``) unless
     ``check_columns`` is false (the files provider then tells the layout apart first:
-    :mod:`clusterfolio.data.layouts`).
+    :mod:`clusterfolio.data.formats.layouts`).
 
     Raises
     ------

@@ -33,7 +33,7 @@ Conventions of the audit
 - A session is *present* when at least one stored bar carries it, whatever its values (bad values
   are anomalies, not gaps). Missing window sessions are split into *leading* (before the first
   stored bar: short history), *interior* (gaps) and *trailing* (after the last stored bar of the
-  window: staleness) by :func:`partition_missing`; :mod:`clusterfolio.data.repair` uses the same
+  window: staleness) by :func:`partition_missing`; :mod:`clusterfolio.data.health.repair` uses the same
   split.
 - ``MISSING`` when fewer than ``min(min_days_floor, len(window))`` window sessions are present.
 - ``STALE`` when more than ``stale_tolerance_sessions`` window sessions follow the last stored bar.
@@ -75,13 +75,7 @@ from clusterfolio.data.health.findings import (
     severity,
 )
 from clusterfolio.data.health.report import HealthReport, corporate_action_suspects, strict_gate
-from clusterfolio.data.health.sessions import (
-    MissingSessions,
-    as_sessions,
-    coerce_candles,
-    partition_missing,
-    session_runs,
-)
+from clusterfolio.data.health.sessions import MissingSessions, partition_missing
 
 __all__ = [
     "DEFAULT_SPLIT_FACTORS",
@@ -95,14 +89,11 @@ __all__ = [
     "ListingHealth",
     "MissingSessions",
     "SessionRun",
-    "as_sessions",
     "audit_listing",
     "auditor_from_settings",
-    "coerce_candles",
     "corporate_action_suspects",
     "most_severe",
     "partition_missing",
-    "session_runs",
     "severity",
     "strict_gate",
 ]

@@ -1,4 +1,4 @@
-"""Session helpers of the data-health audit, shared with :mod:`clusterfolio.data.repair`."""
+"""Session helpers of the data-health audit, shared with :mod:`clusterfolio.data.health.repair`."""
 
 from __future__ import annotations
 

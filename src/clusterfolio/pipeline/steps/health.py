@@ -28,7 +28,7 @@ from clusterfolio.data.health import (
     corporate_action_suspects,
     strict_gate,
 )
-from clusterfolio.data.repair import RepairAction, recover
+from clusterfolio.data.health.repair import RepairAction, recover
 from clusterfolio.data.returns import build_matrices
 from clusterfolio.data.source_health import source_markdown, source_report
 from clusterfolio.enums import HealthStatus, StepName

@@ -25,7 +25,7 @@ from clusterfolio.artifacts.matrices import (
 from clusterfolio.artifacts.selection import WINNERS
 from clusterfolio.artifacts.state import SYNC_STATE_FILE
 from clusterfolio.data.calendars import sessions_back
-from clusterfolio.data.repair import repair_listing
+from clusterfolio.data.health.repair import repair_listing
 from clusterfolio.data.returns import build_matrices
 from clusterfolio.data.sync import SyncState, sync_listings
 from clusterfolio.enums import StepName

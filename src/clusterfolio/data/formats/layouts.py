@@ -37,16 +37,18 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from clusterfolio.data.formats import (
+from clusterfolio.data.formats.cleaning import _finish
+from clusterfolio.data.formats.issues import (
+    _SESSION_ALIASES,
     FileFormatError,
     FileIssue,
     IssueKind,
     ParsedFile,
     Severity,
     SourceFormat,
+    _Issues,
+    _Raw,
 )
-from clusterfolio.data.formats.cleaning import _finish
-from clusterfolio.data.formats.issues import _SESSION_ALIASES, _Issues, _Raw
 from clusterfolio.data.formats.readers import _sessions_from_any
 from clusterfolio.data.formats.text import _is_parquet, _open_text, _sniff_header
 from clusterfolio.data.schema import empty_candles

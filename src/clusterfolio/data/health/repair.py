@@ -35,10 +35,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from clusterfolio.data.health import (
-    Auditor,
-    HealthReport,
-    ListingHealth,
+from clusterfolio.data.health.audit import Auditor
+from clusterfolio.data.health.findings import ListingHealth
+from clusterfolio.data.health.report import HealthReport
+from clusterfolio.data.health.sessions import (
     MissingSessions,
     as_sessions,
     coerce_candles,
