@@ -289,6 +289,7 @@ def run_pipeline(
     root: str | Path = ".",
     manifest: str | Path = DEFAULT_MANIFEST,
     resume: str | None = None,
+    fresh: bool = False,
 ) -> Run:
     """Run the pipeline (``clusterfolio run``) and return the run it produced.
 
@@ -307,6 +308,9 @@ def run_pipeline(
         The manifest file.
     resume : str, optional
         A run id (or ``latest``) to resume.
+    fresh : bool, default False
+        Recompute every step (``clusterfolio run --fresh``); otherwise a second run of the same
+        day reuses each step whose inputs and stored bars are unchanged.
 
     Returns
     -------
@@ -332,7 +336,7 @@ def run_pipeline(
         command=["clusterfolio.api.run_pipeline", f"profile={profile}", *sets],
         config_root=path.parent.parent if path.parent.name == "configs" else path.parent,
     )
-    ledger = orchestrator.run(resume=resume)
+    ledger = orchestrator.run(resume=resume, fresh=fresh)
     return Run(orchestrator.runs_dir / ledger.run_id)
 
 

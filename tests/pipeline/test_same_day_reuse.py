@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from clusterfolio.api import _text
+from clusterfolio.api import _text, run_pipeline
 from clusterfolio.cli import app
 from clusterfolio.enums import StepStatus
 from clusterfolio.manifest import load
@@ -118,6 +118,27 @@ def test_cli_says_how_many_steps_were_reused(project: Path) -> None:
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "completed, 13 steps reused" in result.output
+
+
+def test_api_reuses_the_day_or_recomputes_when_fresh(project: Path) -> None:
+    before = _artifacts(project)
+
+    def again(*, fresh: bool) -> RunLedger:
+        run = run_pipeline(
+            "development", SAMPLE_AS_OF, TINY, root=project, manifest=MANIFEST, fresh=fresh
+        )
+        return RunLedger.load(run.path)
+
+    assert _ran(again(fresh=False)) == set()
+    ledger = again(fresh=True)
+    assert ledger.status is StepStatus.COMPLETED and len(_ran(ledger)) == 13
+    # Recomputed from the same stored bars: the same bytes, except the two reports that list the
+    # warnings: each sync repeats the day's notes in the sync state, so a fresh rerun also shows
+    # the duplicate sessions the first run's deeper fetches met.
+    after = _artifacts(project)
+    notes = {"decision_audit.md", "report.html"}
+    assert {k for k in before if before[k] != after.get(k)} <= notes
+    assert set(after) == set(before)
 
 
 def _windows(ledger: RunLedger, symbol: str) -> dict[str, str]:
