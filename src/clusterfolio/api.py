@@ -24,8 +24,8 @@ import pandas as pd
 
 from clusterfolio.artifacts.audit import DRIFT_JSON, ORDERS_CSV
 from clusterfolio.artifacts.health import HEALTH_JSON
-from clusterfolio.artifacts.portfolio import PORTFOLIO
-from clusterfolio.artifacts.risk import CLUSTERS, REGIME
+from clusterfolio.artifacts.portfolio import PORTFOLIO, profiles_of, section_assets
+from clusterfolio.artifacts.risk import CLUSTERS, REGIME, cluster_records
 from clusterfolio.artifacts.tournament import TOURNAMENT_SUMMARY
 from clusterfolio.errors import DataError
 
@@ -133,12 +133,12 @@ class Run:
             An unknown profile (the message lists the profiles of the run).
         """
         name = profile or self.accepted_profile
-        profiles = self._portfolio.get("profiles", {})
+        profiles = profiles_of(self._portfolio)
         if name not in profiles:
             raise DataError(
                 f"profile {name!r} not in run {self.run_id}; profiles: {sorted(profiles)}"
             )
-        frame = pd.DataFrame(profiles[name].get("assets", []))
+        frame = pd.DataFrame(section_assets(profiles[name]))
         if frame.empty:
             return pd.DataFrame(columns=list(WEIGHT_COLUMNS), index=pd.Index([], name="symbol"))
         for column in WEIGHT_COLUMNS:
@@ -172,7 +172,7 @@ class Run:
     def clusters(self) -> pd.DataFrame:
         """The risk buckets (``clusters.json``): one row per cluster."""
         doc = self._arts.json(CLUSTERS) or {}
-        rows = doc.get("clusters", [])
+        rows = cluster_records(doc)
         frame = pd.DataFrame(rows)
         if "id" in frame:
             frame = frame.set_index("id")

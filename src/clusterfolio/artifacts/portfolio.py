@@ -4,9 +4,11 @@ One document per run: the as-of date, regime, baseline, caps, the risk buckets, 
 per profile (assets with gross and net weights, cluster totals, exposures, solver, allocation
 level, fallbacks, diagnostics). :class:`PortfolioDocument` is its schema: the optimisation step
 writes through :func:`write_portfolio`, which validates the document before writing it (the bytes
-are those of the plain document). Readers go through :func:`read_portfolio` and
-:func:`profiles_of`; the audit reads the document as stored (a malformed weight is one of its
-findings, not a read error).
+are those of the plain document). Readers go through :func:`read_portfolio` and the
+accessors :func:`profiles_of`, :func:`profile_section`, :func:`section_assets` and
+:func:`section_clusters`, which tolerate a malformed document (an absent or mistyped part reads
+as empty); the audit reads the document as stored (a malformed weight is one of its findings, not
+a read error).
 """
 
 from __future__ import annotations
@@ -25,8 +27,11 @@ __all__ = [
     "PortfolioAsset",
     "PortfolioDocument",
     "ProfileSection",
+    "profile_section",
     "profiles_of",
     "read_portfolio",
+    "section_assets",
+    "section_clusters",
     "write_portfolio",
 ]
 
@@ -110,3 +115,24 @@ def profiles_of(doc: Mapping[str, Any] | None) -> dict[str, Any]:
         return {}
     raw = doc.get("profiles")
     return raw if isinstance(raw, dict) else {}
+
+
+def profile_section(doc: Mapping[str, Any] | None, profile: str) -> dict[str, Any]:
+    """The section of ``profile`` (empty when the document or the profile is absent)."""
+    section = profiles_of(doc).get(profile)
+    return section if isinstance(section, dict) else {}
+
+
+def section_assets(section: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """The asset rows of a profile section in their stored order (rows that are not objects are
+    left out; empty when the section has no ``assets`` list)."""
+    raw = (section or {}).get("assets")
+    return [row for row in raw if isinstance(row, dict)] if isinstance(raw, list) else []
+
+
+def section_clusters(section: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """The cluster totals (``gross``, ``net``) of a profile section, by cluster id."""
+    raw = (section or {}).get("clusters")
+    if not isinstance(raw, dict):
+        return {}
+    return {str(cid): totals for cid, totals in raw.items() if isinstance(totals, dict)}

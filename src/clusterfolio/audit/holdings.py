@@ -33,7 +33,7 @@ import pandas as pd
 
 from clusterfolio.artifacts.discovery import RAW_POOL, SCREENER
 from clusterfolio.artifacts.encoding import record
-from clusterfolio.artifacts.portfolio import profiles_of
+from clusterfolio.artifacts.portfolio import profiles_of, section_assets
 from clusterfolio.audit.money import Valuation, revalue, run_book
 from clusterfolio.audit.pricing import PriceBook
 from clusterfolio.audit.state import save_state
@@ -131,7 +131,7 @@ def run_catalogue(run_dir: Path, target: Mapping[str, Any] | None, book: PriceBo
     if screener.exists():
         for symbol in pd.read_parquet(screener, columns=["asset_class"]).index:
             cat.add(str(symbol))
-    for asset in (target or {}).get("assets", []) or []:
+    for asset in section_assets(target):
         symbol = str(asset["symbol"])
         cat.add(symbol, str(asset.get("identity", "")), str(asset.get("asset_class", "")))
         cat.preferred.add(symbol)

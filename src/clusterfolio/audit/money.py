@@ -14,7 +14,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from clusterfolio.artifacts.portfolio import profiles_of
+from clusterfolio.artifacts.portfolio import profiles_of, section_assets
 from clusterfolio.audit.pricing import PriceBook, Quote
 from clusterfolio.audit.sizing import MoneyPlan, size_orders
 from clusterfolio.manifest import Settings
@@ -37,7 +37,7 @@ def asset_classes_of(
     out: dict[str, str] = {}
     if state is not None and isinstance(state.get("asset_classes"), Mapping):
         out.update({str(k): str(v) for k, v in state["asset_classes"].items()})
-    for row in (target or {}).get("assets", []) or []:
+    for row in section_assets(target):
         if row.get("asset_class"):
             out[str(row["symbol"])] = str(row["asset_class"])
     return out

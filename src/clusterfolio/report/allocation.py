@@ -21,7 +21,12 @@ import pandas as pd
 
 from clusterfolio.artifacts.discovery import RAW_POOL
 from clusterfolio.artifacts.fallbacks import fallbacks_of
-from clusterfolio.artifacts.portfolio import PORTFOLIO, profiles_of
+from clusterfolio.artifacts.portfolio import (
+    PORTFOLIO,
+    profiles_of,
+    section_assets,
+    section_clusters,
+)
 from clusterfolio.artifacts.selection import SELECTION_TABLE as SELECTION
 from clusterfolio.errors import DataError
 from clusterfolio.io import read_json
@@ -42,7 +47,7 @@ def _known(run_dir: Path, portfolio: dict[str, Any]) -> dict[str, set[str]]:
             for row in frame.itertuples(index=False):
                 add(str(row.symbol), str(row.identity))
     for section in profiles_of(portfolio).values():
-        for asset in section.get("assets") or []:
+        for asset in section_assets(section):
             add(str(asset["symbol"]), str(asset.get("identity", "")))
     return out
 
@@ -103,8 +108,8 @@ def allocation(symbol: str, run_dir: Path) -> dict[str, Any]:
     profiles: dict[str, dict[str, Any]] = {}
     info: dict[str, Any] = {}
     for name, section in sorted(profiles_of(portfolio).items()):
-        asset = next((a for a in section.get("assets") or [] if a["symbol"] == symbol), None)
-        clusters = section.get("clusters") or {}
+        asset = next((a for a in section_assets(section) if a["symbol"] == symbol), None)
+        clusters = section_clusters(section)
         if asset is None:
             profiles[name] = {"net": 0.0, "gross": 0.0}
             continue

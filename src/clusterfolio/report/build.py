@@ -20,6 +20,7 @@ from typing import Any
 
 import pandas as pd
 
+from clusterfolio.artifacts.portfolio import profiles_of, section_clusters
 from clusterfolio.artifacts.reports import (
     BACKTEST_COMPARISON,
     CLUSTER_ANALYSIS,
@@ -36,6 +37,7 @@ from clusterfolio.artifacts.reports import (
     TEARSHEETS_DIR,
     WEIGHTS_PNG,
 )
+from clusterfolio.artifacts.risk import cluster_records
 from clusterfolio.data.calendars import EXCHANGE_PERIODS_PER_YEAR
 from clusterfolio.io import atomic_write_bytes, atomic_write_json, atomic_write_text
 from clusterfolio.report import artifacts as A
@@ -175,14 +177,14 @@ def _pictures(
         )
     portfolio = arts.require_json(A.PORTFOLIO)
     weights = {
-        name: {str(c): float(v.get("gross", 0.0)) for c, v in (doc.get("clusters") or {}).items()}
-        for name, doc in portfolio.get("profiles", {}).items()
+        name: {c: float(v.get("gross", 0.0)) for c, v in section_clusters(doc).items()}
+        for name, doc in profiles_of(portfolio).items()
     }
     if len(weights) > 1:
         weights.pop("market", None)  # 100% of the baseline: it says nothing about the clusters
     ordered = {p: weights[p] for p in config.profiles if p in weights}
     ordered.update({p: w for p, w in sorted(weights.items()) if p not in ordered})
-    leads = {str(c["id"]): str(c.get("lead_asset", "")) for c in clusters.get("clusters", [])}
+    leads = {str(c["id"]): str(c.get("lead_asset", "")) for c in cluster_records(clusters)}
     out[WEIGHTS_PNG] = plots.cluster_weights_png(
         ordered, leads=leads, title=f"Gross weight by cluster {config.as_of}"
     )

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from clusterfolio.artifacts.risk import cluster_records
 from clusterfolio.report.artifacts import ANTIFRAGILITY, CLUSTERMAP, CLUSTERS, RunArtifacts
 from clusterfolio.report.config import ReportConfig
 from clusterfolio.report.markdown import Markdown, fmt_float, fmt_pct
@@ -148,7 +149,7 @@ def _members_section(md: Markdown, clusters: list[dict[str, Any]], arts: RunArti
 def render_cluster_analysis(arts: RunArtifacts, config: ReportConfig) -> str:
     """Render ``cluster_analysis.md`` (``clusters.json`` is required)."""
     doc = arts.require_json(CLUSTERS)
-    clusters: list[dict[str, Any]] = sorted(doc.get("clusters", []), key=lambda c: int(c["id"]))
+    clusters = cluster_records(doc)
     md = Markdown()
     md.h1(f"Cluster analysis: {config.as_of}")
     sizes = [int(c.get("size", len(c.get("members", [])))) for c in clusters]

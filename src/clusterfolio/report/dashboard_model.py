@@ -10,7 +10,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from clusterfolio.artifacts.portfolio import profiles_of
+from clusterfolio.artifacts.portfolio import (
+    profile_section,
+    profiles_of,
+    section_assets,
+    section_clusters,
+)
+from clusterfolio.artifacts.risk import cluster_records
 from clusterfolio.report import artifacts as A
 from clusterfolio.report.artifacts import RunArtifacts
 from clusterfolio.report.config import ReportConfig
@@ -84,7 +90,7 @@ def _profiles(arts: RunArtifacts, config: ReportConfig) -> list[Panel]:
         ]
         lines += [f"⚠ fallback {fb.kind}: {fb.detail}" for fb in s.fallbacks]
         rows = []
-        for a in doc.get("assets", []):
+        for a in section_assets(doc):
             if float(a.get("gross", 0.0)) < MIN_WEIGHT:
                 continue
             info = assets.get(str(a["symbol"]))
@@ -119,8 +125,8 @@ def _profiles(arts: RunArtifacts, config: ReportConfig) -> list[Panel]:
 def _clusters(arts: RunArtifacts, config: ReportConfig) -> Panel:
     doc = arts.require_json(A.CLUSTERS)
     portfolio = arts.require_json(A.PORTFOLIO)
-    accepted = portfolio.get("profiles", {}).get(config.accepted_profile, {})
-    weights = {str(k): v.get("gross") for k, v in (accepted.get("clusters") or {}).items()}
+    accepted = profile_section(portfolio, config.accepted_profile)
+    weights = {cid: v.get("gross") for cid, v in section_clusters(accepted).items()}
     rows = [
         [
             str(c["id"]),
@@ -131,7 +137,7 @@ def _clusters(arts: RunArtifacts, config: ReportConfig) -> Panel:
             bar(weights.get(str(c["id"]), 0.0)),
             ", ".join(str(m) for m in c.get("members", [])),
         ]
-        for c in sorted(doc.get("clusters", []), key=lambda c: int(c["id"]))
+        for c in cluster_records(doc)
     ]
     return Panel(
         key="clusters",

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from clusterfolio.artifacts.portfolio import profiles_of
+from clusterfolio.artifacts.portfolio import profile_section, section_assets
 from clusterfolio.artifacts.reports import REPORT_HTML as HTML_REPORT
 from clusterfolio.report.artifacts import (
     AUDIT_JSON,
@@ -105,7 +105,7 @@ def _ledger_counts(ledger: dict[str, Any], key: str) -> dict[str, int]:
 
 
 def _top(portfolio: dict[str, Any], profile: str) -> list[dict[str, Any]]:
-    assets = (profiles_of(portfolio).get(profile) or {}).get("assets") or []
+    assets = section_assets(profile_section(portfolio, profile))
     ranked = sorted(assets, key=lambda a: (-abs(float(a.get("net", 0.0))), str(a["symbol"])))
     return [
         {

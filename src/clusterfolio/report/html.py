@@ -15,7 +15,11 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from clusterfolio.artifacts.portfolio import profiles_of
+from clusterfolio.artifacts.portfolio import (
+    profile_section,
+    section_assets,
+    section_clusters,
+)
 from clusterfolio.artifacts.reports import (
     CLUSTERMAP_PNG,
     DRAWDOWNS_PNG,
@@ -203,9 +207,9 @@ def _order(key: Any) -> tuple[float, str]:
 
 def _weights_section(arts: RunArtifacts, profile: str) -> str:
     doc = arts.json(PORTFOLIO) or {}
-    section = profiles_of(doc).get(profile) or {}
+    section = profile_section(doc, profile)
     assets = sorted(
-        section.get("assets") or [],
+        section_assets(section),
         key=lambda a: (_order(a.get("cluster")), -float(a.get("gross", 0.0))),
     )
     rows = [
@@ -222,7 +226,7 @@ def _weights_section(arts: RunArtifacts, profile: str) -> str:
         ]
         for a in assets
     ]
-    clusters = section.get("clusters") or {}
+    clusters = section_clusters(section)
     members: dict[str, int] = {}
     for a in assets:
         members[str(a.get("cluster"))] = members.get(str(a.get("cluster")), 0) + 1

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from clusterfolio.artifacts.portfolio import profiles_of, section_assets
 from clusterfolio.report.artifacts import (
     PORTFOLIO,
     RAW_POOL,
@@ -89,10 +90,9 @@ def _fill(target: AssetInfo, row: dict[str, Any]) -> None:
 def _portfolio_rows(arts: RunArtifacts) -> Iterator[tuple[str, dict[str, Any]]]:
     """``(symbol, row)`` of every asset of every profile of ``portfolio_optimized.json``."""
     portfolio = arts.json(PORTFOLIO)
-    if isinstance(portfolio, dict):
-        for doc in portfolio.get("profiles", {}).values():
-            for row in doc.get("assets", []):
-                yield str(row["symbol"]), row
+    for section in profiles_of(portfolio if isinstance(portfolio, dict) else None).values():
+        for row in section_assets(section):
+            yield str(row["symbol"]), row
 
 
 def _winner_rows(arts: RunArtifacts) -> Iterator[tuple[str, dict[str, Any]]]:

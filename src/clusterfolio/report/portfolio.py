@@ -21,7 +21,13 @@ from typing import Any
 import pandas as pd
 
 from clusterfolio.artifacts.fallbacks import Fallback, fallbacks_of
-from clusterfolio.artifacts.portfolio import profiles_of
+from clusterfolio.artifacts.portfolio import (
+    profile_section,
+    profiles_of,
+    section_assets,
+    section_clusters,
+)
+from clusterfolio.artifacts.risk import cluster_records
 from clusterfolio.report import analytics
 from clusterfolio.report.artifacts import (
     AUDIT_JSON,
@@ -79,7 +85,7 @@ class ProfileStats:
 
 def ordered_profiles(portfolio: dict[str, Any], config: ReportConfig) -> list[str]:
     """Profiles of the portfolio in the run's order (unknown ones after, sorted)."""
-    present = list(portfolio.get("profiles", {}))
+    present = list(profiles_of(portfolio))
     known = [p for p in config.profiles if p in present]
     return known + sorted(p for p in present if p not in known)
 
@@ -104,9 +110,9 @@ def profile_stats(
     assets: dict[str, AssetInfo],
 ) -> ProfileStats:
     """Compute the figures of one profile (see the module docstring)."""
-    rows = _used(list(doc.get("assets", [])))
+    rows = _used(section_assets(doc))
     gross_by_asset = {str(a["symbol"]): float(a["gross"]) for a in rows}
-    clusters = {str(c): float(v.get("gross", 0.0)) for c, v in (doc.get("clusters") or {}).items()}
+    clusters = {c: float(v.get("gross", 0.0)) for c, v in section_clusters(doc).items()}
     used_clusters = sorted(
         (c for c, g in clusters.items() if g >= MIN_WEIGHT), key=lambda c: (-clusters[c], c)
     )
@@ -119,7 +125,7 @@ def profile_stats(
     volatility, periods = float("nan"), 0
     beta = analytics.BetaStats(float("nan"), float("nan"), 0)
     if returns is not None:
-        weights = {str(a["symbol"]): float(a["net"]) for a in doc.get("assets", [])}
+        weights = {str(a["symbol"]): float(a["net"]) for a in section_assets(doc)}
         series = analytics.portfolio_returns(returns, weights)
         volatility, periods = analytics.series_volatility(series)
         if baseline in returns.columns:
@@ -285,7 +291,7 @@ def _cluster_grid(
         ]
         weights = []
         for p in profiles:
-            entry = profiles_of(portfolio)[p].get("clusters", {}).get(cid) or {}
+            entry = section_clusters(profile_section(portfolio, p)).get(cid) or {}
             gross = entry.get("gross")
             used = is_number(gross) and float(gross or 0.0) >= MIN_WEIGHT
             weights.append(fmt_pct(gross, 1) if used else "—")
@@ -341,7 +347,7 @@ def _cluster_reference(
 
 def _only_asset(doc: dict[str, Any], cluster: str) -> str:
     """The lead of a cluster absent from ``clusters.json`` (the market's): its largest asset."""
-    members = [a for a in doc.get("assets", []) if str(a.get("cluster")) == cluster]
+    members = [a for a in section_assets(doc) if str(a.get("cluster")) == cluster]
     if not members:
         return "—"
     return str(max(members, key=lambda a: (float(a["gross"]), str(a["symbol"])))["symbol"])
@@ -389,7 +395,7 @@ def _cluster_concentration(
 ) -> None:
     """One row per cluster used: lead asset, fragility, net and gross weight."""
     md.h3("Concentration by cluster")
-    entries = doc.get("clusters") or {}
+    entries = section_clusters(doc)
     rows = []
     for cid in stats.clusters_used:
         entry = entries[cid]
@@ -411,7 +417,7 @@ def _positions_by_class(md: Markdown, doc: dict[str, Any], assets: dict[str, Ass
     """The positions grouped by asset class, heaviest class first."""
     md.h3("Positions by asset class")
     by_class: dict[str, list[dict[str, Any]]] = {}
-    for row in _used(list(doc.get("assets", []))):
+    for row in _used(section_assets(doc)):
         symbol = str(row["symbol"])
         klass = assets[symbol].class_label if symbol in assets else "unknown"
         by_class.setdefault(klass, []).append(row)
@@ -463,7 +469,7 @@ def render_portfolio_report(arts: RunArtifacts, config: ReportConfig) -> str:
     returns = arts.parquet(RETURNS)
     assets = asset_table(arts)
     profiles = ordered_profiles(portfolio, config)
-    clusters = sorted(cluster_doc.get("clusters", []), key=lambda c: int(c["id"]))
+    clusters = cluster_records(cluster_doc)
     by_id = {str(c["id"]): c for c in clusters}
     baseline = str(portfolio.get("baseline", config.baseline))
     stats = [

@@ -16,7 +16,7 @@ from typing import Any
 from clusterfolio.artifacts.audit import AUDIT_JSON
 from clusterfolio.artifacts.health import UNIVERSE
 from clusterfolio.artifacts.ledger import LEDGER
-from clusterfolio.artifacts.portfolio import PORTFOLIO, profiles_of
+from clusterfolio.artifacts.portfolio import PORTFOLIO, profile_section, section_assets
 from clusterfolio.artifacts.risk import CLUSTERS, REGIME
 from clusterfolio.io import read_json
 
@@ -101,7 +101,7 @@ def _flatten(doc: Any, prefix: str = "") -> dict[str, Any]:
 
 def _weights(run_dir: Path, profile: str) -> dict[str, float]:
     doc = _json(run_dir / PORTFOLIO) or {}
-    assets = (profiles_of(doc).get(profile) or {}).get("assets") or []
+    assets = section_assets(profile_section(doc, profile))
     return {str(a["symbol"]): float(a.get("net", 0.0)) for a in assets}
 
 
