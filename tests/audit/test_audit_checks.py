@@ -508,3 +508,41 @@ def test_audit_does_not_modify_its_input() -> None:
     before = copy.deepcopy(doc)
     run_audit(doc)
     assert doc == before
+
+
+def _with_cap_effect(l1: Any) -> dict[str, Any]:
+    doc = af.portfolio()
+    doc["profiles"]["hrp"]["diagnostics"]["hrp"] = {
+        "cap_effect": {
+            "l1": l1,
+            "cut": [{"symbol": "AMEX:SHY", "unbounded": 0.804, "final": 0.15}],
+            "received": [
+                {
+                    "symbol": "NYSE:PYPL",
+                    "unbounded": 0.0005,
+                    "final": 0.15,
+                    "volatility": 0.449,
+                    "risk_share": 0.64,
+                }
+            ],
+        }
+    }
+    return doc
+
+
+def test_cap_effect_is_checked_only_where_the_allocator_records_it() -> None:
+    report = run_audit()
+    assert not [c for c in report.checks if c.name == "cap_effect"]
+    c = check(run_audit(_with_cap_effect(0.4)), "hrp", "cap_effect")
+    assert c.status is CheckStatus.PASS and c.severity is CheckSeverity.WARN
+    assert c.message == "the caps moved 0.40 of L1 from the unbounded hrp (at most 1.00)"
+
+
+@pytest.mark.parametrize("l1", [1.31, None])
+def test_caps_that_decided_most_of_the_weights_warn(l1: Any) -> None:
+    report = run_audit(_with_cap_effect(l1))
+    c = check(report, "hrp", "cap_effect")
+    assert c.status is CheckStatus.WARN and report.passed
+    assert "cut AMEX:SHY 80.4% -> 15.0%" in c.message
+    assert "NYSE:PYPL 0.1% -> 15.0% (volatility 44.9%, 64.0% of the risk)" in c.message
+    assert c.evidence["allocator"] == "hrp" and c.evidence["limit"] == 1.0

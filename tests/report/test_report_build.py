@@ -379,3 +379,32 @@ def test_a_stale_audit_is_flagged(sample_copy: Path) -> None:
     build_reports(sample_copy, sample_config(sample_copy))
     text = (sample_copy / "portfolio_report.md").read_text()
     assert "**Audit: STALE**" in text and "universe.json changed" in text
+
+
+def test_caps_that_decided_the_weights_are_said_in_the_profile_section(sample_copy: Path) -> None:
+    path = sample_copy / A.PORTFOLIO
+    doc = json.loads(path.read_text())
+    effect = {
+        "l1": 1.31,
+        "cut": [{"symbol": "AMEX:SHY", "unbounded": 0.804, "final": 0.15}],
+        "received": [
+            {
+                "symbol": "NYSE:PYPL",
+                "unbounded": 0.0,
+                "final": 0.15,
+                "volatility": 0.45,
+                "risk_share": 0.64,
+            }
+        ],
+    }
+    doc["profiles"]["hrp"]["diagnostics"]["hrp"]["cap_effect"] = effect
+    path.write_text(json.dumps(doc))
+    text = read(build_reports(sample_copy, sample_config(sample_copy)), "portfolio_report.md")
+    hrp = text[text.index("## Profile: hrp") :]
+    hrp = hrp[: hrp.index("\n## ", 1)]
+    assert "> ⚠ **Caps** (audit `cap_effect`): the caps decided most of the weights" in hrp
+    assert "NYSE:PYPL 0.0% -> 15.0% (volatility 45.0%, 64.0% of the risk)" in hrp
+    effect["l1"] = 0.2
+    path.write_text(json.dumps(doc))
+    text = read(build_reports(sample_copy, sample_config(sample_copy)), "portfolio_report.md")
+    assert "**Caps**" not in text

@@ -30,6 +30,7 @@ __all__ = [
     "profile_section",
     "profiles_of",
     "read_portfolio",
+    "recorded_cap_effect",
     "section_assets",
     "section_clusters",
     "write_portfolio",
@@ -136,3 +137,15 @@ def section_clusters(section: Mapping[str, Any] | None) -> dict[str, dict[str, A
     if not isinstance(raw, dict):
         return {}
     return {str(cid): totals for cid, totals in raw.items() if isinstance(totals, dict)}
+
+
+def recorded_cap_effect(section: Mapping[str, Any] | None) -> tuple[str, dict[str, Any]] | None:
+    """``(allocator, cap_effect)`` recorded in a profile section's diagnostics (``None``: none;
+    see :mod:`clusterfolio.optimize.cap_effect`)."""
+    diagnostics = (section or {}).get("diagnostics")
+    if not isinstance(diagnostics, Mapping):
+        return None
+    for allocator, block in diagnostics.items():
+        if isinstance(block, Mapping) and isinstance(block.get("cap_effect"), Mapping):
+            return str(allocator), dict(block["cap_effect"])
+    return None

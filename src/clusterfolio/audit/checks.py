@@ -44,6 +44,9 @@ For every profile of the document:
     largest share of the table (the band). A smaller share passes with a warning only when a
     reduction is recorded (fallback ``barbell_share`` or ``barbell_aggressors``); the recorded
     ``diagnostics.barbell.aggressor_share`` must match.
+``cap_effect`` (warn; ``hrp``)
+    The caps moved the profile at most :data:`~clusterfolio.optimize.cap_effect.MAX_CAP_MOVE` in L1
+    from its unbounded allocation (:mod:`clusterfolio.audit.allocation_checks`).
 ``market_beta`` (warn; ``min_variance``)
     The beta of the profile's net weights to the market baseline (from ``returns.parquet``, see
     :func:`market_beta`) is at most ``risk.beta_threshold``; no returns or too few sessions is a
@@ -65,6 +68,7 @@ from typing import Any
 import pandas as pd
 
 from clusterfolio.artifacts.portfolio import profiles_of
+from clusterfolio.audit.allocation_checks import check_cap_effect
 from clusterfolio.audit.findings import (
     CAP_TOL,
     DIRECTION_TOL,
@@ -436,6 +440,9 @@ def _profile_checks(
                 threshold=float(risk.beta_threshold),
             )
         )
+    effect = check_cap_effect(name, section)
+    if effect is not None:
+        checks.append(effect)
     checks += _check_health(name, assets, context.statuses, context.universe)
     return checks
 

@@ -24,10 +24,12 @@ from clusterfolio.artifacts.fallbacks import Fallback, fallbacks_of
 from clusterfolio.artifacts.portfolio import (
     profile_section,
     profiles_of,
+    recorded_cap_effect,
     section_assets,
     section_clusters,
 )
 from clusterfolio.artifacts.risk import cluster_records
+from clusterfolio.optimize.cap_effect import caps_decided, describe_cap_effect
 from clusterfolio.report import analytics
 from clusterfolio.report.artifacts import (
     AUDIT_JSON,
@@ -386,6 +388,10 @@ def _profile_section(
                 f"> ⚠ **Fallback** `{fb.kind or '?'}`: {fb.detail or ''}" for fb in stats.fallbacks
             )
         )
+    recorded = recorded_cap_effect(doc)
+    if recorded is not None and caps_decided(recorded[1]):
+        allocator, effect = recorded
+        md.add(f"> ⚠ **Caps** (audit `cap_effect`): {describe_cap_effect(effect, allocator)}")
     _cluster_concentration(md, doc, stats, clusters)
     _positions_by_class(md, doc, assets)
 

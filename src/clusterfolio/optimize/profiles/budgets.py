@@ -9,6 +9,7 @@ import numpy as np
 from clusterfolio.artifacts.fallbacks import Fallback, FallbackKind
 from clusterfolio.enums import Direction
 from clusterfolio.errors import OptimizationError
+from clusterfolio.optimize.cap_effect import cap_effect
 from clusterfolio.optimize.caps import (
     CAP_TOL,
     project_caps,
@@ -106,6 +107,13 @@ def _hrp(ctx: _Context, level: AllocationLevel) -> _Allocation:
         upper=np.full(ctx.n, caps.asset_cap),
         group_caps=GroupCaps(ctx.groups, np.full(ctx.n_clusters, caps.cluster_cap)),
     )
+    # the same tree without the caps: how far the caps moved the profile (audit ``cap_effect``)
+    unbounded, _ = hrp_weights(
+        ctx.cov,
+        ctx.corr,
+        linkage_method=p.linkage_method,
+        optimal_leaf_ordering=p.optimal_leaf_ordering,
+    )
     diagnostics = {
         "hrp": {
             "linkage_method": p.linkage_method,
@@ -113,6 +121,7 @@ def _hrp(ctx: _Context, level: AllocationLevel) -> _Allocation:
             "distance": "sqrt(0.5 * (1 - rho))",
             "leaf_order": [ctx.symbols[i] for i in order],
             "bounds": "asset and cluster caps inside the recursive bisection (bounded HRP)",
+            "cap_effect": cap_effect(ctx.symbols, unbounded, w, ctx.cov),
         }
     }
     return _Allocation.inside_caps(caps, w, "hrp:numpy", level, diagnostics)
