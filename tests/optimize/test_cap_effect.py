@@ -96,3 +96,16 @@ def test_l1_is_the_distance_to_the_unbounded_tree(make_returns: Any) -> None:
     assert effect["l1"] == pytest.approx(float(np.abs(bounded - free).sum()), abs=1e-15)
     shares = [r["risk_share"] for r in effect["received"]]
     assert all(0.0 <= s <= 1.0 for s in shares)
+
+
+def test_barbell_records_the_move_of_its_core(calm_one: pd.DataFrame, make_problem: Any) -> None:
+    problem = make_problem(calm_one, n_clusters=4, asset_cap=0.15, cluster_cap=0.4)
+    result = optimize_profile(problem, ProfileName.BARBELL)
+    barbell = result.diagnostics["barbell"]
+    effect = barbell["cap_effect"]
+    moved = {r["symbol"] for r in effect["cut"] + effect["received"]}
+    assert not moved & set(barbell["aggressors"])  # the aggressors' share is not the caps' doing
+    assert "NASDAQ:A003" in barbell["core"] and effect["cut"][0]["symbol"] == "NASDAQ:A003"
+    core_share = 1.0 - barbell["aggressor_share"]
+    assert effect["cut"][0]["unbounded"] > 0.8 * core_share
+    assert caps_decided(effect)

@@ -1,7 +1,7 @@
 """Audit checks on how a profile was allocated, read from its recorded diagnostics.
 
 ``cap_effect`` (warn; profiles whose allocator records ``diagnostics.<allocator>.cap_effect``,
-today ``hrp``)
+``hrp`` and the ``barbell`` core)
     The caps moved the profile at most :data:`~clusterfolio.optimize.cap_effect.MAX_CAP_MOVE` in
     L1 from its unbounded allocation (:mod:`clusterfolio.optimize.cap_effect`). Above it, the caps
     rather than the profile decided most of the weights: the warning names the assets the caps cut

@@ -44,7 +44,7 @@ For every profile of the document:
     largest share of the table (the band). A smaller share passes with a warning only when a
     reduction is recorded (fallback ``barbell_share`` or ``barbell_aggressors``); the recorded
     ``diagnostics.barbell.aggressor_share`` must match.
-``cap_effect`` (warn; ``hrp``)
+``cap_effect`` (warn; ``hrp``, ``barbell``)
     The caps moved the profile at most :data:`~clusterfolio.optimize.cap_effect.MAX_CAP_MOVE` in L1
     from its unbounded allocation (:mod:`clusterfolio.audit.allocation_checks`).
 ``market_beta`` (warn; ``min_variance``)

@@ -9,6 +9,7 @@ import numpy as np
 
 from clusterfolio.artifacts.fallbacks import Fallback, FallbackKind
 from clusterfolio.errors import OptimizationError
+from clusterfolio.optimize.cap_effect import cap_effect
 from clusterfolio.optimize.caps import (
     project_caps,
     relax_caps,
@@ -87,10 +88,12 @@ def _aggressors(
 
 @dataclass
 class _Core:
-    """The core of a barbell: its assets, weights, HRP leaf order and the caps it was held to."""
+    """The core of a barbell: its assets, weights (bounded and unbounded HRP, both scaled to the
+    core's share), HRP leaf order and the caps it was held to."""
 
     assets: np.ndarray
     weights: np.ndarray
+    unbounded: np.ndarray
     order: list[int]
     record: dict[str, Any]
     asset_cap: float
@@ -123,16 +126,20 @@ def _core(
     fallbacks.extend(relaxed.records)
     asset_cap, cluster_cap = relaxed.asset_cap, relaxed.cluster_cap
     # bounded HRP on the core, the caps expressed as fractions of the core's weight
+    cov, corr = ctx.cov[np.ix_(core, core)], ctx.corr[np.ix_(core, core)]
+    method, leaves = p.linkage_method, p.optimal_leaf_ordering
     core_w, order = hrp_weights(
-        ctx.cov[np.ix_(core, core)],
-        ctx.corr[np.ix_(core, core)],
-        linkage_method=p.linkage_method,
-        optimal_leaf_ordering=p.optimal_leaf_ordering,
+        cov,
+        corr,
+        linkage_method=method,
+        optimal_leaf_ordering=leaves,
         upper=np.full(core.size, min(1.0, asset_cap / core_total)),
         group_caps=GroupCaps(
             ctx.groups[core], np.clip((cluster_cap - used) / core_total, 0.0, None)
         ),
     )
+    # the same tree without the caps: how far the caps moved the core (cap_effect)
+    unbounded, _ = hrp_weights(cov, corr, linkage_method=method, optimal_leaf_ordering=leaves)
     projected, record = project_caps(
         core_w * core_total,
         ctx.groups[core],
@@ -141,7 +148,9 @@ def _core(
         symbols=[ctx.symbols[i] for i in core],
         group_labels=ctx.cluster_ids,
     )
-    return _Core(core, projected, list(order), record, asset_cap, cluster_cap)
+    return _Core(
+        core, projected, unbounded * core_total, list(order), record, asset_cap, cluster_cap
+    )
 
 
 def _barbell(ctx: _Context, level: AllocationLevel) -> _Allocation:
@@ -174,6 +183,9 @@ def _barbell(ctx: _Context, level: AllocationLevel) -> _Allocation:
     weights = np.zeros(ctx.n)
     weights[aggressors] = per_aggressor
     weights[core.assets] = core.weights
+    unbounded = weights.copy()
+    unbounded[core.assets] = core.unbounded
+    diagnostics["barbell"]["cap_effect"] = cap_effect(ctx.symbols, unbounded, weights, ctx.cov)
     return _Allocation(
         weights=weights,
         solver="barbell:hrp",
