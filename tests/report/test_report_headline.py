@@ -30,3 +30,24 @@ def test_failed_audit_is_loud(sample_copy: Path) -> None:
     audit["passed"] = False
     atomic_write_json(sample_copy / "audit.json", audit)
     assert "FAILED: do not implement" in "\n".join(headline(sample_copy).lines())
+
+
+def test_audit_warnings_on_the_accepted_profile_are_named(sample_copy: Path) -> None:
+    audit = read_json(sample_copy / "audit.json")
+    profile = headline(sample_copy).accepted_profile
+    for check in audit["checks"]:
+        check["status"] = "pass"
+    audit["checks"] += [
+        {"name": "cap_effect", "profile": profile, "status": "warn", "message": "caps"},
+        {"name": "market_beta", "profile": "min_variance", "status": "warn", "message": "beta"},
+        {"name": "stale_document", "profile": "*", "status": "warn", "message": "old"},
+    ]
+    atomic_write_json(sample_copy / "audit.json", audit)
+    head = headline(sample_copy)
+    assert head.audit_warnings == ["cap_effect", "stale_document"]  # not another profile's
+    assert f"audit passed (warnings on {profile}: cap_effect, stale_document)" in head.lines()[1]
+    for check in audit["checks"]:
+        check["status"] = "pass"
+    atomic_write_json(sample_copy / "audit.json", audit)
+    head = headline(sample_copy)
+    assert head.audit_warnings == [] and head.lines()[1].endswith("audit passed")

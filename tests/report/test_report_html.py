@@ -123,3 +123,14 @@ def test_absent_artifacts_say_so(tmp_path: Path) -> None:
     assert list(page.sections) == list(SECTIONS)
     assert "no orders.csv" in " ".join(page.text["orders"])
     assert "not available in this run" in " ".join(page.text["tournament"])
+
+
+def test_audit_warnings_on_the_accepted_profile_are_in_the_headline(sample_copy: Path) -> None:
+    audit = json.loads((sample_copy / "audit.json").read_text())
+    profile = headline(sample_copy).accepted_profile
+    audit["checks"].append(
+        {"name": "cap_effect", "profile": profile, "status": "warn", "message": "caps"}
+    )
+    (sample_copy / "audit.json").write_text(json.dumps(audit))
+    words = " ".join(parse(render_html(sample_copy)).text["headline"])
+    assert f"passed (warnings on {profile}: " in words and "cap_effect" in words

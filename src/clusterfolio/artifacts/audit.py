@@ -2,6 +2,8 @@
 
 AUDIT_JSON = "audit.json"
 """Every check of the audit gate with its status and evidence."""
+AUDIT_DOCUMENT = "*"
+"""The ``profile`` of the checks of ``audit.json`` about the whole document."""
 AUDIT_MD = "audit.md"
 """The audit, for people."""
 DRIFT_JSON = "drift.json"

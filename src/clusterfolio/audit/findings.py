@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from clusterfolio.artifacts.audit import AUDIT_DOCUMENT
 from clusterfolio.artifacts.encoding import record
 from clusterfolio.enums import CheckSeverity, CheckStatus
 
@@ -26,7 +27,7 @@ DIRECTION_TOL = 1e-9
 MIN_BETA_SESSIONS = 20
 """Fewest market sessions a beta is estimated on."""
 
-DOCUMENT = "*"
+DOCUMENT = AUDIT_DOCUMENT
 """The ``profile`` of checks about the whole document."""
 
 

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from clusterfolio.artifacts.audit import AUDIT_DOCUMENT
 from clusterfolio.artifacts.portfolio import profile_section, section_assets
 from clusterfolio.artifacts.reports import REPORT_HTML as HTML_REPORT
 from clusterfolio.report.artifacts import (
@@ -21,6 +22,7 @@ from clusterfolio.report.artifacts import (
     PORTFOLIO,
     RunArtifacts,
 )
+from clusterfolio.report.verdicts import check_status
 
 TOP_N = 5
 
@@ -43,6 +45,7 @@ class Headline:
     warnings: dict[str, int]
     fallbacks: dict[str, int]
     reports: list[str] = field(default_factory=list)
+    audit_warnings: list[str] = field(default_factory=list)
 
     @property
     def n_warnings(self) -> int:
@@ -65,6 +68,8 @@ class Headline:
         audit = {True: "passed", False: "FAILED: do not implement", None: "not run"}[
             self.audit_passed
         ]
+        if self.audit_warnings:
+            audit += f" (warnings on {self.accepted_profile}: {', '.join(self.audit_warnings)})"
         out = [
             f"run {self.run_id} ({self.status or '?'}) as of {self.as_of or '?'}",
             f"  regime {self.regime or '?'} · accepted profile {self.accepted_profile} · "
@@ -163,7 +168,20 @@ def headline(run_dir: Path, summaries_dir: Path | None = None) -> Headline:
         warnings=_ledger_counts(ledger, "warnings"),
         fallbacks=_ledger_counts(ledger, "fallbacks"),
         reports=reports,
+        audit_warnings=_audit_warnings(audit, profile),
     )
+
+
+def _audit_warnings(audit: Any, profile: str) -> list[str]:
+    """Names of the audit checks that warn about ``profile`` or the whole document."""
+    checks = audit.get("checks") if isinstance(audit, dict) else None
+    rows = [c for c in checks if isinstance(c, dict)] if isinstance(checks, list) else []
+    names = {
+        str(c.get("name"))
+        for c in rows
+        if check_status(c) == "warn" and c.get("profile") in (profile, AUDIT_DOCUMENT)
+    }
+    return sorted(names)
 
 
 def echo_headline(

@@ -144,6 +144,9 @@ def _headline_section(head: Headline) -> str:
         None: ("not run", "warn"),
     }
     text, css = audit[head.audit_passed]
+    if head.audit_warnings:
+        text += f" (warnings on {head.accepted_profile}: {', '.join(head.audit_warnings)})"
+        css = "warn" if css == "ok" else css
     rows: list[list[Cell | str]] = [
         [
             "run",

@@ -6,9 +6,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from clusterfolio.artifacts.audit import AUDIT_DOCUMENT
 from clusterfolio.report.markdown import fmt_float
 
-__all__ = ["AuditVerdict", "audit_verdict", "health_line", "stale_inputs"]
+__all__ = ["AuditVerdict", "audit_verdict", "check_status", "health_line", "stale_inputs"]
 
 _FAIL_WORDS = frozenset({"fail", "failed", "error", "breach"})
 
@@ -40,7 +41,8 @@ class AuditVerdict:
     stale: list[str] = field(default_factory=list)
 
 
-def _status(check: dict[str, Any]) -> str:
+def check_status(check: dict[str, Any]) -> str:
+    """``pass``, ``warn`` or ``fail`` of one ``audit.json`` check (older layouts included)."""
     status = str(check.get("status", "")).lower()
     if status in ("pass", "warn", "fail"):
         return status
@@ -55,7 +57,7 @@ def _status(check: dict[str, Any]) -> str:
 def _check_name(check: dict[str, Any], index: int) -> str:
     name = str(check.get("name") or check.get("check") or check.get("id") or f"check {index}")
     profile = check.get("profile")
-    if profile and profile != "*":
+    if profile and profile != AUDIT_DOCUMENT:
         name = f"{profile}/{name}"
     message = check.get("message") or check.get("detail") or check.get("reason")
     return f"{name}: {message}" if message else name
@@ -88,8 +90,8 @@ def audit_verdict(doc: Any, run_dir: Path | None = None) -> AuditVerdict:
     if not isinstance(doc, dict):
         return AuditVerdict(passed=False, failed_checks=["audit.json is not an object"])
     checks = [c for c in (doc.get("checks") or []) if isinstance(c, dict)]
-    failed = [_check_name(c, i) for i, c in enumerate(checks, start=1) if _status(c) == "fail"]
-    warned = [_check_name(c, i) for i, c in enumerate(checks, start=1) if _status(c) == "warn"]
+    failed = [_check_name(c, i) for i, c in enumerate(checks, start=1) if check_status(c) == "fail"]
+    warned = [_check_name(c, i) for i, c in enumerate(checks, start=1) if check_status(c) == "warn"]
     stale = stale_inputs(doc, run_dir) if run_dir is not None else []
     return AuditVerdict(
         passed=doc.get("passed") is True and not failed and not stale,
