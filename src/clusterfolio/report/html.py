@@ -137,7 +137,8 @@ def picture(run_dir: Path, name: str, alt: str) -> str:
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
 
 
-def _headline_section(head: Headline) -> str:
+def _audit_cell(head: Headline) -> Cell:
+    """The audit verdict, with the warnings on the accepted profile (warn colour when any)."""
     audit = {
         True: ("passed", "ok"),
         False: ("FAILED: do not implement", "bad"),
@@ -147,6 +148,10 @@ def _headline_section(head: Headline) -> str:
     if head.audit_warnings:
         text += f" (warnings on {head.accepted_profile}: {', '.join(head.audit_warnings)})"
         css = "warn" if css == "ok" else css
+    return Cell(text, css=css)
+
+
+def _headline_section(head: Headline) -> str:
     rows: list[list[Cell | str]] = [
         [
             "run",
@@ -155,7 +160,7 @@ def _headline_section(head: Headline) -> str:
         ["as of", head.as_of or "?"],
         ["regime", head.regime or "?"],
         ["accepted profile", head.accepted_profile],
-        ["audit", Cell(text, css=css)],
+        ["audit", _audit_cell(head)],
         ["trades", f"{head.n_buy or 0} BUY, {head.n_sell or 0} SELL"],
         ["turnover (one-way churn)", pct(head.churn or 0.0)],
         ["warnings", Cell(head.n_warnings, head.n_warnings, "warn" if head.n_warnings else "")],
