@@ -14,7 +14,7 @@ from clusterfolio.optimize.caps import (
     project_caps,
     relax_caps,
 )
-from clusterfolio.optimize.hrp import GroupCaps, hrp_weights
+from clusterfolio.optimize.hrp import GroupCaps, hrp_weights, recursive_bisection
 from clusterfolio.optimize.problem import AllocationLevel
 from clusterfolio.optimize.profiles.context import (
     POST_SOLVE_TOL,
@@ -126,20 +126,19 @@ def _core(
     fallbacks.extend(relaxed.records)
     asset_cap, cluster_cap = relaxed.asset_cap, relaxed.cluster_cap
     # bounded HRP on the core, the caps expressed as fractions of the core's weight
-    cov, corr = ctx.cov[np.ix_(core, core)], ctx.corr[np.ix_(core, core)]
-    method, leaves = p.linkage_method, p.optimal_leaf_ordering
+    cov = ctx.cov[np.ix_(core, core)]
     core_w, order = hrp_weights(
         cov,
-        corr,
-        linkage_method=method,
-        optimal_leaf_ordering=leaves,
+        ctx.corr[np.ix_(core, core)],
+        linkage_method=p.linkage_method,
+        optimal_leaf_ordering=p.optimal_leaf_ordering,
         upper=np.full(core.size, min(1.0, asset_cap / core_total)),
         group_caps=GroupCaps(
             ctx.groups[core], np.clip((cluster_cap - used) / core_total, 0.0, None)
         ),
     )
     # the same tree without the caps: how far the caps moved the core (cap_effect)
-    unbounded, _ = hrp_weights(cov, corr, linkage_method=method, optimal_leaf_ordering=leaves)
+    unbounded = recursive_bisection(cov, order)
     projected, record = project_caps(
         core_w * core_total,
         ctx.groups[core],

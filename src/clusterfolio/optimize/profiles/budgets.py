@@ -14,7 +14,7 @@ from clusterfolio.optimize.caps import (
     CAP_TOL,
     project_caps,
 )
-from clusterfolio.optimize.hrp import GroupCaps, hrp_weights
+from clusterfolio.optimize.hrp import GroupCaps, hrp_weights, recursive_bisection
 from clusterfolio.optimize.problem import AllocationLevel
 from clusterfolio.optimize.profiles.context import (
     _Allocation,
@@ -108,12 +108,7 @@ def _hrp(ctx: _Context, level: AllocationLevel) -> _Allocation:
         group_caps=GroupCaps(ctx.groups, np.full(ctx.n_clusters, caps.cluster_cap)),
     )
     # the same tree without the caps: how far the caps moved the profile (audit ``cap_effect``)
-    unbounded, _ = hrp_weights(
-        ctx.cov,
-        ctx.corr,
-        linkage_method=p.linkage_method,
-        optimal_leaf_ordering=p.optimal_leaf_ordering,
-    )
+    unbounded = recursive_bisection(ctx.cov, order)
     diagnostics = {
         "hrp": {
             "linkage_method": p.linkage_method,
