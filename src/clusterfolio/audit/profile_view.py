@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from clusterfolio.artifacts.fallbacks import Fallback, FallbackKind, fallbacks_of
+from clusterfolio.artifacts.portfolio import section_assets
 from clusterfolio.audit.findings import AuditCheck
 from clusterfolio.enums import CheckSeverity, Direction
 
@@ -38,11 +39,8 @@ class Asset:
 
 def assets_of(section: Mapping[str, Any]) -> list[Asset]:
     """The asset rows of a profile section (rows that are not objects are skipped)."""
-    raw = section.get("assets")
     out = []
-    for row in raw if isinstance(raw, list) else []:
-        if not isinstance(row, Mapping):
-            continue
+    for row in section_assets(section):
         cluster = row.get("cluster")
         out.append(
             Asset(

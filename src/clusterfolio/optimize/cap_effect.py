@@ -79,17 +79,21 @@ def cap_effect(
     }
 
 
+def _finite(value: Any) -> float | None:
+    """``value`` as a float when it is a finite real number (not a bool), else ``None``."""
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    return float(value) if ok else None
+
+
 def caps_decided(effect: Mapping[str, Any]) -> bool:
     """Whether the recorded move is above :data:`MAX_CAP_MOVE` (or not a number)."""
-    l1 = effect.get("l1")
-    if isinstance(l1, bool) or not isinstance(l1, int | float) or not math.isfinite(l1):
-        return True
-    return float(l1) > MAX_CAP_MOVE
+    l1 = _finite(effect.get("l1"))
+    return l1 is None or l1 > MAX_CAP_MOVE
 
 
 def _pct(value: Any) -> str:
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    return f"{value:.1%}" if ok else "n/a"
+    number = _finite(value)
+    return "n/a" if number is None else f"{number:.1%}"
 
 
 def _moves(rows: Any, *, risk: bool) -> str:
@@ -123,8 +127,8 @@ def describe_cap_effect(effect: Mapping[str, Any], allocator: str) -> str:
     str
         The sentence the audit check and the portfolio report print.
     """
-    l1 = effect.get("l1")
-    size = f"{l1:.2f}" if isinstance(l1, int | float) and not isinstance(l1, bool) else "n/a"
+    l1 = _finite(effect.get("l1"))
+    size = "n/a" if l1 is None else f"{l1:.2f}"
     if not caps_decided(effect):
         return f"the caps moved {size} of L1 from the unbounded {allocator} (at most {MAX_CAP_MOVE:.2f})"
     return (

@@ -63,17 +63,22 @@ class Headline:
         out.update(n_warnings=self.n_warnings, n_fallbacks=self.n_fallbacks)
         return out
 
-    def lines(self) -> list[str]:
-        """The headline as terminal lines."""
-        audit = {True: "passed", False: "FAILED: do not implement", None: "not run"}[
+    @property
+    def audit_text(self) -> str:
+        """The audit verdict, with the warnings on the accepted profile when there are any."""
+        text = {True: "passed", False: "FAILED: do not implement", None: "not run"}[
             self.audit_passed
         ]
         if self.audit_warnings:
-            audit += f" (warnings on {self.accepted_profile}: {', '.join(self.audit_warnings)})"
+            text += f" (warnings on {self.accepted_profile}: {', '.join(self.audit_warnings)})"
+        return text
+
+    def lines(self) -> list[str]:
+        """The headline as terminal lines."""
         out = [
             f"run {self.run_id} ({self.status or '?'}) as of {self.as_of or '?'}",
             f"  regime {self.regime or '?'} · accepted profile {self.accepted_profile} · "
-            f"audit {audit}",
+            f"audit {self.audit_text}",
         ]
         if self.top:
             tops = ", ".join(
