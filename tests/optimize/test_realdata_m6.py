@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from clusterfolio.enums import Direction, ProfileName, Regime
-from clusterfolio.optimize import OptimizationProblem, optimize_all
+from clusterfolio.optimize import OptimizationProblem, optimize_all, optimize_profile
+from clusterfolio.optimize.cap_effect import caps_decided
 from clusterfolio.risk.clustering import cluster_labels
 
 
@@ -52,3 +53,19 @@ def test_every_profile_solves_on_m6_in_march_2020(shared_data: Path) -> None:
         if profile is not ProfileName.MARKET:
             assert result.weights.max() <= problem.asset_cap + 1e-7
             assert max(result.cluster_gross.values()) <= problem.cluster_cap + 1e-7
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_hrp_on_m6_records_that_the_caps_placed_most_of_its_weight(shared_data: Path) -> None:
+    """March 2020: the unbounded HRP puts most of the book in SHY; the caps, not HRP, decide."""
+    problem = _m6(shared_data, "2020-03-20")
+    result = optimize_profile(problem, ProfileName.HRP)
+    effect = result.diagnostics["hrp"]["cap_effect"]
+    calmest = problem.returns.std().idxmin()
+    cut = effect["cut"][0]
+    assert cut["symbol"] == calmest == "AMEX:SHY"
+    assert cut["unbounded"] > 0.8 and cut["final"] <= problem.asset_cap + 1e-9
+    assert effect["l1"] >= 2 * (cut["unbounded"] - cut["final"]) - 1e-9 and caps_decided(effect)
+    for row in effect["received"]:
+        assert row["final"] == pytest.approx(result.weights[row["symbol"]], abs=1e-12)
